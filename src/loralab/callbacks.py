@@ -1,0 +1,63 @@
+"""Trainer callbacks that record what happened into the run directory as it happens."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from .rundir import write_json
+
+
+class MetricsRecorder(TrainerCallback):
+    """Keeps the train/eval history in metrics.json, rewritten (atomically) at every log, so even a
+    run that dies midway shows how far it got."""
+
+    def __init__(self, run_dir: Path, summary: dict):
+        self.path = run_dir / "metrics.json"
+        self.train: list[dict] = []
+        self.eval: list[dict] = []
+        self.summary = summary
+        self._start: float | None = None
+        self._first_step_at: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._first_step_at is None and self._start is not None:
+            self._first_step_at = time.perf_counter() - self._start
+            self.summary["time_to_first_step_s"] = round(self._first_step_at, 2)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        entry = {"step": state.global_step, "epoch": state.epoch, **logs}
+        if any(k.startswith("eval_") for k in logs):
+            self.eval.append(entry)
+        elif "loss" in logs:
+            self.train.append(entry)
+        elif "train_runtime" in logs:
+            self.summary.update({k: v for k, v in logs.items()})
+        self.write(state)
+
+    def write(self, state=None, **final) -> dict:
+        self.summary.update(final)
+        if state is not None:
+            self.summary.update({"global_step": state.global_step, "best_metric": state.best_metric,
+                                 "best_checkpoint": state.best_model_checkpoint})
+        payload = {"summary": self.summary, "train": self.train, "eval": self.eval, "final": self.final()}
+        write_json(self.path, payload)
+        return payload
+
+    def final(self) -> dict:
+        out: dict = {}
+        if self.train:
+            out["train_loss_first"] = self.train[0]["loss"]
+            out["train_loss_last"] = self.train[-1]["loss"]
+        losses = [e["eval_loss"] for e in self.eval if "eval_loss" in e and math.isfinite(e["eval_loss"])]
+        if losses:
+            out.update(eval_loss_first=losses[0], eval_loss_last=losses[-1], eval_loss_best=min(losses))
+        return out

@@ -1,0 +1,1 @@
+"""Typed configuration: the schema registered in Hydra's ConfigStore and its validation."""

@@ -1,0 +1,155 @@
+"""Builders for the tokenizer, the base model (optionally 4/8-bit) and the LoRA adapter.
+
+Hub models keep the real ``from_pretrained`` path; the embedded model is first materialised to
+a local directory (see embedded.py) and then takes the very same path."""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from .config.schema import ALL_LINEAR
+from .config.validation import ConfigError, Problem
+from .hardware import Hardware, Precision
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+def chat_template_text(name: str) -> str:
+    path = resources.files("loralab.chat_templates") / f"{name}.jinja"
+    if not path.is_file():
+        available = sorted(p.name.removesuffix(".jinja") for p in resources.files("loralab.chat_templates").iterdir()
+                           if p.name.endswith(".jinja"))
+        raise ConfigError([Problem("model.chat_template", name, f"no such template; available: {available}")])
+    return path.read_text(encoding="utf-8")
+
+
+def model_location(model_cfg: DictConfig, cache_dir: str) -> str:
+    """A local directory or hub id that from_pretrained understands."""
+    if model_cfg.source == "embedded":
+        from .embedded import materialised_dir
+
+        return str(materialised_dir(cache_dir))
+    name = model_cfg.name_or_path
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") != 1:
+        raise ConfigError([Problem("model.name_or_path", name,
+                                   "no such local directory, and not a hub id of the form org/name; give an "
+                                   "existing model directory or a hub id such as Qwen/Qwen2.5-1.5B-Instruct")])
+    return name
+
+
+def build_tokenizer(model_cfg: DictConfig, location: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(location, revision=model_cfg.revision,
+                                              trust_remote_code=model_cfg.trust_remote_code)
+    tokenizer.chat_template = chat_template_text(model_cfg.chat_template)
+    vocab = tokenizer.get_vocab()
+    eot = model_cfg.end_of_turn_token
+    if eot not in vocab:
+        raise ConfigError([Problem("model.end_of_turn_token", eot, f"not in the tokenizer of {location}; "
+                                   "set the token this model ends its turns with")])
+    pad = model_cfg.pad_token
+    if pad is None:
+        pad = tokenizer.pad_token
+    if pad is None or pad == eot:
+        raise ConfigError([Problem("model.pad_token", pad,
+                                   f"the tokenizer's pad token is {tokenizer.pad_token!r}, the end-of-turn token "
+                                   f"{eot!r} or none: set a distinct existing token, e.g. <|endoftext|>")])
+    if pad not in vocab:
+        raise ConfigError([Problem("model.pad_token", pad, f"not in the vocabulary of {location}; pick an existing "
+                                   "unused token (Qwen: <|endoftext|>, Llama-3.1: <|finetune_right_pad_id|>)")])
+    tokenizer.pad_token = pad
+    # Generation and the trainer stop on the end of the assistant turn, not the document end.
+    tokenizer.eos_token = eot
+    return tokenizer
+
+
+def _quantization_config(model_cfg: DictConfig, precision: Precision):
+    q = model_cfg.quantization
+    if q.mode == "none":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if q.mode == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    compute = precision.torch_dtype if q.compute_dtype == "auto" else DTYPES[q.compute_dtype]
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=q.mode, bnb_4bit_use_double_quant=q.double_quant,
+                              bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=torch.uint8)
+
+
+def _attn_implementation(requested: str, hw: Hardware) -> str:
+    if requested != "flash_attention_2":
+        return requested
+    try:
+        import flash_attn  # noqa: F401
+    except ImportError:
+        log.warning("flash-attn is not installed: using sdpa instead of flash_attention_2 (pip install flash-attn)")
+        return "sdpa"
+    if hw.device != "cuda":
+        log.warning("flash_attention_2 needs CUDA: using sdpa")
+        return "sdpa"
+    return requested
+
+
+def build_model(model_cfg: DictConfig, location: str, precision: Precision, hw: Hardware,
+                gradient_checkpointing: bool):
+    from transformers import AutoModelForCausalLM
+
+    quant = _quantization_config(model_cfg, precision)
+    kwargs = dict(revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code,
+                  dtype=precision.torch_dtype, attn_implementation=_attn_implementation(model_cfg.attn_implementation, hw))
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+        if hw.device == "cuda":
+            # QLoRA under DDP: each rank holds its own full copy on its own GPU.
+            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
+    model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
+    if quant is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing,
+                                                gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False
+    return model
+
+
+def lora_alpha(lora_cfg: DictConfig) -> float:
+    return lora_cfg.alpha if lora_cfg.alpha is not None else lora_cfg.alpha_ratio * lora_cfg.r
+
+
+def peft_config(lora_cfg: DictConfig):
+    from peft import LoraConfig, TaskType
+
+    targets = list(lora_cfg.target_modules)
+    init = lora_cfg.init_lora_weights
+    init = {"true": True, "false": False}.get(str(init).lower(), init)
+    return LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora_cfg.r, lora_alpha=lora_alpha(lora_cfg),
+                      lora_dropout=lora_cfg.dropout, bias=lora_cfg.bias,
+                      target_modules=ALL_LINEAR if targets == [ALL_LINEAR] else targets,
+                      use_rslora=lora_cfg.use_rslora, use_dora=lora_cfg.use_dora, init_lora_weights=init,
+                      modules_to_save=list(lora_cfg.modules_to_save) or None)
+
+
+def apply_lora(model, lora_cfg: DictConfig):
+    from peft import get_peft_model
+
+    return get_peft_model(model, peft_config(lora_cfg))
+
+
+def parameter_counts(model) -> dict[str, int | float]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    lora_modules = sum(1 for name, _ in model.named_modules() if name.endswith(".lora_A"))
+    return {"trainable": trainable, "total": total, "trainable_share": trainable / max(total, 1),
+            "lora_modules": lora_modules}

@@ -1,0 +1,188 @@
+"""The training recipe: composed config in, finished run directory out. Read top to bottom:
+validate → environment → data → model + LoRA → SFTTrainer → adapter → tool-call evaluation."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from .config.validation import validate
+from .console import console, print_config_tree, print_summary
+from .rundir import base_manifest, read_status, set_status, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+
+class RunDirError(RuntimeError):
+    pass
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    eval_report: dict | None
+
+    def objective(self, name: str = "eval_loss") -> float | None:
+        final = self.metrics.get("final", {})
+        if name == "eval_loss":
+            return final.get("eval_loss_best")
+        return (self.eval_report or {}).get("metrics", {}).get(name, {}).get("value")
+
+
+def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
+    if read_status(run_dir).get("state") == "completed":
+        raise RunDirError(f"{run_dir} already holds a completed run; refusing to overwrite it. "
+                          "Choose another hydra.run.dir or delete the directory first.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
+    """Run one fine-tuning job into ``run_dir``; the status file records how it ended."""
+    validate(cfg)  # before anything is written or loaded
+    run_dir = Path(run_dir)
+    _prepare_run_dir(run_dir, cfg)
+    set_status(run_dir, "running")
+    try:
+        result = _train(cfg, run_dir)
+    except KeyboardInterrupt:
+        set_status(run_dir, "interrupted")
+        raise
+    except BaseException as exc:
+        set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        raise
+    set_status(run_dir, "completed")
+    console.print(f"[bold green]run complete:[/bold green] {run_dir}")
+    return result
+
+
+def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
+    from .runtime.environment import apply_environment
+
+    env_applied = apply_environment(cfg.env)
+    from .hardware import detect, resolve_precision  # imports torch: after the environment is set
+
+    hw = detect()
+    precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
+    print_config_tree(cfg)
+    console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
+
+    from .data.pipeline import duplicates_across_splits, load_splits, tokenize_split
+    from .modeling import apply_lora, build_model, build_tokenizer, lora_alpha, model_location, parameter_counts
+    from .training_args import gradient_checkpointing_enabled
+
+    started = time.perf_counter()
+    splits = load_splits(cfg.data)
+    location = model_location(cfg.model, cfg.paths.cache_dir)
+    tokenizer = build_tokenizer(cfg.model, location)
+    train_records = splits.records["train"][: cfg.data.max_train_examples or None]
+    train_set = tokenize_split(train_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "train")
+    eval_set = None
+    if cfg.trainer.eval_strategy != "no" and splits.records.get("validation"):
+        eval_records = splits.records["validation"][: cfg.data.max_eval_examples or None]
+        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation")
+    data_stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
+                  "validation": eval_set.stats if eval_set else None,
+                  "rows_per_split": {k: len(v) for k, v in splits.records.items()},
+                  "duplicates_with_train": duplicates_across_splits(splits.records)}
+    write_json(run_dir / "data_stats.json", data_stats)
+
+    gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
+    model = apply_lora(build_model(cfg.model, location, precision, hw, gc), cfg.lora)
+    counts = parameter_counts(model)
+    t = cfg.trainer
+    effective_batch = t.micro_batch_size * t.gradient_accumulation_steps * max(1, _world_size())
+    tokens_per_row = train_set.stats["tokens"] / max(1, train_set.stats["kept"])
+    summary = {
+        "model": f"{cfg.model.name} ({location})",
+        "trainable parameters": f"{counts['trainable']:,} of {counts['total']:,} ({100 * counts['trainable_share']:.3f} %)",
+        "LoRA modules": counts["lora_modules"],
+        "LoRA scale alpha/r": f"{lora_alpha(cfg.lora)}/{cfg.lora.r} = {lora_alpha(cfg.lora) / cfg.lora.r:g}",
+        "effective batch": f"{t.micro_batch_size} micro x {t.gradient_accumulation_steps} accum x {_world_size()} ranks = {effective_batch}",
+        "tokens per optimiser step": f"~{int(tokens_per_row * effective_batch):,}",
+        "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
+        "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
+        "precision": precision.name,
+        "gradient checkpointing": gc,
+    }
+    print_summary("run summary", summary)
+    manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
+                "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
+                "data_fingerprint": data_stats["fingerprint"], "parameters": counts, "effective_batch": effective_batch}
+    write_json(run_dir / "manifest.json", manifest)
+
+    trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, summary_seed={
+        "setup_s": round(time.perf_counter() - started, 2), "effective_batch": effective_batch,
+        "trainable_parameters": counts["trainable"]})
+    recorder = next(cb for cb in trainer.callback_handler.callbacks if cb.__class__.__name__ == "MetricsRecorder")
+    trainer.train()
+    metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state))
+    _save_adapter(trainer, tokenizer, run_dir)
+    _report_losses(metrics)
+
+    eval_report = None
+    if cfg.eval.at_end and splits.records.get(cfg.eval.split):
+        from .evaluation.runner import evaluate_after_training
+
+        eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location, precision, hw)
+    return RunResult(run_dir, metrics, eval_report)
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, summary_seed):
+    from transformers import EarlyStoppingCallback
+    from trl import SFTTrainer
+
+    from .callbacks import MetricsRecorder
+    from .training_args import build_sft_config
+
+    args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
+    callbacks = [MetricsRecorder(run_dir, dict(summary_seed))]
+    if cfg.trainer.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
+    return SFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
+                      eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
+                      callbacks=callbacks)
+
+
+def _throughput(summary: dict, state) -> dict:
+    runtime = summary.get("train_runtime")
+    tokens = getattr(state, "num_input_tokens_seen", 0)
+    if not runtime or not tokens:
+        return {}
+    return {"train_tokens": tokens, "train_tokens_per_s": round(tokens / runtime, 1),
+            "s_per_step": round(runtime / max(1, state.global_step), 3)}
+
+
+def _save_adapter(trainer, tokenizer, run_dir: Path) -> None:
+    """Save the (best, when load_best_model_at_end) adapter under a temporary name, then rename."""
+    import os
+    import shutil
+
+    final, tmp = run_dir / "adapter", run_dir / ".adapter.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def _report_losses(metrics: dict) -> None:
+    final = metrics["final"]
+    if "eval_loss_first" in final:
+        console.print(f"eval loss: first {final['eval_loss_first']:.4f} -> last {final['eval_loss_last']:.4f} "
+                      f"(best {final['eval_loss_best']:.4f})")
+    if "train_loss_first" in final:
+        console.print(f"train loss: first {final['train_loss_first']:.4f} -> last {final['train_loss_last']:.4f}")

@@ -1,0 +1,55 @@
+"""A tiny random-weight chat model with a real byte-level BPE tokenizer, built offline in about
+a second. It exercises the full pipeline (templates, masks, LoRA, QLoRA, generation, merge)
+without a model hub: the test suite and `make bench`'s smoke mode use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Special tokens per chat family: the end-of-turn, a distinct pad, and the family's markers.
+FAMILIES = {
+    "chatml": {"bos": None, "eot": "<|im_end|>", "pad": "<|endoftext|>",
+               "extra": ["<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"]},
+    "llama-3": {"bos": "<|begin_of_text|>", "eot": "<|eot_id|>", "pad": "<|finetune_right_pad_id|>",
+                "extra": ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+                          "<|eom_id|>", "<|python_tag|>", "<|finetune_right_pad_id|>"]},
+}
+
+_CORPUS = [
+    "Create node 1 at x=0, y=0, z=3.5 and a beam between nodes 1 and 2.",
+    "노드 1번을 좌표 (0, 0, 3.5)에 생성하고 1번과 2번 사이에 보를 만들어 줘.",
+    '{"name": "POST /db/node", "arguments": {"id": 1, "x": 0.0, "y": 0.0, "z": 3.5}}',
+    "system user assistant tool You are a helpful assistant. tool_response tools function",
+    "하중 고정하중 활하중 재료 단면 요소 지점 해석 material section element support load case kN MPa mm",
+    "0123456789 .,:;!?()[]{}<>|/_-+=*'\" \n",
+]
+
+
+def build_tiny_model(out_dir: str | Path, family: str = "chatml", vocab_size: int = 512, hidden: int = 64,
+                     layers: int = 2, seed: int = 0) -> Path:
+    """Write a tokenizer + LlamaForCausalLM with random weights into out_dir and return it."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    spec = FAMILIES[family]
+    specials = list(dict.fromkeys([spec["pad"], *spec["extra"]]))
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=spec["eot"], pad_token=spec["pad"],
+                                   bos_token=spec["bos"])
+    out = Path(out_dir)
+    fast.save_pretrained(out)
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(fast), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=2048, tie_word_embeddings=True,
+                         eos_token_id=fast.convert_tokens_to_ids(spec["eot"]),
+                         pad_token_id=fast.convert_tokens_to_ids(spec["pad"]),
+                         bos_token_id=fast.convert_tokens_to_ids(spec["bos"]) if spec["bos"] else None)
+    LlamaForCausalLM(config).save_pretrained(out)
+    return out

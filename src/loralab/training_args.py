@@ -1,0 +1,86 @@
+"""The one place where loralab's config becomes library arguments (TRL's SFTConfig, which
+extends transformers' TrainingArguments). Library API drift is fixed here and only here, and
+tests check it field by field.
+
+Nothing is left to library defaults that matter: TRL 1.x defaults to bf16=True and gradient
+checkpointing on, even on a CPU (18x slower there), so both are always set explicitly."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from .hardware import Hardware, Precision
+
+
+def gradient_checkpointing_enabled(setting: str, hw: Hardware) -> bool:
+    """``auto``: on for CUDA (memory is the limit there), off on CPU (it only costs time)."""
+    setting = str(setting).lower()
+    return hw.device == "cuda" if setting == "auto" else setting == "true"
+
+
+def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str) -> dict:
+    t, opt = cfg.trainer, cfg.optimizer
+    gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw)
+    # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
+    warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
+    scheduler_kwargs = {"min_lr_rate": opt.min_lr_ratio} if opt.scheduler == "cosine_with_min_lr" else {}
+    pin = cfg.env.dataloader_pin_memory
+    kwargs = dict(
+        output_dir=output_dir,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        full_determinism=t.deterministic,
+        # precision: decided by hardware.resolve_precision, never by the library
+        use_cpu=hw.device == "cpu",
+        bf16=precision.bf16,
+        fp16=precision.fp16,
+        tf32=precision.tf32,
+        gradient_checkpointing=gc,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if gc else None,
+        # batching
+        per_device_train_batch_size=t.micro_batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        num_train_epochs=t.num_epochs,
+        max_steps=t.max_steps,
+        train_sampling_strategy="group_by_length" if t.group_by_length and not t.packing else "random",
+        # sequence handling (data arrive pre-tokenized and already truncated, see data/pipeline.py)
+        max_length=t.max_length,
+        packing=t.packing,
+        assistant_only_loss=False,  # the assistant mask is already in the data; TRL builds labels from it
+        # optimisation
+        optim=opt.optim,
+        learning_rate=opt.lr,
+        lr_scheduler_type=opt.scheduler,
+        lr_scheduler_kwargs=scheduler_kwargs,
+        warmup_steps=warmup,
+        weight_decay=opt.weight_decay,
+        max_grad_norm=opt.max_grad_norm,
+        adam_beta1=opt.adam_beta1,
+        adam_beta2=opt.adam_beta2,
+        neftune_noise_alpha=t.neftune_noise_alpha,
+        # evaluation, checkpoints, logging
+        eval_strategy=t.eval_strategy,
+        eval_steps=t.eval_steps,
+        save_strategy=t.save_strategy,
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        load_best_model_at_end=t.load_best_model_at_end,
+        metric_for_best_model=t.metric_for_best_model if t.eval_strategy != "no" else None,
+        greater_is_better=t.greater_is_better,
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        include_num_input_tokens_seen="all",
+        report_to=list(cfg.logger.report_to) or "none",
+        dataloader_num_workers=cfg.env.dataloader_num_workers,
+        dataloader_pin_memory=(hw.device == "cuda") if pin == "auto" else str(pin).lower() == "true",
+        remove_unused_columns=True,
+        save_only_model=False,
+    )
+    return kwargs
+
+
+def build_sft_config(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str):
+    from trl import SFTConfig
+
+    return SFTConfig(**sft_config_kwargs(cfg, precision, hw, output_dir))
