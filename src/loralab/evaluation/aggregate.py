@@ -1,0 +1,119 @@
+"""Aggregate per-answer scores into a run's report, and compare two reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .scoring import FAILURE_CLASSES, AnswerScore
+from .stats import compare_proportions, rate
+
+RATE_METRICS = (
+    "valid_json", "tool_name_accuracy", "exact_call_accuracy", "irrelevance_accuracy", "relevance",
+    "multi_call_exact", "hallucinated_tool_rate", "hallucinated_argument_rate", "type_error_rate",
+    "missed_call_rate", "spurious_call_rate",
+)
+EXCERPT_CHARS = 600
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, Any]:
+    precision = tp / n_pred if n_pred else None
+    recall = tp / n_gold if n_gold else None
+    if precision is None or recall is None:
+        f1 = None
+    else:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "n_pred": n_pred, "n_gold": n_gold}
+
+
+def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = None,
+              examples_per_failure: int = 3, ids: list[str] | None = None) -> dict[str, Any]:
+    """JSON-ready report over a run. Denominators: see ``RATE_DENOMINATORS`` in report_markdown.
+
+    Per-answer rates count answers; hallucinated_tool_rate counts predicted calls;
+    hallucinated_argument_rate and type_error_rate count predicted calls to known tools
+    (arguments of an invented tool cannot be judged). Failure counts are answers showing
+    the class at least once. Per-tool rows count gold calls by gold tool name.
+    """
+    n = len(scores)
+    ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
+    if len(ids) != n:
+        raise ValueError(f"{len(ids)} ids for {n} scores")
+    pos = [s for s in scores if s.gold_has_call]
+    neg = [s for s in scores if not s.gold_has_call]
+    multi = [s for s in scores if len(s.gold_calls) >= 2]
+    known_calls = sum(s.n_known_calls for s in scores)
+
+    def frac(items: list[AnswerScore], attr: str, negate: bool = False) -> dict[str, Any]:
+        return rate(sum(bool(getattr(s, attr)) != negate for s in items), len(items))
+
+    rates = {
+        "valid_json": frac(scores, "valid_json"),
+        "tool_name_accuracy": frac(scores, "tool_name_correct"),
+        "exact_call_accuracy": frac(scores, "exact"),
+        "irrelevance_accuracy": frac(neg, "has_call", negate=True),
+        "relevance": frac(pos, "has_call"),
+        "multi_call_exact": frac(multi, "exact"),
+        "hallucinated_tool_rate": rate(sum(len(s.hallucinated_tools) for s in scores),
+                                       sum(s.n_pred_calls for s in scores)),
+        "hallucinated_argument_rate": rate(sum(s.n_calls_hallucinated_args for s in scores), known_calls),
+        "type_error_rate": rate(sum(s.n_calls_type_errors for s in scores), known_calls),
+        "missed_call_rate": frac(pos, "missed_call"),
+        "spurious_call_rate": frac(neg, "spurious_call"),
+    }
+    arguments = _prf(sum(s.arg_tp for s in scores), sum(s.arg_n_pred for s in scores),
+                     sum(s.arg_n_gold for s in scores))
+
+    tool_rows: dict[str, list[dict]] = {}
+    for s in scores:
+        for g in s.per_gold:
+            tool_rows.setdefault(g["name"], []).append(g)
+    per_tool = {
+        name: {"n": len(rows),
+               "exact": rate(sum(r["exact"] for r in rows), len(rows)),
+               "name_accuracy": rate(sum(r["name_ok"] for r in rows), len(rows)),
+               **{f"arg_{k}": v for k, v in _prf(sum(r["tp"] for r in rows), sum(r["n_pred"] for r in rows),
+                                                 sum(r["n_gold"] for r in rows)).items()
+                  if k in ("precision", "recall", "f1")}}
+        for name, rows in sorted(tool_rows.items())
+    }
+
+    group_out: dict[str, dict[str, Any]] = {}
+    for key, values in (groups or {}).items():
+        if len(values) != n:
+            raise ValueError(f"group {key!r} has {len(values)} values for {n} scores")
+        members: dict[str, list[AnswerScore]] = {}
+        for value, s in zip(values, scores):
+            members.setdefault(str(value), []).append(s)
+        group_out[key] = {v: {"n": len(ms), "exact_call_accuracy": frac(ms, "exact"),
+                              "tool_name_accuracy": frac(ms, "tool_name_correct")}
+                          for v, ms in sorted(members.items())}
+
+    failures: dict[str, dict[str, Any]] = {k: {"count": 0, "examples": []} for k in FAILURE_CLASSES}
+    for ex_id, s in zip(ids, scores):
+        for kind in s.failures:
+            entry = failures[kind]
+            entry["count"] += 1
+            if len(entry["examples"]) < examples_per_failure:
+                entry["examples"].append({
+                    "id": ex_id,
+                    "answer": s.answer[:EXCERPT_CHARS] + ("…" if len(s.answer) > EXCERPT_CHARS else ""),
+                    "gold": s.gold_calls,
+                    "detail": next(d["message"] for d in s.details if d["kind"] == kind),
+                })
+    return {"n": n, "rates": rates, "arguments": arguments, "per_tool": per_tool,
+            "groups": group_out, "failures": failures}
+
+
+def compare_reports(before: dict, after: dict, metrics: list[str] | None = None) -> list[dict[str, Any]]:
+    """Row per rate metric: before, after, delta (after - before), z-test p-value, significant."""
+    metrics = metrics or [m for m in RATE_METRICS if m in before["rates"] and m in after["rates"]]
+    rows = []
+    for metric in metrics:
+        if metric not in before["rates"] or metric not in after["rates"]:
+            raise KeyError(f"{metric!r} is not a rate in both reports; rates: {sorted(before['rates'])}")
+        b, a = before["rates"][metric], after["rates"][metric]
+        cmp = compare_proportions(b["k"], b["n"], a["k"], a["n"])
+        rows.append({"metric": metric, "before": b["value"], "after": a["value"], "delta": cmp["delta"],
+                     "before_ci95": b["ci95"], "after_ci95": a["ci95"], "p_value": cmp["p_value"],
+                     "ci_overlap": cmp["ci_overlap"], "significant": cmp["significant"]})
+    return rows
