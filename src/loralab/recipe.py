@@ -29,10 +29,12 @@ class RunResult:
     eval_report: dict | None
 
     def objective(self, name: str = "eval_loss") -> float | None:
-        final = self.metrics.get("final", {})
         if name == "eval_loss":
-            return final.get("eval_loss_best")
-        return (self.eval_report or {}).get("metrics", {}).get(name, {}).get("value")
+            return self.metrics.get("final", {}).get("eval_loss_best")
+        if not self.eval_report:
+            return None
+        primary = self.eval_report["splits"].get(self.eval_report["primary"], {})
+        return primary.get("fine_tuned", {}).get("report", {}).get("rates", {}).get(name, {}).get("value")
 
 
 def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
@@ -117,7 +119,8 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
                 "data_fingerprint": data_stats["fingerprint"], "parameters": counts, "effective_batch": effective_batch}
     write_json(run_dir / "manifest.json", manifest)
 
-    trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, summary_seed={
+    tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
+    trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed={
         "setup_s": round(time.perf_counter() - started, 2), "effective_batch": effective_batch,
         "trainable_parameters": counts["trainable"]})
     recorder = next(cb for cb in trainer.callback_handler.callbacks if cb.__class__.__name__ == "MetricsRecorder")
@@ -127,10 +130,10 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
     _report_losses(metrics)
 
     eval_report = None
-    if cfg.eval.at_end and splits.records.get(cfg.eval.split):
+    if cfg.eval.at_end and any(splits.records.get(s) for s in cfg.eval.splits):
         from .evaluation.runner import evaluate_after_training
 
-        eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location, precision, hw)
+        eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
     return RunResult(run_dir, metrics, eval_report)
 
 
@@ -140,7 +143,16 @@ def _world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", 1))
 
 
-def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, summary_seed):
+def _tool_call_callback(cfg, splits, tokenizer):
+    from .evaluation.callback import ToolCallEvalCallback
+    from .evaluation.runner import max_new_tokens_for
+
+    records = splits.records["validation"][: cfg.eval.during_training_examples]
+    max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
+    return ToolCallEvalCallback(records, splits.tools, cfg.data, tokenizer, cfg.eval.batch_size, max_new)
+
+
+def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed):
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
 
@@ -149,11 +161,16 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
 
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
     callbacks = [MetricsRecorder(run_dir, dict(summary_seed))]
+    if tool_callback is not None:
+        callbacks.append(tool_callback)  # before early stopping, which reads the metrics it adds
     if cfg.trainer.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
-    return SFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
-                      eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
-                      callbacks=callbacks)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
+                         eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
+                         callbacks=callbacks)
+    if tool_callback is not None:
+        tool_callback.trainer = trainer
+    return trainer
 
 
 def _throughput(summary: dict, state) -> dict:

@@ -187,11 +187,16 @@ class EvalConfig:
     at_end: bool = True
     # also evaluate the base model (cached per model + data) for the before/after table
     compare_base: bool = True
-    split: str = "test"
+    # the first split is the primary one (its metrics are the run's objective)
+    splits: list[str] = field(default_factory=lambda: ["test"])
     max_examples: Optional[int] = None
     batch_size: int = 32
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None
+    # tool-call metrics at every evaluation on a fixed validation sample (eval_tool_* metrics,
+    # usable as trainer.metric_for_best_model with greater_is_better)
+    during_training: bool = False
+    during_training_examples: int = 32
 
 
 @dataclass

@@ -115,6 +115,15 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
             problems.append(Problem("trainer.save_steps", t.save_steps,
                                     f"must be a multiple of trainer.eval_steps ({t.eval_steps}) when "
                                     "load_best_model_at_end, or the best checkpoint may never be saved"))
+    metric = t.metric_for_best_model
+    if t.eval_strategy != "no" and metric:
+        name = metric if metric.startswith("eval_") else f"eval_{metric}"
+        if name.startswith("eval_tool_") and not cfg.eval.during_training:
+            problems.append(Problem("trainer.metric_for_best_model", metric,
+                                    "tool-call metrics exist only with eval.during_training=true"))
+        elif name != "eval_loss" and not name.startswith("eval_tool_"):
+            problems.append(Problem("trainer.metric_for_best_model", metric,
+                                    "must be eval_loss or an eval_tool_* metric (e.g. eval_tool_exact_call_accuracy)"))
     if t.early_stopping_patience is not None:
         if t.early_stopping_patience < 1:
             problems.append(Problem("trainer.early_stopping_patience", t.early_stopping_patience, "must be >= 1 or null"))

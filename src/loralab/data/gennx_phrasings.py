@@ -1,0 +1,1030 @@
+"""Phrasing templates, surface vocabularies and canned answers for the GEN NX task.
+
+A template's id is ``<family>.<lang>.<index>`` (e.g. ``node.create.ko.03``); its intent is
+``<family>.<lang>``. Each intent's templates are split into a training and a held-out pool, so
+an intent needs enough templates that both pools stay varied. Templates hold only literal text
+and ``{slot}`` fields: every value the gold answer depends on comes from a slot, which lets the
+generator inject typos into the literal text without ever touching a value. Korean templates
+avoid particles right after a slot (은/는, 으로/로 depend on the value's last syllable)."""
+
+from __future__ import annotations
+
+
+def _t(block: str) -> list[str]:
+    return [line.strip() for line in block.strip().splitlines() if line.strip()]
+
+
+# family -> (required slots: every template must carry them, optional slots)
+SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "node.create": (("id", "xyz"), ()),
+    "node.get": (("id",), ()),
+    "node.delete": (("id",), ()),
+    "elem.create": (("id", "etype", "i", "j", "matl", "sect"), ()),
+    "elem.get": (("id",), ()),
+    "elem.delete": (("id",), ()),
+    "matl.create": (("id", "grade", "extra"), ("mtype",)),
+    "sect.create": (("id", "sect"), ()),
+    "cons.create": (("nodes", "ctype"), ()),
+    "stld.create": (("name", "ltype", "desc"), ()),
+    "cnld.create": (("node", "lcase", "loads"), ()),
+    "bmld.create": (("elem", "lcase", "q", "dir"), ()),
+    "anal.run": (("atype",), ()),
+    "multi.nodes": (("points",), ()),
+    "multi.frame": (("i", "pi", "j", "pj", "etype", "id", "matl", "sect"), ()),
+    "multi.case_load": (("name", "ltype", "node", "loads"), ()),
+    "multi.matl_sect": (("mid", "grade", "sid", "sect"), ("mtype",)),
+    "multi.supports": (("nodes1", "ctype1", "nodes2", "ctype2"), ()),
+    "multi.cleanup": (("eid", "nids"), ()),
+    "mt.node_offset": (("ref", "new", "offset"), ()),
+    "mt.elem_jnode": (("end", "lcase", "loads"), ()),
+    "mt.elem_load": (("lcase", "q", "dir"), ()),
+    "mt.case_load": (("node", "loads"), ()),
+    "clarify.node_coords": (("id",), ()),
+    "clarify.node_partial": (("id", "partial"), ()),
+    "clarify.load_node": (("loads",), ("lcase",)),
+    "clarify.load_case": (("node", "loads"), ()),
+    "clarify.elem_nodes": (("id",), ("etype", "matl", "sect")),
+    "clarify.support_type": (("nodes",), ()),
+    "clarify.beam_load_value": (("elem",), ("lcase",)),
+    "clarify.matl_grade": (("id",), ("mtype",)),
+    "irrelevant": ((), ("city", "dish", "topic", "genre", "a", "b", "greet", "word", "excel", "team", "month", "n")),
+}
+
+PHRASINGS: dict[str, list[str]] = {
+    # ---------------------------------------------------------------- single calls
+    "node.create.ko": _t("""
+        노드 {id}번 {xyz}에 만들어줘
+        {xyz} 위치에 {id}번 노드 생성해 주세요
+        절점 {id} 추가, 좌표 {xyz}
+        노드 하나 추가해줘. 번호 {id}, 좌표 {xyz}
+        {id}번 절점을 {xyz}에 찍어줘
+        좌표 {xyz}에 노드 {id} 넣어주세요
+        노드{id} 생성 {xyz}
+        새 노드 {id}번, 위치는 {xyz}
+        {xyz}에 {id}번 절점 하나 만들어 줄래?
+    """),
+    "node.create.en": _t("""
+        Create node {id} at {xyz}
+        add a node {id} at {xyz} please
+        Can you make node #{id} with coordinates {xyz}?
+        new node {id}: {xyz}
+        Put node {id} at {xyz}.
+        I need a node at {xyz}, call it {id}
+        Define node {id} located at {xyz}
+        place a joint {id} at {xyz}
+        Add node number {id}, coords {xyz}
+    """),
+    "node.create.mixed": _t("""
+        node {id}번 {xyz}에 create 해줘
+        {xyz}에 node {id} 추가해줘
+        노드 {id} add 해줘, coordinate는 {xyz}
+        new node {id}번 만들어줘 {xyz}
+        node {id} 생성 좀, 좌표 {xyz}
+        좌표 {xyz}에 node {id} 하나 만들어
+        {id}번 node를 {xyz}에 place 해줘
+        create node {id} 좌표는 {xyz}
+        절점 {id} position {xyz}에 추가
+    """),
+    "node.get.ko": _t("""
+        노드 {id}번 좌표 알려줘
+        {id}번 절점 정보 조회해줘
+        노드 {id} 어디 있어?
+        절점 {id}의 위치 확인 부탁해요
+        노드 {id} 좌표값 좀 보여줘
+        {id}번 노드 조회
+    """),
+    "node.get.en": _t("""
+        Get node {id}
+        where is node {id}?
+        show me the coordinates of node {id}
+        look up node #{id}
+        What are node {id}'s coordinates?
+        fetch node {id} info
+    """),
+    "node.get.mixed": _t("""
+        node {id} 좌표 좀 get 해줘
+        노드 {id}번 coordinates 보여줘
+        node {id} 정보 check 해줘
+        {id}번 node 위치 query 해줘
+        node {id}번 어디야?
+        노드 {id} info 조회
+    """),
+    "node.delete.ko": _t("""
+        노드 {id}번 삭제해줘
+        {id}번 절점 지워줘
+        노드 {id} 필요 없으니까 없애줘
+        절점 {id} 삭제 부탁드립니다
+        노드 {id} 제거
+        {id}번 노드 빼줘
+    """),
+    "node.delete.en": _t("""
+        delete node {id}
+        remove node #{id} please
+        Node {id} isn't needed anymore, delete it
+        get rid of node {id}
+        Please remove joint {id}.
+        drop node {id}
+    """),
+    "node.delete.mixed": _t("""
+        node {id}번 delete 해줘
+        노드 {id} remove 해줘
+        {id}번 node 지워줘
+        node {id} 삭제 plz
+        절점 {id} delete
+        node {id} 필요없어 remove 해
+    """),
+    "elem.get.ko": _t("""
+        요소 {id}번 정보 알려줘
+        {id}번 부재 조회해줘
+        요소 {id} 어떤 노드에 연결돼 있어?
+        부재 {id} 속성 확인해 주세요
+        요소 {id} 데이터 보여줘
+        {id}번 엘리먼트 조회
+    """),
+    "elem.get.en": _t("""
+        get element {id}
+        show element #{id}
+        which nodes does element {id} connect?
+        look up member {id}
+        What's element {id}?
+        fetch the data for element {id}
+    """),
+    "elem.get.mixed": _t("""
+        element {id}번 정보 보여줘
+        요소 {id} info get 해줘
+        member {id} 조회 좀
+        {id}번 element 어떤 node에 붙어있어?
+        element {id} check 해줘
+        부재 {id} data 보여줘
+    """),
+    "elem.delete.ko": _t("""
+        요소 {id}번 삭제해줘
+        {id}번 부재 지워줘
+        요소 {id} 없애 주세요
+        부재 {id} 삭제 부탁해요
+        엘리먼트 {id} 제거해
+        {id}번 요소 빼줘
+    """),
+    "elem.delete.en": _t("""
+        delete element {id}
+        remove member {id}
+        please delete element #{id}
+        Element {id} is wrong, remove it
+        get rid of element {id}
+        drop elem {id}
+    """),
+    "elem.delete.mixed": _t("""
+        element {id}번 delete 해줘
+        요소 {id} remove 좀
+        {id}번 member 지워줘
+        element {id} 삭제
+        부재 {id} delete 해주세요
+        elem {id} 필요없어 remove
+    """),
+    "elem.create.ko": _t("""
+        노드 {i}-{j} 잇는 {etype} 요소 {id}번 만들어줘. 재질 {matl}, 단면 {sect}
+        {etype} 부재 {id}번 추가해줘 (노드 {i}, {j} / 재질 {matl} / 단면 {sect})
+        요소 {id}: {etype}, 절점 {i}에서 {j}까지, 재료 {matl}번, 단면 {sect}번
+        {i}번과 {j}번 노드 사이에 {etype} 넣어줘. 요소번호 {id}, 재질 {matl}, 단면 {sect}
+        재질 {matl} 단면 {sect}인 {etype} 요소 {id} 생성, 노드 {i} {j}
+        요소 {id}번 추가, 타입 {etype}, i단 {i} j단 {j}, 재질 {matl} 단면 {sect}
+        노드 {i}번이랑 {j}번 연결하는 {etype} 하나 만들어줘. 번호는 {id}, 재질 {matl}번 단면 {sect}번
+        {etype} {id} 생성해 주세요: 노드 {i}→{j}, 재질 {matl}, 단면 {sect}
+        요소 {id} 추가할게. 종류는 {etype}, 노드 {i}, {j}, 재료 {matl}, 단면 {sect}
+    """),
+    "elem.create.en": _t("""
+        Create a {etype} element {id} from node {i} to node {j}, material {matl}, section {sect}
+        add element {id}: {etype}, nodes {i}-{j}, matl {matl}, sect {sect}
+        connect nodes {i} and {j} with a {etype} (element {id}, material {matl}, section {sect})
+        New {etype} #{id} between node {i} and node {j} using material {matl} and section {sect}
+        make elem {id} a {etype} from {i} to {j}, mat {matl} sec {sect}
+        I need a {etype} between joints {i} and {j}; id {id}, material {matl}, section {sect}
+        Define element {id} ({etype}) with i-node {i}, j-node {j}, material {matl}, section {sect}
+        please add {etype} element {id} on nodes {i},{j} with material {matl} / section {sect}
+        element {id}, type {etype}, nodes {i} and {j}, material id {matl}, section id {sect}
+    """),
+    "elem.create.mixed": _t("""
+        node {i}-{j} 잇는 {etype} element {id}번 만들어줘, material {matl} section {sect}
+        {etype} {id}번 추가해줘 (node {i}, {j} / matl {matl} / sect {sect})
+        element {id} create 해줘: {etype}, 노드 {i}에서 {j}, 재질 {matl}, 단면 {sect}
+        {i}번 {j}번 node 사이에 {etype} 넣어줘, id {id}, material {matl}, section {sect}
+        material {matl} section {sect}인 {etype} element {id} 생성, nodes {i} {j}
+        요소 {id}번 type은 {etype}, i-node {i} j-node {j}, 재질 {matl} 단면 {sect}
+        node {i}번이랑 {j}번 연결하는 {etype} 하나 add 해줘. 번호 {id}, matl {matl}, sect {sect}
+        new element {id}: {etype}, {i}→{j}, 재질 {matl}번 단면 {sect}번
+        {etype} element {id} 추가 plz, node {i}, {j}, material {matl}, section {sect}
+    """),
+    "matl.create.ko": _t("""
+        재질 {id}번 {mtype} {grade}{extra} 추가해줘
+        {grade} {mtype} 재료를 {id}번으로 정의해 주세요{extra}
+        재료 {id} 추가: {mtype}, 등급 {grade}{extra}
+        {id}번 재질은 {grade}{extra}
+        새 재료 {id}번 만들어줘. {mtype} {grade}{extra}
+        재질 {id} 생성 {mtype} {grade}{extra}
+        {mtype} 재질 하나 추가해줘, 번호 {id}, 등급 {grade}{extra}
+        재료번호 {id}에 {grade} {mtype} 넣어줘{extra}
+        재질 {id}번 등록: {grade}{extra}
+    """),
+    "matl.create.en": _t("""
+        Add material {id}: {mtype} {grade}{extra}
+        create a {mtype} material {id} with grade {grade}{extra}
+        define material #{id} as {grade} {mtype}{extra}
+        new material {id}, {mtype}, grade {grade}{extra}
+        Material {id} should be {grade}{extra}
+        please add {grade} {mtype} as material {id}{extra}
+        I need material {id} set to {mtype} grade {grade}{extra}
+        mat {id} = {grade}{extra}
+        Register material number {id}, type {mtype}, grade {grade}{extra}
+    """),
+    "matl.create.mixed": _t("""
+        material {id}번 {mtype} {grade}{extra} 추가해줘
+        {grade} {mtype} material {id}번으로 define 해줘{extra}
+        재질 {id} add: {mtype}, grade {grade}{extra}
+        material {id}번은 {grade}{extra}
+        new material {id}번 만들어, {mtype} {grade}{extra}
+        {mtype} material 하나 create, id {id}, grade {grade}{extra}
+        재료 {id}번 {grade}{extra} setting 해줘
+        matl {id} 추가 {grade} {mtype}{extra}
+        material number {id}에 {grade} 넣어줘{extra}
+    """),
+    "sect.create.ko": _t("""
+        단면 {id}번 {sect} 정의해줘
+        {sect} 단면 추가, 번호 {id}
+        단면 {id} 만들어줘: {sect}
+        {id}번 단면은 {sect}
+        새 단면 {id}번 {sect} 등록해 주세요
+        단면번호 {id}에 {sect} 넣어줘
+        {sect} 단면 {id}번 하나 추가
+        단면 {id} 생성 {sect}
+        부재 단면 {id}번 설정해줘, {sect}
+    """),
+    "sect.create.en": _t("""
+        define section {id} as {sect}
+        Add section {id}: {sect}
+        create a {sect} section with id {id}
+        new section #{id}, {sect}
+        Section {id} should be {sect}.
+        please add {sect} as section {id}
+        I need section {id} = {sect}
+        make sect {id} {sect}
+        Register section number {id} ({sect})
+    """),
+    "sect.create.mixed": _t("""
+        section {id}번 {sect} define 해줘
+        {sect} section 추가, id {id}
+        단면 {id} create: {sect}
+        section {id}번은 {sect}
+        new section {id}번 {sect} 등록
+        sect {id}에 {sect} 넣어줘
+        {sect} 단면 하나 add 해줘, 번호 {id}
+        section {id} 생성 {sect}
+        단면 {id}번 shape {sect} setting
+    """),
+    "cons.create.ko": _t("""
+        노드 {nodes}에 {ctype} 지점 걸어줘
+        {nodes}번 노드 {ctype} 처리해줘
+        절점 {nodes} 경계조건 {ctype}
+        지점조건: 노드 {nodes}, {ctype}
+        노드 {nodes} 전부 {ctype} 지점으로 해줘
+        {ctype} 경계조건을 노드 {nodes}에 적용해 주세요
+        하부 노드 {nodes} 지지조건 {ctype}
+        노드 {nodes} 서포트 설정, 타입 {ctype}
+        경계조건 추가해줘. 노드 {nodes}, 조건 {ctype}
+    """),
+    "cons.create.en": _t("""
+        Add {ctype} supports at nodes {nodes}
+        make nodes {nodes} {ctype}
+        set boundary condition {ctype} on nodes {nodes}
+        supports: nodes {nodes}, type {ctype}
+        please apply a {ctype} constraint to nodes {nodes}
+        Nodes {nodes} should be {ctype}.
+        restrain nodes {nodes} as {ctype}
+        {ctype} support at {nodes} please
+        I want {ctype} boundary conditions at joints {nodes}
+    """),
+    "cons.create.mixed": _t("""
+        node {nodes}에 {ctype} support 걸어줘
+        {nodes}번 node {ctype} 처리
+        boundary condition {ctype}, 노드 {nodes}
+        노드 {nodes} support type {ctype} setting
+        node {nodes} 전부 {ctype} 지점으로 해줘
+        {ctype} constraint를 node {nodes}에 적용
+        하부 node {nodes} {ctype} support 추가
+        node {nodes} restraint {ctype} 해줘
+        support 추가해줘: nodes {nodes}, {ctype}
+    """),
+    "stld.create.ko": _t("""
+        하중케이스 {name} 추가해줘, 타입 {ltype}{desc}
+        {ltype} 케이스 {name} 만들어줘{desc}
+        정적하중 케이스 {name} 생성 ({ltype}){desc}
+        로드케이스 {name} 하나 추가, 종류 {ltype}{desc}
+        {name} 하중조건 등록해줘. 유형은 {ltype}{desc}
+        하중 케이스 {name}: {ltype}{desc}
+        {ltype}용 하중케이스 {name} 넣어줘{desc}
+        케이스명 {name}, 하중종류 {ltype} 추가해 주세요{desc}
+        {name} 케이스 만들어줘 {ltype}{desc}
+    """),
+    "stld.create.en": _t("""
+        Add load case {name}, type {ltype}{desc}
+        create a {ltype} load case called {name}{desc}
+        new static load case {name} ({ltype}){desc}
+        define load case {name} as {ltype}{desc}
+        I need a {ltype} case named {name}{desc}
+        load case {name}: {ltype}{desc}
+        please register load case {name} of type {ltype}{desc}
+        make a case {name} for {ltype} loads{desc}
+        add {name} as a {ltype} load case{desc}
+    """),
+    "stld.create.mixed": _t("""
+        load case {name} 추가해줘, type {ltype}{desc}
+        {ltype} case {name} 만들어줘{desc}
+        static load case {name} 생성 ({ltype}){desc}
+        하중케이스 {name} add, 종류 {ltype}{desc}
+        {name} load case 등록해줘. type은 {ltype}{desc}
+        load case {name}: {ltype}{desc}
+        {ltype}용 load case {name} 넣어줘{desc}
+        case name {name}, 하중종류 {ltype} create 해줘{desc}
+        {name} case 만들어 {ltype}{desc}
+    """),
+    "cnld.create.ko": _t("""
+        노드 {node}에 {lcase} 케이스로 {loads} 넣어줘
+        {lcase}에 절점하중 추가: 노드 {node}, {loads}
+        {node}번 노드에 {loads} 재하해줘 ({lcase})
+        절점 {node} 집중하중 {loads}, 하중케이스 {lcase}
+        하중케이스 {lcase}, 노드 {node}에 {loads} 걸어줘
+        노드 {node} 절점하중 {loads} 줘, 케이스는 {lcase}
+        {lcase} 케이스에 {node}번 절점 하중 {loads} 추가
+        노드{node} {loads} ({lcase})
+        {node}번 절점에 {lcase} 집중하중 넣어줘: {loads}
+    """),
+    "cnld.create.en": _t("""
+        Apply {loads} at node {node} in load case {lcase}
+        add a nodal load to node {node}: {loads}, case {lcase}
+        put {loads} on node {node} ({lcase})
+        node {node}, load case {lcase}, {loads}
+        In {lcase}, load node {node} with {loads}
+        please add {loads} to joint {node} under {lcase}
+        nodal load {loads} at {node} for case {lcase}
+        I want {loads} applied to node #{node}, case {lcase}
+        Add point load on node {node} in {lcase}: {loads}
+    """),
+    "cnld.create.mixed": _t("""
+        node {node}에 {lcase} case로 {loads} 넣어줘
+        {lcase}에 nodal load 추가: 노드 {node}, {loads}
+        {node}번 node에 {loads} apply 해줘 ({lcase})
+        절점 {node} point load {loads}, load case {lcase}
+        load case {lcase}, node {node}에 {loads} 걸어줘
+        node {node} nodal load {loads}, case는 {lcase}
+        {lcase} case에 {node}번 node load {loads} add
+        node{node} {loads} ({lcase})
+        {node}번 노드에 {lcase} point load 넣어줘: {loads}
+    """),
+    "bmld.create.ko": _t("""
+        요소 {elem}에 {lcase} 케이스로 등분포하중 {q} 걸어줘, 방향 {dir}
+        {elem}번 부재에 분포하중 {q} ({dir}, {lcase})
+        보 {elem} 등분포 {q} 재하, 방향 {dir}, 하중케이스 {lcase}
+        하중케이스 {lcase}: 요소 {elem} 등분포하중 {q} {dir} 방향
+        요소 {elem} 보하중 추가해줘. {q}, {dir}, {lcase}
+        {lcase}에 부재 {elem} 분포하중 {q} 넣어줘 ({dir})
+        {elem}번 요소 {dir} 방향으로 {q} 등분포로 줘, 케이스 {lcase}
+        요소{elem} 등분포 {q} {dir} {lcase}
+        부재 {elem}에 {q}짜리 분포하중, {dir}, {lcase} 케이스
+    """),
+    "bmld.create.en": _t("""
+        apply a uniform load of {q} on element {elem}, direction {dir}, case {lcase}
+        add beam load {q} ({dir}) to element {elem} in {lcase}
+        element {elem}: distributed load {q} along {dir}, load case {lcase}
+        In {lcase}, put a {q} UDL on member {elem} in {dir}
+        Please load beam {elem} with {q} in {dir} for case {lcase}
+        UDL {q} {dir} on elem {elem}, {lcase}
+        I need a {lcase} line load of {q} on element {elem} ({dir})
+        beam load on element #{elem}: {q}, direction {dir}, case {lcase}
+        add {q} uniformly distributed load to element {elem} ({lcase}, {dir})
+    """),
+    "bmld.create.mixed": _t("""
+        element {elem}에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
+        {elem}번 member에 distributed load {q} ({dir}, {lcase})
+        beam {elem} 등분포 {q} apply, 방향 {dir}, load case {lcase}
+        load case {lcase}: element {elem} uniform load {q} {dir}
+        요소 {elem} beam load 추가해줘. {q}, {dir}, {lcase}
+        {lcase}에 element {elem} line load {q} 넣어줘 ({dir})
+        {elem}번 element {dir} 방향으로 {q} UDL, case {lcase}
+        elem{elem} 등분포 {q} {dir} {lcase}
+        member {elem}에 {q} distributed load, {dir}, {lcase} case
+    """),
+    "anal.run.ko": _t("""
+        {atype} 해석 돌려줘
+        이제 {atype} 해석 실행해 주세요
+        모델 다 됐어, {atype} 해석 시작해
+        {atype} 해석 한번 돌려볼래?
+        {atype} 해석 수행 부탁해
+        지금 모델로 {atype} 해석 진행해줘
+        {atype} 해석 ㄱㄱ
+    """),
+    "anal.run.en": _t("""
+        run the {atype} analysis
+        Please perform {atype} analysis now
+        model's done, start the {atype} analysis
+        can you run {atype} analysis on the model?
+        kick off the {atype} analysis
+        go ahead and run {atype} analysis
+        execute the {atype} analysis please
+    """),
+    "anal.run.mixed": _t("""
+        {atype} analysis 돌려줘
+        이제 {atype} analysis run 해줘
+        모델 완성, {atype} 해석 start
+        {atype} analysis 한번 돌려볼래?
+        {atype} 해석 run 부탁
+        지금 model로 {atype} analysis 진행해줘
+        {atype} analysis ㄱㄱ
+    """),
+}
+
+# One user turn, several calls; templates mention the parts in the order the calls are listed.
+PHRASINGS.update({
+    "multi.nodes.ko": _t("""
+        노드 {points} 만들어줘
+        절점 여러 개 추가해줘: {points}
+        다음 노드들 생성 부탁해요 - {points}
+        {points} 이렇게 노드 찍어줘
+        노드 추가: {points}
+        아래 좌표로 절점 만들어 줘 {points}
+    """),
+    "multi.nodes.en": _t("""
+        create nodes {points}
+        add these nodes: {points}
+        Please make the following joints - {points}
+        new nodes {points}
+        I need nodes {points}
+        Define nodes {points}.
+    """),
+    "multi.nodes.mixed": _t("""
+        node {points} create 해줘
+        nodes 추가해줘: {points}
+        다음 node들 생성 plz - {points}
+        {points} 이렇게 node 만들어줘
+        node add: {points}
+        아래 coordinates로 노드 만들어 {points}
+    """),
+    "multi.frame.ko": _t("""
+        노드 {i}번 {pi}, {j}번 {pj} 만들고 두 노드 잇는 {etype} 요소 {id}번 추가해줘 (재질 {matl}, 단면 {sect})
+        절점 {i} {pi}, 절점 {j} {pj} 생성 후 요소 {id} 연결, 종류 {etype}, 재질 {matl} 단면 {sect}
+        {pi}에 노드 {i}, {pj}에 노드 {j} 넣고 그 사이 {etype} {id}번 만들어줘. 재질 {matl}, 단면 {sect}
+        노드 {i} {pi}, 노드 {j} {pj} 추가하고 요소 {id}({etype}, 재질 {matl}, 단면 {sect}) 이어줘
+        {etype} 하나 모델링해줘: 노드 {i} {pi}, 노드 {j} {pj}, 요소번호 {id}, 재질 {matl}, 단면 {sect}
+        새 노드 {i}번 {pi}, {j}번 {pj} 그리고 둘 연결하는 요소 {id} ({etype}) 재질 {matl}번 단면 {sect}번
+    """),
+    "multi.frame.en": _t("""
+        Create node {i} at {pi} and node {j} at {pj}, then a {etype} element {id} between them (material {matl}, section {sect})
+        add nodes {i} {pi} and {j} {pj} and connect them with {etype} {id}, mat {matl}, sect {sect}
+        I need a {etype} from {pi} to {pj}: nodes {i} and {j}, element {id}, material {matl}, section {sect}
+        make node {i} {pi}, node {j} {pj}, then element {id} as a {etype} with material {matl} and section {sect}
+        Model a {etype}: node {i} at {pi}, node {j} at {pj}, element {id}, material {matl}, section {sect}
+        new nodes {i} at {pi} and {j} at {pj} plus a {etype} element {id} joining them, material {matl}, section {sect}
+    """),
+    "multi.frame.mixed": _t("""
+        node {i}번 {pi}, {j}번 {pj} create 하고 두 node 잇는 {etype} element {id} 추가 (material {matl}, section {sect})
+        노드 {i} {pi}, 노드 {j} {pj} add 후 element {id} 연결, type {etype}, 재질 {matl} 단면 {sect}
+        {pi}에 node {i}, {pj}에 node {j} 만들고 그 사이 {etype} {id}번, matl {matl} sect {sect}
+        node {i} {pi}, {j} {pj} 추가하고 element {id}({etype}, material {matl}, section {sect}) 연결해줘
+        {etype} 하나 modeling 해줘: node {i} {pi}, node {j} {pj}, element {id}, 재질 {matl}, 단면 {sect}
+        new node {i}번 {pi}, {j}번 {pj} 그리고 {etype} element {id} 재질 {matl} 단면 {sect}
+    """),
+    "multi.case_load.ko": _t("""
+        하중케이스 {name}({ltype}) 만들고 노드 {node}에 {loads} 넣어줘
+        {ltype} 케이스 {name} 추가한 다음 그 케이스로 {node}번 절점에 {loads} 재하
+        {name} 케이스 새로 만들어줘 (종류 {ltype}). 그리고 노드 {node}에 {loads}
+        케이스 {name} 생성, 타입 {ltype}, 절점 {node} 하중 {loads}
+        {ltype} 케이스 {name} 등록 후 노드 {node} 집중하중 {loads}
+        노드 {node}에 {loads} 줘야 하는데 케이스 {name}({ltype})부터 만들어줘
+    """),
+    "multi.case_load.en": _t("""
+        Create load case {name} ({ltype}) and apply {loads} at node {node}
+        add a {ltype} case {name}, then put {loads} on node {node} in it
+        new load case {name}, type {ltype}; node {node} gets {loads}
+        define {name} as a {ltype} case and load node {node} with {loads}
+        I need case {name} for {ltype} loads plus {loads} at joint {node}
+        set up {ltype} load case {name} then add nodal load {loads} on node {node}
+    """),
+    "multi.case_load.mixed": _t("""
+        load case {name}({ltype}) 만들고 node {node}에 {loads} 넣어줘
+        {ltype} case {name} add 한 다음 {node}번 node에 {loads}
+        {name} case 새로 create (type {ltype}), 그리고 노드 {node}에 {loads}
+        case {name} 생성, type {ltype}, node {node} load {loads}
+        {ltype} load case {name} 등록 후 node {node}에 point load {loads}
+        node {node}에 {loads} 줘야 돼, 먼저 load case {name}({ltype}) 만들어줘
+    """),
+    "multi.matl_sect.ko": _t("""
+        재질 {mid}번 {mtype} {grade}, 단면 {sid}번 {sect} 정의해줘
+        {grade} 재료를 {mid}번으로 추가하고 단면 {sid}번은 {sect}
+        재료 {mid}: {mtype} {grade} / 단면 {sid}: {sect}
+        재질이랑 단면 추가해줘. 재질 {mid} {grade}, 단면 {sid} {sect}
+        {mtype} {grade} 재질 {mid}번 만들고 {sect} 단면 {sid}번도 만들어
+        재질 {mid}번 {grade} 등록, 이어서 단면 {sid}번 {sect} 등록
+    """),
+    "multi.matl_sect.en": _t("""
+        define material {mid} as {mtype} {grade} and section {sid} as {sect}
+        add material {mid} ({grade}) and section {sid}: {sect}
+        material {mid}: {mtype} {grade} / section {sid}: {sect}
+        I need material {mid} = {grade} {mtype} plus section {sid} = {sect}
+        create {grade} material {mid}, then a {sect} section {sid}
+        set up mat {mid} {grade} and sect {sid} {sect} please
+    """),
+    "multi.matl_sect.mixed": _t("""
+        material {mid}번 {mtype} {grade}, section {sid}번 {sect} define 해줘
+        {grade} material {mid}번 추가하고 단면 {sid}번은 {sect}
+        재료 {mid}: {mtype} {grade} / section {sid}: {sect}
+        material이랑 section 추가해줘. matl {mid} {grade}, sect {sid} {sect}
+        {mtype} {grade} material {mid} 만들고 {sect} section {sid}도 create
+        재질 {mid}번 {grade} 등록, 그다음 section {sid}번 {sect}
+    """),
+    "multi.supports.ko": _t("""
+        노드 {nodes1} {ctype1}, 노드 {nodes2} {ctype2} 지점으로 해줘
+        경계조건: {nodes1}번 {ctype1} / {nodes2}번 {ctype2}
+        절점 {nodes1}에 {ctype1}, 절점 {nodes2}에 {ctype2} 조건 걸어줘
+        지점 설정해줘 - 노드 {nodes1} {ctype1}, 노드 {nodes2} {ctype2}
+        노드 {nodes1} {ctype1} 처리하고 {nodes2}번은 {ctype2} 처리해줘
+        {ctype1} 지점 노드 {nodes1}, {ctype2} 지점 노드 {nodes2} 입력
+    """),
+    "multi.supports.en": _t("""
+        make nodes {nodes1} {ctype1} and nodes {nodes2} {ctype2}
+        supports: {nodes1} {ctype1}, {nodes2} {ctype2}
+        Apply {ctype1} supports at nodes {nodes1} and {ctype2} supports at nodes {nodes2}
+        nodes {nodes1} should be {ctype1}; nodes {nodes2} should be {ctype2}
+        set node {nodes1} to {ctype1} and node {nodes2} to {ctype2}
+        boundary conditions please - {ctype1} at {nodes1}, {ctype2} at {nodes2}
+    """),
+    "multi.supports.mixed": _t("""
+        node {nodes1} {ctype1}, node {nodes2} {ctype2} support로 해줘
+        boundary condition: {nodes1}번 {ctype1} / {nodes2}번 {ctype2}
+        절점 {nodes1}에 {ctype1}, 절점 {nodes2}에 {ctype2} support 걸어줘
+        support setting - node {nodes1} {ctype1}, node {nodes2} {ctype2}
+        node {nodes1} {ctype1} 처리하고 {nodes2}번은 {ctype2}
+        {ctype1} support node {nodes1}, {ctype2} support node {nodes2} 입력
+    """),
+    "multi.cleanup.ko": _t("""
+        요소 {eid} 지우고 노드 {nids}도 삭제해줘
+        {eid}번 부재 삭제 후 절점 {nids} 삭제
+        요소 {eid}번이랑 노드 {nids} 전부 없애줘
+        잘못 만든 요소 {eid} 삭제하고, 거기 쓰인 노드 {nids}도 지워줘
+        요소 {eid} 제거, 노드 {nids} 제거
+        부재 {eid} 빼고 절점 {nids}도 정리해줘
+    """),
+    "multi.cleanup.en": _t("""
+        delete element {eid}, then remove node {nids} too
+        remove member {eid} and node {nids}
+        clean up: element {eid}, node {nids}
+        element {eid} was a mistake, delete it and node {nids}
+        drop elem {eid} plus node {nids}
+        please get rid of element {eid} and then node {nids}
+    """),
+    "multi.cleanup.mixed": _t("""
+        element {eid} 지우고 node {nids}도 delete 해줘
+        {eid}번 member 삭제 후 node {nids} remove
+        요소 {eid}번이랑 node {nids} 전부 delete
+        잘못 만든 element {eid} 삭제, 거기 쓰인 node {nids}도 remove 해줘
+        element {eid} remove, 노드 {nids} remove
+        elem {eid} 빼고 node {nids}도 정리 plz
+    """),
+})
+
+# Multi-turn: the scored call needs a value that only the tool response supplies
+# (node_offset: one user turn, GET then POST; the others: a follow-up user turn).
+PHRASINGS.update({
+    "mt.node_offset.ko": _t("""
+        노드 {ref}번 좌표 확인해서 {offset} 옮긴 위치에 노드 {new}번 만들어줘
+        {ref}번 절점 기준으로 {offset} 떨어진 곳에 새 노드 {new} 추가
+        노드 {ref} 위치 조회하고, 거기서 {offset} 이동한 점에 노드 {new} 생성해줘
+        절점 {ref}에서 {offset} 간 자리에 {new}번 절점 찍어줘. 좌표는 조회해서 써
+        노드 {new}번 만들어줘, 위치는 노드 {ref}에서 {offset}
+        노드 {ref} 좌표 모르니까 확인하고 {offset} 오프셋해서 노드 {new} 넣어줘
+    """),
+    "mt.node_offset.en": _t("""
+        look up node {ref} and create node {new} offset {offset} from it
+        add node {new} at node {ref}'s position shifted {offset}
+        Get node {ref}'s coordinates, then make node {new} {offset} away from it
+        create node {new} {offset} from node {ref}
+        I need a node {new} placed {offset} relative to node {ref}
+        check where node {ref} is and put node {new} {offset} from there
+    """),
+    "mt.node_offset.mixed": _t("""
+        node {ref} 좌표 check 하고 {offset} 옮긴 위치에 node {new} create
+        {ref}번 node 기준 {offset} offset 해서 new node {new} 추가
+        노드 {ref} position 조회, 거기서 {offset} 이동한 곳에 node {new} 생성
+        node {ref}에서 {offset} 간 곳에 node {new}번 add 해줘
+        node {new}번 만들어줘, location은 node {ref}에서 {offset}
+        node {ref} 좌표 get 해서 {offset} offset한 node {new} 넣어
+    """),
+    "mt.elem_jnode.ko": _t("""
+        그 요소 {end} 노드에 {lcase} 케이스로 {loads} 넣어줘
+        좋아, {end} 절점에 {loads} 걸어줘 ({lcase})
+        그럼 {end} 노드에 집중하중 {loads}, 케이스 {lcase}
+        거기 {end} 노드에 {loads} 추가, 하중케이스 {lcase}
+        {end} 쪽 노드에 {loads} 줘, 케이스는 {lcase}
+        이 부재 {end} 절점에 {lcase} 절점하중 {loads} 부탁해
+    """),
+    "mt.elem_jnode.en": _t("""
+        apply {loads} at its {end} node in case {lcase}
+        ok, put {loads} on the {end} node ({lcase})
+        now add a nodal load {loads} to that element's {end} node, case {lcase}
+        load the {end} node of it with {loads} under {lcase}
+        great, {lcase}: {loads} on its {end} node
+        please add {loads} to the {end} node of that member in {lcase}
+    """),
+    "mt.elem_jnode.mixed": _t("""
+        그 element {end} node에 {lcase} case로 {loads} 넣어줘
+        ok, {end} 노드에 {loads} apply ({lcase})
+        그럼 {end} node에 point load {loads}, case {lcase}
+        거기 {end} node에 {loads} add, load case {lcase}
+        {end} 쪽 node에 {loads} 줘, case는 {lcase}
+        이 member {end} node에 {lcase} nodal load {loads} plz
+    """),
+    "mt.elem_load.ko": _t("""
+        방금 만든 요소에 {lcase} 케이스로 등분포하중 {q} 걸어줘, 방향 {dir}
+        그 부재에 분포하중 {q} ({dir}, {lcase})도 넣어줘
+        좋아. 그 요소에 {q} 등분포 재하해줘, {dir}, 케이스 {lcase}
+        이어서 새 요소에 보하중 {q}, {dir} 방향, 하중케이스 {lcase}
+        거기에 {q} 분포하중 줘 ({dir}, 케이스 {lcase})
+        생성된 부재에 {dir} 방향 {q} 등분포, 케이스는 {lcase}
+    """),
+    "mt.elem_load.en": _t("""
+        now put a {q} uniform load on that element, {dir}, case {lcase}
+        add a beam load of {q} ({dir}) to the new element in {lcase}
+        great, load it with {q} along {dir} for {lcase}
+        apply UDL {q} {dir} on the element you just made, case {lcase}
+        next, {lcase} line load {q} on it ({dir})
+        please add {q} distributed load in {dir} to that member, load case {lcase}
+    """),
+    "mt.elem_load.mixed": _t("""
+        방금 만든 element에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
+        그 member에 distributed load {q} ({dir}, {lcase}) 추가
+        ok, 그 element에 {q} uniform load apply, {dir}, case {lcase}
+        이어서 new element에 beam load {q}, {dir} 방향, load case {lcase}
+        거기에 line load {q} 줘 ({dir}, case {lcase})
+        생성된 element에 {dir} direction {q} UDL, case는 {lcase}
+    """),
+    "mt.case_load.ko": _t("""
+        그 케이스로 노드 {node}에 {loads} 넣어줘
+        좋아, 이 하중케이스에 {node}번 절점하중 {loads} 추가
+        방금 만든 케이스에서 노드 {node}에 {loads} 재하해줘
+        거기에 절점 {node} 집중하중 {loads}
+        이제 그 케이스로 {node}번 노드에 {loads} 걸어
+        새 케이스에 노드 {node} 하중 {loads} 부탁
+    """),
+    "mt.case_load.en": _t("""
+        now apply {loads} at node {node} in that case
+        ok, add a nodal load {loads} on node {node} to this load case
+        in the case you just made, put {loads} on node {node}
+        great, node {node} gets {loads} in it
+        use that load case for {loads} at joint {node}
+        next: {loads} on node {node}, same case
+    """),
+    "mt.case_load.mixed": _t("""
+        그 case로 node {node}에 {loads} 넣어줘
+        ok, 이 load case에 {node}번 node load {loads} add
+        방금 만든 case에서 node {node}에 {loads} apply 해줘
+        거기에 node {node} point load {loads}
+        이제 그 load case로 {node}번 노드에 {loads}
+        new case에 node {node} load {loads} plz
+    """),
+})
+
+# Requests missing a required value: the answer asks for it instead of guessing.
+PHRASINGS.update({
+    "clarify.node_coords.ko": _t("""
+        노드 {id}번 하나 만들어줘
+        {id}번 절점 추가해줘
+        새 노드 {id} 생성 부탁해요
+        노드 {id} 넣어줘
+        절점 {id}번 생성
+    """),
+    "clarify.node_coords.en": _t("""
+        create node {id}
+        add a new node {id} please
+        I need node #{id}
+        make joint {id}
+        Can you add node {id}?
+    """),
+    "clarify.node_coords.mixed": _t("""
+        node {id}번 create 해줘
+        {id}번 node 추가
+        new node {id} 만들어줘
+        node {id} add 좀
+        절점 {id} create plz
+    """),
+    "clarify.node_partial.ko": _t("""
+        노드 {id}번 {partial}에 만들어줘
+        절점 {id} 추가, {partial}
+        {partial} 위치에 노드 {id} 생성
+        노드 {id} 좌표 {partial}, 넣어줘
+        {id}번 노드 {partial}
+    """),
+    "clarify.node_partial.en": _t("""
+        create node {id} at {partial}
+        add node {id} with {partial}
+        node {id}: {partial}
+        put node #{id} at {partial}
+        make a node {id}, {partial}
+    """),
+    "clarify.node_partial.mixed": _t("""
+        node {id}번 {partial}에 create
+        {partial}에 node {id} 추가해줘
+        node {id} add, {partial}
+        노드 {id} coordinate {partial}
+        new node {id}번 {partial}
+    """),
+    "clarify.load_node.ko": _t("""
+        {lcase} 케이스로 {loads} 하중 걸어줘
+        절점하중 {loads} 추가해줘 ({lcase})
+        하중케이스 {lcase}에 집중하중 {loads} 넣어줘
+        {loads} 재하해줘, 케이스 {lcase}
+        노드에 {loads} 걸어줘, 케이스 {lcase}
+    """),
+    "clarify.load_node.en": _t("""
+        apply {loads} in load case {lcase}
+        add a nodal load {loads} to {lcase}
+        put {loads} on the node ({lcase})
+        nodal load {loads}, case {lcase}
+        I want a point load of {loads} in {lcase}
+    """),
+    "clarify.load_node.mixed": _t("""
+        {lcase} case로 {loads} load 걸어줘
+        nodal load {loads} 추가 ({lcase})
+        load case {lcase}에 point load {loads}
+        {loads} apply 해줘, case {lcase}
+        node에 {loads} 걸어줘, {lcase}
+    """),
+    "clarify.load_case.ko": _t("""
+        노드 {node}에 {loads} 넣어줘
+        {node}번 절점에 집중하중 {loads}
+        절점 {node} 하중 {loads} 추가해줘
+        노드 {node}번에 {loads} 재하
+        {node}번 노드 절점하중 {loads} 부탁해
+    """),
+    "clarify.load_case.en": _t("""
+        apply {loads} at node {node}
+        put {loads} on node {node}
+        add a nodal load of {loads} to node #{node}
+        node {node} gets {loads}
+        load joint {node} with {loads}
+    """),
+    "clarify.load_case.mixed": _t("""
+        node {node}에 {loads} 넣어줘
+        {node}번 node에 point load {loads}
+        절점 {node} load {loads} add
+        node {node}번에 {loads} apply
+        {node}번 노드 nodal load {loads} plz
+    """),
+    "clarify.elem_nodes.ko": _t("""
+        {etype} 요소 {id}번 추가해줘, 재질 {matl} 단면 {sect}
+        요소 {id} 만들어줘 ({etype}, 재질 {matl}, 단면 {sect})
+        재질 {matl} 단면 {sect}인 {etype} {id}번 생성
+        부재 {id}번 넣어줘, 종류 {etype}
+        요소번호 {id}, {etype}, 재료 {matl}번
+    """),
+    "clarify.elem_nodes.en": _t("""
+        add a {etype} element {id} with material {matl} and section {sect}
+        create element {id} ({etype})
+        new {etype} #{id}, material {matl}, section {sect}
+        make member {id} a {etype}
+        I need element {id}: {etype}, sect {sect}
+    """),
+    "clarify.elem_nodes.mixed": _t("""
+        {etype} element {id}번 추가, material {matl} section {sect}
+        element {id} create 해줘 ({etype})
+        material {matl} section {sect}인 {etype} {id} 생성
+        member {id}번 add, type {etype}
+        요소 {id} type {etype}, 하나 만들어
+    """),
+    "clarify.support_type.ko": _t("""
+        노드 {nodes}에 지점 조건 걸어줘
+        절점 {nodes} 경계조건 설정해줘
+        {nodes}번 노드 서포트 추가
+        노드 {nodes} 구속해줘
+        경계조건 넣어줘, 노드 {nodes}
+    """),
+    "clarify.support_type.en": _t("""
+        add supports at nodes {nodes}
+        restrain node {nodes}
+        set boundary conditions on {nodes}
+        nodes {nodes} need supports
+        put a support at joint {nodes}
+    """),
+    "clarify.support_type.mixed": _t("""
+        node {nodes}에 support 걸어줘
+        절점 {nodes} boundary condition 설정
+        {nodes}번 node support 추가
+        node {nodes} restraint 해줘
+        support 넣어줘, node {nodes}
+    """),
+    "clarify.beam_load_value.ko": _t("""
+        요소 {elem}에 {lcase} 등분포하중 걸어줘
+        {elem}번 부재에 분포하중 넣어줘, 케이스 {lcase}
+        보 {elem} 등분포 재하 ({lcase})
+        하중케이스 {lcase}에 요소 {elem} 보하중 추가
+        요소 {elem} 분포하중 줘
+    """),
+    "clarify.beam_load_value.en": _t("""
+        put a uniform load on element {elem} in {lcase}
+        add a beam load to element {elem} ({lcase})
+        element {elem} needs a UDL, case {lcase}
+        load member {elem} with a distributed load
+        apply a line load to beam {elem} under {lcase}
+    """),
+    "clarify.beam_load_value.mixed": _t("""
+        element {elem}에 {lcase} UDL 걸어줘
+        {elem}번 member에 distributed load 넣어줘, case {lcase}
+        beam {elem} 등분포 apply ({lcase})
+        load case {lcase}에 element {elem} beam load 추가
+        element {elem} line load 줘
+    """),
+    "clarify.matl_grade.ko": _t("""
+        {mtype} 재질 {id}번 추가해줘
+        재료 {id} 만들어줘, {mtype}
+        새 재질 {id}번, 종류는 {mtype}
+        재질 {id} 정의해줘
+        재질번호 {id}에 {mtype} 하나
+    """),
+    "clarify.matl_grade.en": _t("""
+        add a {mtype} material {id}
+        create material {id}, {mtype}
+        new material #{id} ({mtype})
+        define material {id}
+        I need a {mtype} material numbered {id}
+    """),
+    "clarify.matl_grade.mixed": _t("""
+        {mtype} material {id}번 추가해줘
+        재료 {id} create, {mtype}
+        new material {id}번 type {mtype}
+        material {id} define 해줘
+        material number {id}에 {mtype} 하나
+    """),
+})
+
+# Out-of-domain requests; one intent per language, many slots so texts rarely repeat.
+PHRASINGS.update({
+    "irrelevant.ko": _t("""
+        오늘 {city} 날씨 어때?
+        {dish} 만드는 법 알려줘
+        파이썬에서 {topic} 어떻게 써?
+        주말에 볼 만한 {genre} 영화 추천해줘
+        {a} 곱하기 {b}는 얼마야?
+        {greet} 너는 뭘 할 수 있어?
+        '{word}' 영어로 뭐라고 해?
+        {city} 가는 비행기표 싸게 사는 법 있어?
+        점심 메뉴로 {dish} 어때?
+        엑셀에서 {excel} 하는 방법 알려줘
+        {team} 어제 경기 결과 알아?
+        {city} 맛집 추천 좀
+        {greet} 심심한데 농담 하나 해줘
+        자바스크립트 {topic} 설명해줘
+        {month}에 여행 가기 좋은 곳 어디야?
+        커피 하루에 {n}잔 마셔도 괜찮아?
+    """),
+    "irrelevant.en": _t("""
+        what's the weather like in {city} today?
+        how do I make {dish}?
+        how do I use {topic} in Python?
+        recommend a good {genre} movie for the weekend
+        what is {a} times {b}?
+        {greet} what can you do?
+        how do you say '{word}' in Korean?
+        any tips for cheap flights to {city}?
+        is {dish} a good lunch idea?
+        how do I {excel} in Excel?
+        did {team} win last night?
+        best restaurants in {city}?
+        {greet} tell me a joke
+        explain {topic} in JavaScript
+        where should I travel in {month}?
+        is it ok to drink {n} cups of coffee a day?
+    """),
+    "irrelevant.mixed": _t("""
+        오늘 {city} weather 어때?
+        {dish} recipe 알려줘
+        python에서 {topic} 어떻게 써?
+        weekend에 볼 {genre} movie 추천 좀
+        {a} times {b} 얼마야?
+        {greet} 너 무슨 기능 있어? features 알려줘
+        '{word}' English로 뭐야?
+        {city} flight 싸게 사는 tip 있어?
+        lunch로 {dish} 어때?
+        Excel에서 {excel} 하는 법
+        {team} 어제 game 결과 알아?
+        {city} restaurant 추천 좀
+        {greet} joke 하나 해줘
+        JavaScript {topic} 설명 plz
+        {month}에 travel 가기 좋은 곳?
+        coffee 하루 {n}잔 괜찮아?
+    """),
+})
+
+# Vocabulary for the irrelevant slots: "ko" and "en"; mixed requests draw from either.
+IRRELEVANT_VOCAB: dict[str, dict[str, list[str]]] = {
+    "city": {"ko": ["서울", "부산", "제주", "도쿄", "뉴욕", "파리", "런던", "대전", "인천", "오사카", "방콕", "시드니"],
+             "en": ["Seoul", "Busan", "Jeju", "Tokyo", "New York", "Paris", "London", "Berlin", "Osaka", "Bangkok",
+                    "Sydney", "Chicago"]},
+    "dish": {"ko": ["김치찌개", "된장찌개", "파스타", "불고기", "떡볶이", "카레", "비빔밥", "잡채", "샌드위치", "라면"],
+             "en": ["kimchi stew", "carbonara", "bulgogi", "pad thai", "banana bread", "fried rice", "tomato soup",
+                    "pancakes", "lasagna", "guacamole"]},
+    "topic": {"ko": ["리스트 컴프리헨션", "데코레이터", "정규표현식", "클래스 상속", "예외 처리", "제너레이터",
+                     "람다 함수", "비동기 함수"],
+              "en": ["list comprehensions", "decorators", "regular expressions", "class inheritance",
+                     "exception handling", "generators", "lambda functions", "async functions"]},
+    "genre": {"ko": ["액션", "로맨스", "공포", "SF", "코미디", "애니메이션"],
+              "en": ["action", "romance", "horror", "sci-fi", "comedy", "animated"]},
+    "greet": {"ko": ["안녕!", "안녕하세요,", "하이~", "반가워요.", "저기요,", "ㅎㅇ"],
+              "en": ["Hi!", "Hello,", "Hey there,", "Good morning!", "Yo,", "Hey,"]},
+    "word": {"ko": ["행복", "우산", "도서관", "기차", "고양이", "약속", "생일", "바다"],
+             "en": ["happiness", "umbrella", "library", "train", "cat", "promise", "birthday", "ocean"]},
+    "excel": {"ko": ["VLOOKUP", "피벗 테이블", "조건부 서식", "중복 제거", "셀 병합"],
+              "en": ["use VLOOKUP", "make a pivot table", "remove duplicates", "merge cells",
+                     "add conditional formatting"]},
+    "team": {"ko": ["토트넘", "LG 트윈스", "맨시티", "두산 베어스", "레이커스", "KT 위즈"],
+             "en": ["the Lakers", "Tottenham", "the Yankees", "Man City", "the Dodgers", "Real Madrid"]},
+    "month": {"ko": ["3월", "5월", "10월", "12월", "여름", "겨울"],
+              "en": ["March", "May", "October", "December", "summer", "winter"]},
+}
+
+IRRELEVANT_ANSWERS: dict[str, list[str]] = {
+    "ko": ["저는 GEN NX 모델링 도우미라 그 질문은 도와드리기 어려워요. 노드·요소·재료·단면·경계조건·하중 입력과 해석 실행을 도와드릴 수 있어요.",
+           "그건 제 범위 밖이에요. GEN NX에서 노드, 요소, 재료, 단면, 지점, 하중을 만들거나 해석을 돌리는 일을 말씀해 주세요."],
+    "en": ["I'm a GEN NX modelling assistant, so I can't help with that. I can create nodes, elements, materials, sections, supports and loads, and run the analysis.",
+           "That's outside what I do. Ask me to create or edit nodes, elements, materials, sections, supports or loads in GEN NX, or to run the analysis."],
+}
+
+CLARIFY_ANSWERS: dict[str, dict[str, list[str]]] = {
+    "node_coords": {"ko": ["노드 {id}의 좌표(x, y, z)를 알려주시겠어요?", "노드 {id}를 어디에 만들까요? x, y, z 좌표를 알려주세요."],
+                    "en": ["What coordinates (x, y, z) should node {id} have?", "Where should node {id} go? Please give its x, y, z."]},
+    "node_partial": {"ko": ["노드 {id}의 {missing} 좌표도 알려주시겠어요?", "{missing} 좌표가 빠졌어요. 노드 {id}의 {missing} 값은 얼마인가요?"],
+                     "en": ["What {missing} coordinate(s) should node {id} have?", "I also need the {missing} coordinate(s) of node {id}. What are they?"]},
+    "load_node": {"ko": ["어느 노드에 하중을 줄까요? 노드 번호를 알려주세요.", "하중을 적용할 노드 번호가 필요해요. 몇 번 노드인가요?"],
+                  "en": ["Which node should I apply the load to?", "Which node number should get this load?"]},
+    "load_case": {"ko": ["노드 {node}의 하중을 어느 하중케이스(예: DL, LL)에 넣을까요?", "하중케이스가 필요해요. DL, LL 중 어디에 넣을까요?"],
+                  "en": ["Which load case (e.g. DL, LL) should the load on node {node} go into?", "Which load case should I put this in, e.g. DL or LL?"]},
+    "elem_nodes": {"ko": ["요소 {id}의 i단, j단 노드 번호를 알려주시겠어요?", "요소 {id}가 연결할 두 노드가 필요해요. 몇 번 노드인가요?"],
+                   "en": ["Which two nodes (i and j) should element {id} connect?", "What are the end nodes of element {id}?"]},
+    "support_type": {"ko": ["노드 {nodes}에 어떤 지점 조건을 줄까요? 고정, 핀, 롤러 중에서 골라 주세요.", "고정, 핀, 롤러 중 어떤 조건으로 할까요?"],
+                     "en": ["Which support type for nodes {nodes}: fixed, pinned or roller?", "Should the supports be fixed, pinned or roller?"]},
+    "beam_load_value": {"ko": ["요소 {elem}에 줄 등분포하중 크기(kN/m)와 방향(GX, GY, GZ)을 알려주시겠어요?", "하중 크기와 방향이 필요해요. 요소 {elem}에 몇 kN/m를 어느 방향으로 줄까요?"],
+                        "en": ["What intensity (kN/m) and direction (GX, GY or GZ) should the load on element {elem} have?", "How large is the load on element {elem} (kN/m), and in which direction?"]},
+    "matl_grade": {"ko": ["재질 {id}의 등급(예: SM355, SS275, C30/37)을 알려주시겠어요?", "재질 {id}는 어떤 강종이나 강도 등급으로 할까요?"],
+                   "en": ["Which grade should material {id} be (e.g. SM355, SS275, C30/37)?", "What grade is material {id}?"]},
+}
+
+# Assistant summaries between a tool response and the user's follow-up (mixed -> ko).
+SUMMARIES: dict[str, dict[str, str]] = {
+    "elem_get": {"ko": "요소 {id}: {etype}, 노드 {i}→{j}, 재질 {matl}, 단면 {sect}.",
+                 "en": "Element {id} is a {etype} from node {i} to node {j} (material {matl}, section {sect})."},
+    "elem_create": {"ko": "요소 {id} 생성 완료.", "en": "Created element {id}."},
+    "stld_create": {"ko": "하중케이스 {name} 추가 완료.", "en": "Added load case {name}."},
+}
+
+# Surface words for enum values, per language.
+WORDS: dict[str, dict[str, dict[str, list[str]]]] = {
+    "etype": {"ko": {"beam": ["보"], "column": ["기둥"], "truss": ["트러스"], "brace": ["가새", "브레이스"]},
+              "en": {"beam": ["beam"], "column": ["column"], "truss": ["truss"], "brace": ["brace"]},
+              "mixed": {"beam": ["beam", "보"], "column": ["column", "기둥"], "truss": ["truss"], "brace": ["brace", "가새"]}},
+    "mtype": {"ko": {"steel": ["강재", "철골"], "concrete": ["콘크리트"]},
+              "en": {"steel": ["steel"], "concrete": ["concrete"]},
+              "mixed": {"steel": ["steel"], "concrete": ["concrete"]}},
+    "ctype": {"ko": {"fixed": ["고정", "고정단"], "pinned": ["핀", "힌지"], "roller": ["롤러"]},
+              "en": {"fixed": ["fixed"], "pinned": ["pinned", "pin", "hinged"], "roller": ["roller"]},
+              "mixed": {"fixed": ["fixed", "고정"], "pinned": ["pinned", "pin", "힌지"], "roller": ["roller", "롤러"]}},
+    "ltype": {"ko": {"dead": ["고정하중"], "live": ["활하중"], "wind": ["풍하중"], "seismic": ["지진하중"],
+                     "snow": ["적설하중"], "temperature": ["온도하중"]},
+              "en": {"dead": ["dead"], "live": ["live"], "wind": ["wind"], "seismic": ["seismic"], "snow": ["snow"],
+                     "temperature": ["temperature", "thermal"]},
+              "mixed": {"dead": ["dead", "고정하중"], "live": ["live", "활하중"], "wind": ["wind", "풍하중"],
+                        "seismic": ["seismic", "지진"], "snow": ["snow"], "temperature": ["temperature"]}},
+    "dir": {"ko": {"GX": ["GX", "전체좌표 X"], "GY": ["GY", "전체좌표 Y"], "GZ": ["GZ", "전체좌표 Z"]},
+            "en": {"GX": ["GX", "global X"], "GY": ["GY", "global Y"], "GZ": ["GZ", "global Z"]},
+            "mixed": {"GX": ["GX", "global X"], "GY": ["GY", "global Y"], "GZ": ["GZ", "global Z"]}},
+    "atype": {"ko": {"": [""], "static": ["정적"], "eigen": ["고유치", "모드"], "buckling": ["좌굴"]},
+              "en": {"": [""], "static": ["static", "linear static"], "eigen": ["eigenvalue", "modal"], "buckling": ["buckling"]},
+              "mixed": {"": [""], "static": ["static", "정적"], "eigen": ["eigen", "modal", "고유치"], "buckling": ["buckling", "좌굴"]}},
+    "end": {"ko": {"i": ["i단", "시작"], "j": ["j단", "끝"]},
+            "en": {"i": ["i-end", "start"], "j": ["j-end", "end"]},
+            "mixed": {"i": ["i단", "start", "i-end"], "j": ["j단", "end", "j-end"]}},
+}
+
+# Section designations: {h} {b} {tw} {tf} {t} {d} are mm values, {u} a unit suffix ("", "mm", "cm").
+SECT_FORMS: dict[str, dict[str, list[str]]] = {
+    "H": {"ko": ["H-{h}x{b}x{tw}/{tf}", "H {h}x{b}x{tw}x{tf}", "H형강 {h}x{b}x{tw}/{tf}"],
+          "en": ["H-{h}x{b}x{tw}/{tf}", "H {h}x{b}x{tw}x{tf}", "H-shape {h}x{b}x{tw}/{tf}"],
+          "mixed": ["H-{h}x{b}x{tw}/{tf}", "H-beam {h}x{b}x{tw}/{tf}", "H형강 {h}x{b}x{tw}x{tf}"]},
+    "box": {"ko": ["□-{h}x{b}x{t}", "각형강관 {h}x{b}x{t}"], "en": ["□-{h}x{b}x{t}", "box {h}x{b}x{t}"],
+            "mixed": ["box {h}x{b}x{t}", "각형강관 {h}x{b}x{t}"]},
+    "pipe": {"ko": ["P-{d}x{t}", "원형강관 Ø{d}x{t}"], "en": ["P-{d}x{t}", "pipe {d}x{t}", "CHS {d}x{t}"],
+             "mixed": ["pipe Ø{d}x{t}", "강관 {d}x{t}"]},
+    "rect": {"ko": ["직사각형 {b}x{h}{u}", "{b}x{h}{u} 사각형"], "en": ["rectangular {b}x{h}{u}", "rect {b}x{h}{u}"],
+             "mixed": ["rect {b}x{h}{u}", "직사각형 {b}x{h}{u}"]},
+    "circle": {"ko": ["원형 D{d}{u}", "지름 {d}{u} 원형"], "en": ["circular D{d}{u}", "round {d}{u} dia."],
+               "mixed": ["circle D{d}{u}", "원형 D{d}{u}"]},
+}
+
+PREFIXES: dict[str, list[str]] = {
+    "ko": ["", "", "", "", "", "혹시 ", "그럼 ", "음 ", "아 그리고 ", "저기 "],
+    "en": ["", "", "", "", "", "ok ", "hey ", "so ", "also, ", "quick one: "],
+}

@@ -1,0 +1,41 @@
+"""Console tables for evaluation results: the before/after (base vs fine-tuned) view."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ..console import console
+
+
+def _pct(rate: dict | None) -> str:
+    if not rate or rate.get("value") is None:
+        return "n/a"
+    lo, hi = rate["ci95"]
+    return f"{100 * rate['value']:.1f}% [{100 * lo:.0f}-{100 * hi:.0f}]"
+
+
+def print_eval_tables(payload: dict) -> None:
+    for split, entry in payload["splits"].items():
+        tuned = entry["fine_tuned"]["report"]["rates"]
+        base = (entry.get("base") or {}).get("report", {}).get("rates")
+        table = Table(title=f"tool-call evaluation, {split} split (n={entry['n']}, 95 % Wilson intervals)",
+                      title_justify="left")
+        table.add_column("metric")
+        if base is not None:
+            table.add_column("base model", justify="right")
+        table.add_column("fine-tuned", justify="right")
+        if base is not None:
+            table.add_column("difference beyond noise?", justify="center")
+        significant = {row["metric"]: row["significant"] for row in entry.get("comparison") or []}
+        for metric, rate in tuned.items():
+            row = [metric]
+            if base is not None:
+                row.append(_pct(base.get(metric)))
+            row.append(_pct(rate))
+            if base is not None:
+                row.append({True: "yes", False: "no"}.get(significant.get(metric), ""))
+            table.add_row(*row)
+        console.print(table)
+        speed = entry["fine_tuned"]["throughput"]
+        console.print(f"generation: {speed['examples']} examples in {speed['seconds']} s "
+                      f"({speed['examples_per_s']} examples/s, batch {speed['batch_size']})")
