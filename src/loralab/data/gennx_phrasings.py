@@ -341,7 +341,7 @@ PHRASINGS: dict[str, list[str]] = {
         static load case {name} 생성 ({ltype}){desc}
         하중케이스 {name} add, 종류 {ltype}{desc}
         {name} load case 등록해줘. type은 {ltype}{desc}
-        load case {name}: {ltype}{desc}
+        load case {name}: {ltype}{desc} 추가
         {ltype}용 load case {name} 넣어줘{desc}
         case name {name}, 하중종류 {ltype} create 해줘{desc}
         {name} case 만들어 {ltype}{desc}
@@ -376,7 +376,7 @@ PHRASINGS: dict[str, list[str]] = {
         load case {lcase}, node {node}에 {loads} 걸어줘
         node {node} nodal load {loads}, case는 {lcase}
         {lcase} case에 {node}번 node load {loads} add
-        node{node} {loads} ({lcase})
+        node{node} {loads} ({lcase}) 넣어줘
         {node}번 노드에 {lcase} point load 넣어줘: {loads}
     """),
     "bmld.create.ko": _t("""
@@ -405,7 +405,7 @@ PHRASINGS: dict[str, list[str]] = {
         element {elem}에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
         {elem}번 member에 distributed load {q} ({dir}, {lcase})
         beam {elem} 등분포 {q} apply, 방향 {dir}, load case {lcase}
-        load case {lcase}: element {elem} uniform load {q} {dir}
+        load case {lcase}: element {elem}에 uniform load {q} {dir}
         요소 {elem} beam load 추가해줘. {q}, {dir}, {lcase}
         {lcase}에 element {elem} line load {q} 넣어줘 ({dir})
         {elem}번 element {dir} 방향으로 {q} UDL, case {lcase}
@@ -437,7 +437,7 @@ PHRASINGS: dict[str, list[str]] = {
         {atype} analysis 한번 돌려볼래?
         {atype} 해석 run 부탁
         지금 model로 {atype} analysis 진행해줘
-        {atype} analysis ㄱㄱ
+        {atype} analysis 바로 ㄱㄱ
     """),
 }
 
@@ -464,7 +464,7 @@ PHRASINGS.update({
         nodes 추가해줘: {points}
         다음 node들 생성 plz - {points}
         {points} 이렇게 node 만들어줘
-        node add: {points}
+        node 추가: {points}
         아래 coordinates로 노드 만들어 {points}
     """),
     "multi.frame.ko": _t("""
@@ -559,7 +559,7 @@ PHRASINGS.update({
         node {nodes1} {ctype1}, node {nodes2} {ctype2} support로 해줘
         boundary condition: {nodes1}번 {ctype1} / {nodes2}번 {ctype2}
         절점 {nodes1}에 {ctype1}, 절점 {nodes2}에 {ctype2} support 걸어줘
-        support setting - node {nodes1} {ctype1}, node {nodes2} {ctype2}
+        support 설정 - node {nodes1} {ctype1}, node {nodes2} {ctype2}
         node {nodes1} {ctype1} 처리하고 {nodes2}번은 {ctype2}
         {ctype1} support node {nodes1}, {ctype2} support node {nodes2} 입력
     """),
@@ -730,7 +730,7 @@ PHRASINGS.update({
     "clarify.node_partial.mixed": _t("""
         node {id}번 {partial}에 create
         {partial}에 node {id} 추가해줘
-        node {id} add, {partial}
+        node {id} add 해줘, {partial}
         노드 {id} coordinate {partial}
         new node {id}번 {partial}
     """),
@@ -869,7 +869,7 @@ PHRASINGS.update({
         {dish} 만드는 법 알려줘
         파이썬에서 {topic} 어떻게 써?
         주말에 볼 만한 {genre} 영화 추천해줘
-        {a} 곱하기 {b}는 얼마야?
+        {a} 곱하기 {b} 하면 얼마야?
         {greet} 너는 뭘 할 수 있어?
         '{word}' 영어로 뭐라고 해?
         {city} 가는 비행기표 싸게 사는 법 있어?
@@ -948,29 +948,97 @@ IRRELEVANT_VOCAB: dict[str, dict[str, list[str]]] = {
 }
 
 IRRELEVANT_ANSWERS: dict[str, list[str]] = {
-    "ko": ["저는 GEN NX 모델링 도우미라 그 질문은 도와드리기 어려워요. 노드·요소·재료·단면·경계조건·하중 입력과 해석 실행을 도와드릴 수 있어요.",
-           "그건 제 범위 밖이에요. GEN NX에서 노드, 요소, 재료, 단면, 지점, 하중을 만들거나 해석을 돌리는 일을 말씀해 주세요."],
-    "en": ["I'm a GEN NX modelling assistant, so I can't help with that. I can create nodes, elements, materials, sections, supports and loads, and run the analysis.",
-           "That's outside what I do. Ask me to create or edit nodes, elements, materials, sections, supports or loads in GEN NX, or to run the analysis."],
+    "ko": [
+        "저는 GEN NX 모델링 도우미라 그 질문은 도와드리기 어려워요. 노드·요소·재료·단면·경계조건·하중 입력과 해석 실행을 도와드릴 수 있어요.",
+        "그건 제 범위 밖이에요. GEN NX에서 노드, 요소, 재료, 단면, 지점, 하중을 만들거나 해석을 돌리는 일을 말씀해 주세요.",
+    ],
+    "en": [
+        "I'm a GEN NX modelling assistant, so I can't help with that. I can create nodes, elements, materials, sections, supports and loads, and run the analysis.",
+        "That's outside what I do. Ask me to create or edit nodes, elements, materials, sections, supports or loads in GEN NX, or to run the analysis.",
+    ],
 }
 
 CLARIFY_ANSWERS: dict[str, dict[str, list[str]]] = {
-    "node_coords": {"ko": ["노드 {id}의 좌표(x, y, z)를 알려주시겠어요?", "노드 {id}를 어디에 만들까요? x, y, z 좌표를 알려주세요."],
-                    "en": ["What coordinates (x, y, z) should node {id} have?", "Where should node {id} go? Please give its x, y, z."]},
-    "node_partial": {"ko": ["노드 {id}의 {missing} 좌표도 알려주시겠어요?", "{missing} 좌표가 빠졌어요. 노드 {id}의 {missing} 값은 얼마인가요?"],
-                     "en": ["What {missing} coordinate(s) should node {id} have?", "I also need the {missing} coordinate(s) of node {id}. What are they?"]},
-    "load_node": {"ko": ["어느 노드에 하중을 줄까요? 노드 번호를 알려주세요.", "하중을 적용할 노드 번호가 필요해요. 몇 번 노드인가요?"],
-                  "en": ["Which node should I apply the load to?", "Which node number should get this load?"]},
-    "load_case": {"ko": ["노드 {node}의 하중을 어느 하중케이스(예: DL, LL)에 넣을까요?", "하중케이스가 필요해요. DL, LL 중 어디에 넣을까요?"],
-                  "en": ["Which load case (e.g. DL, LL) should the load on node {node} go into?", "Which load case should I put this in, e.g. DL or LL?"]},
-    "elem_nodes": {"ko": ["요소 {id}의 i단, j단 노드 번호를 알려주시겠어요?", "요소 {id}가 연결할 두 노드가 필요해요. 몇 번 노드인가요?"],
-                   "en": ["Which two nodes (i and j) should element {id} connect?", "What are the end nodes of element {id}?"]},
-    "support_type": {"ko": ["노드 {nodes}에 어떤 지점 조건을 줄까요? 고정, 핀, 롤러 중에서 골라 주세요.", "고정, 핀, 롤러 중 어떤 조건으로 할까요?"],
-                     "en": ["Which support type for nodes {nodes}: fixed, pinned or roller?", "Should the supports be fixed, pinned or roller?"]},
-    "beam_load_value": {"ko": ["요소 {elem}에 줄 등분포하중 크기(kN/m)와 방향(GX, GY, GZ)을 알려주시겠어요?", "하중 크기와 방향이 필요해요. 요소 {elem}에 몇 kN/m를 어느 방향으로 줄까요?"],
-                        "en": ["What intensity (kN/m) and direction (GX, GY or GZ) should the load on element {elem} have?", "How large is the load on element {elem} (kN/m), and in which direction?"]},
-    "matl_grade": {"ko": ["재질 {id}의 등급(예: SM355, SS275, C30/37)을 알려주시겠어요?", "재질 {id}는 어떤 강종이나 강도 등급으로 할까요?"],
-                   "en": ["Which grade should material {id} be (e.g. SM355, SS275, C30/37)?", "What grade is material {id}?"]},
+    "node_coords": {
+        "ko": [
+            "노드 {id}의 좌표(x, y, z)를 알려주시겠어요?",
+            "노드 {id}의 위치가 필요해요. x, y, z 좌표를 알려주시겠어요?",
+        ],
+        "en": [
+            "What coordinates (x, y, z) should node {id} have?",
+            "Where should node {id} go? Please give its x, y, z.",
+        ],
+    },
+    "node_partial": {
+        "ko": [
+            "노드 {id}의 {missing} 좌표도 알려주시겠어요?",
+            "{missing} 좌표가 빠졌어요. 노드 {id}의 {missing} 값은 얼마인가요?",
+        ],
+        "en": [
+            "What {missing} coordinate(s) should node {id} have?",
+            "I also need the {missing} coordinate(s) of node {id}. What are they?",
+        ],
+    },
+    "load_node": {
+        "ko": [
+            "어느 노드에 하중을 줄까요? 노드 번호를 알려주세요.",
+            "하중을 적용할 노드 번호가 필요해요. 몇 번 노드인가요?",
+        ],
+        "en": [
+            "Which node should I apply the load to?",
+            "Which node number should get this load?",
+        ],
+    },
+    "load_case": {
+        "ko": [
+            "노드 {node}의 하중을 어느 하중케이스(예: DL, LL)에 넣을까요?",
+            "하중케이스가 필요해요. DL, LL 중 어디에 넣을까요?",
+        ],
+        "en": [
+            "Which load case (e.g. DL, LL) should the load on node {node} go into?",
+            "Which load case should I put this in, e.g. DL or LL?",
+        ],
+    },
+    "elem_nodes": {
+        "ko": [
+            "요소 {id}의 i단, j단 노드 번호를 알려주시겠어요?",
+            "요소 {id}의 양 끝 노드가 필요해요. 몇 번과 몇 번 노드를 연결할까요?",
+        ],
+        "en": [
+            "Which two nodes (i and j) should element {id} connect?",
+            "What are the end nodes of element {id}?",
+        ],
+    },
+    "support_type": {
+        "ko": [
+            "노드 {nodes}에 어떤 지점 조건을 줄까요? 고정, 핀, 롤러 중에서 골라 주세요.",
+            "고정, 핀, 롤러 중 어떤 조건으로 할까요?",
+        ],
+        "en": [
+            "Which support type for nodes {nodes}: fixed, pinned or roller?",
+            "Should the supports be fixed, pinned or roller?",
+        ],
+    },
+    "beam_load_value": {
+        "ko": [
+            "요소 {elem}에 줄 등분포하중 크기(kN/m)와 방향(GX, GY, GZ)을 알려주시겠어요?",
+            "하중 크기와 방향이 필요해요. 요소 {elem}에 몇 kN/m를 어느 방향으로 줄까요?",
+        ],
+        "en": [
+            "What intensity (kN/m) and direction (GX, GY or GZ) should the load on element {elem} have?",
+            "How large is the load on element {elem} (kN/m), and in which direction?",
+        ],
+    },
+    "matl_grade": {
+        "ko": [
+            "재질 {id}의 등급(예: SM355, SS275, C30/37)을 알려주시겠어요?",
+            "재질 {id}의 강종이나 강도 등급은 무엇으로 할까요?",
+        ],
+        "en": [
+            "Which grade should material {id} be (e.g. SM355, SS275, C30/37)?",
+            "What grade is material {id}?",
+        ],
+    },
 }
 
 # Assistant summaries between a tool response and the user's follow-up (mixed -> ko).

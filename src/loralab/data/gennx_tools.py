@@ -65,7 +65,8 @@ TOOLS: list[dict] = [
           ["name", "type"]),
     _tool("POST /db/cnld", "Add a nodal load. Forces kN, moments kN·m; omitted components are 0.",
           {"lcase": _LCASE, "node": _int("Node number"),
-           **{k: _num("kN") for k in ("fx", "fy", "fz")}, **{k: _num("kN·m") for k in ("mx", "my", "mz")}},
+           **{k: {**_num("kN"), "default": 0} for k in ("fx", "fy", "fz")},
+           **{k: {**_num("kN·m"), "default": 0} for k in ("mx", "my", "mz")}},
           ["lcase", "node"]),
     _tool("POST /db/bmld", "Add a uniform load on an element, kN/m.",
           {"lcase": _LCASE, "elem": _int("Element number"),
@@ -73,7 +74,7 @@ TOOLS: list[dict] = [
            "q": _num("kN/m, signed")},
           ["lcase", "elem", "dir", "q"]),
     _tool("POST /doc/anal", "Run the analysis.",
-          {"type": {"type": "string", "enum": ["static", "eigen", "buckling"], "description": "default static"}},
+          {"type": {"type": "string", "enum": ["static", "eigen", "buckling"], "default": "static"}},
           []),
 ]
 

@@ -1,0 +1,401 @@
+"""The bundled GEN NX task generator: determinism, record format, schema validity and an honest split."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections import Counter
+
+import pytest
+
+from loralab.data import gennx_phrasings as P
+from loralab.data.gennx_generator import (CATEGORIES, DEFAULT_MIX, HELDOUT_ID_MIN, LANGUAGES, SPLITS,
+                                          generate_splits, gold_calls, read_jsonl, template_pools,
+                                          template_text, write_jsonl)
+from loralab.data.gennx_tools import TOOL_NAMES, TOOLS, tool_by_name, validate_arguments
+
+ID_KEYS = ("id", "node", "nodes", "elem")
+ODD_UNITS = re.compile(r"[\d)] ?(?:cm|GPa|N(?:/m|·m|m)?)(?![A-Za-z])")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return generate_splits()
+
+
+@pytest.fixture(scope="module")
+def pools():
+    return template_pools()
+
+
+def _final_user(record):
+    return [m for m in record["messages"] if m["role"] == "user"][-1]["content"]
+
+
+def _all(splits, names=SPLITS):
+    return [r for name in names for r in splits[name]]
+
+
+def _id_values(args):
+    for key in ID_KEYS:
+        value = args.get(key)
+        if isinstance(value, list):
+            yield from value
+        elif isinstance(value, int):
+            yield value
+
+
+def _tool_results(record):
+    return [json.loads(m["content"]) for m in record["messages"] if m["role"] == "tool"]
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [value]
+
+
+# ------------------------------------------------------------------------------------ tool schema
+
+
+def test_tool_schema_is_well_formed():
+    assert len(TOOLS) >= 10 and len(set(TOOL_NAMES)) == len(TOOLS)
+    for tool in TOOLS:
+        fn = tool["function"]
+        assert tool["type"] == "function" and fn["description"]
+        params = fn["parameters"]
+        assert params["type"] == "object"
+        assert set(params["required"]) <= set(params["properties"])
+        for spec in params["properties"].values():
+            assert spec["type"] in ("integer", "number", "string", "boolean", "array")
+    assert tool_by_name("POST /db/node")["function"]["name"] == "POST /db/node"
+    with pytest.raises(KeyError):
+        tool_by_name("POST /db/nothing")
+
+
+def test_validate_arguments_reports_problems():
+    assert validate_arguments("POST /db/node", {"id": 1, "x": 0.0, "y": 0, "z": 3.5}) == []
+    assert validate_arguments("POST /db/node", {"id": 1, "x": 0.0, "y": 0.0}) == ["missing required argument 'z'"]
+    float_id = validate_arguments("POST /db/node", {"id": 1.0, "x": 0, "y": 0, "z": 0})
+    assert float_id == ["id: expected integer, got float"]
+    assert validate_arguments("POST /db/node", {"id": True, "x": 0, "y": 0, "z": 0})
+    assert validate_arguments("POST /db/cons", {"nodes": [1], "type": "glued"})[0].startswith("type: 'glued' not in")
+    assert validate_arguments("POST /db/cons", {"nodes": [1, "2"], "type": "fixed"}) == [
+        "nodes[1]: expected integer, got str"]
+    assert validate_arguments("POST /db/elem", {"id": 1, "type": "beam", "nodes": [1], "matl": 1, "sect": 1})
+    assert validate_arguments("GET /db/node", {"id": 3, "x": 1}) == ["unexpected argument 'x'"]
+    assert validate_arguments(tool_by_name("POST /doc/anal"), {}) == []
+    assert validate_arguments("POST /doc/anal", [1]) == ["arguments must be an object, got list"]
+
+
+# ------------------------------------------------------------------------------------ templates
+
+
+def test_templates_carry_their_required_slots_and_nothing_unknown():
+    for intent, templates in P.PHRASINGS.items():
+        family, lang = intent.rsplit(".", 1)
+        assert lang in LANGUAGES, intent
+        required, optional = P.SLOTS[family]
+        assert len(set(templates)) == len(templates), f"duplicate template in {intent}"
+        for text in templates:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            assert set(required) <= fields, f"{intent}: {text!r} lacks {set(required) - fields}"
+            unknown = fields - set(required) - set(optional)
+            assert not unknown, f"{intent}: {text!r} has unknown slots {unknown}"
+
+
+def test_every_intent_has_three_languages_and_enough_templates(pools):
+    families = {intent.rsplit(".", 1)[0] for intent in P.PHRASINGS}
+    assert families == set(P.SLOTS)
+    common = ("node.create", "elem.create", "matl.create", "sect.create", "cons.create", "stld.create",
+              "cnld.create", "bmld.create")
+    for family in families:
+        for lang in LANGUAGES:
+            n = len(P.PHRASINGS[f"{family}.{lang}"])
+            assert n >= (8 if family in common else 5), f"{family}.{lang}: only {n} templates"
+            pool = pools[f"{family}.{lang}"]
+            assert pool["train"] and pool["heldout"]
+            assert not set(pool["train"]) & set(pool["heldout"])
+            assert len(pool["train"]) + len(pool["heldout"]) == n
+            if family in common:
+                assert len(pool["train"]) >= 5 and len(pool["heldout"]) >= 2
+
+
+def test_pools_depend_on_fraction_and_seed():
+    small, large = template_pools(0, 0.2), template_pools(0, 0.5)
+    assert sum(len(p["heldout"]) for p in small.values()) < sum(len(p["heldout"]) for p in large.values())
+    assert template_pools(0) == template_pools(0)
+    assert template_pools(0) != template_pools(1)
+    with pytest.raises(ValueError):
+        template_pools(0, 1.0)
+
+
+# ------------------------------------------------------------------------------------ generation
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(splits):
+    again = generate_splits(seed=0)
+    assert json.dumps(again, ensure_ascii=False) == json.dumps(splits, ensure_ascii=False)
+    other = generate_splits(seed=1, size=300)
+    assert json.dumps(other) != json.dumps(generate_splits(seed=0, size=300))
+
+
+def test_split_sizes_are_exact(splits):
+    assert {k: len(v) for k, v in splits.items()} == {"train": 2400, "validation": 300, "test": 300, "test_id": 300}
+    assert sum(len(v) for v in splits.values()) >= 2500
+    odd = generate_splits(seed=3, size=1001)
+    sizes = {k: len(v) for k, v in odd.items()}
+    assert sizes["train"] + sizes["validation"] + sizes["test"] == 1001
+    assert sizes["test_id"] == sizes["test"] and sizes["train"] == 801
+
+
+def test_record_format(splits):
+    for name, records in splits.items():
+        assert len({r["id"] for r in records}) == len(records)
+        for r in records:
+            assert list(r) == ["id", "split", "language", "category", "template", "messages", "acceptable"]
+            assert r["split"] == name and r["id"].startswith(f"{name}-")
+            assert r["language"] in LANGUAGES and r["category"] in CATEGORIES
+            assert template_text(r["template"])
+            roles = [m["role"] for m in r["messages"]]
+            assert roles[0] == "user" and roles[-1] == "assistant" and "system" not in roles
+            for m in r["messages"]:
+                if m["role"] == "assistant":
+                    assert isinstance(m["content"], str)
+                    assert "tool_calls" not in m or (m["content"] == "" and m["tool_calls"])
+                if m["role"] == "tool":
+                    assert isinstance(json.loads(m["content"]), dict) and m["name"] in TOOL_NAMES
+
+
+def test_every_call_validates_against_the_schema(splits):
+    for r in _all(splits):
+        for m in r["messages"]:
+            for tc in m.get("tool_calls", []):
+                assert tc["type"] == "function"
+                fn = tc["function"]
+                assert fn["name"] in TOOL_NAMES
+                assert validate_arguments(fn["name"], fn["arguments"]) == [], (r["id"], fn)
+
+
+def test_tool_messages_answer_the_preceding_call(splits):
+    for r in _all(splits):
+        msgs = r["messages"]
+        for k, m in enumerate(msgs):
+            if m["role"] == "tool":
+                assert m["name"] in [tc["function"]["name"] for tc in msgs[k - 1]["tool_calls"]]
+
+
+def test_acceptable_lists_one_entry_per_gold_call(splits):
+    seen_any = False
+    for r in _all(splits):
+        calls = gold_calls(r)
+        if r["acceptable"] is None:
+            continue
+        seen_any = True
+        assert len(r["acceptable"]) == len(calls) and any(r["acceptable"])
+        for call, alts in zip(calls, r["acceptable"]):
+            props = tool_by_name(call["name"])["function"]["parameters"]["properties"]
+            for key, values in alts.items():
+                assert key in props and isinstance(values, list) and values
+                if key in call["arguments"]:
+                    assert call["arguments"][key] in values
+                else:
+                    assert "" in values   # an argument the gold omits may stay omitted
+    assert seen_any
+
+
+# ------------------------------------------------------------------------------------ honest split
+
+
+def test_train_and_test_share_no_template_and_no_request(splits, pools):
+    train_pool = {t for p in pools.values() for t in p["train"]}
+    held_pool = {t for p in pools.values() for t in p["heldout"]}
+    for name in ("train", "validation", "test_id"):
+        assert {r["template"] for r in splits[name]} <= train_pool, name
+    assert {r["template"] for r in splits["test"]} <= held_pool
+    assert not {r["template"] for r in splits["train"]} & {r["template"] for r in splits["test"]}
+    texts = [_final_user(r) for r in _all(splits)]
+    assert len(set(texts)) == len(texts)
+    squeezed = [re.sub(r"\s+", "", t.casefold()) for t in texts]
+    assert len(set(squeezed)) == len(squeezed)
+
+
+def test_held_out_values_appear_only_in_test(splits):
+    for r in _all(splits, ("train", "validation", "test_id")):
+        for m in r["messages"]:
+            for tc in m.get("tool_calls", []):
+                assert all(v < HELDOUT_ID_MIN for v in _id_values(tc["function"]["arguments"])), r["id"]
+        for result in _tool_results(r):
+            assert all(v < HELDOUT_ID_MIN for v in _id_values(result)), r["id"]
+        for m in r["messages"]:
+            if m["role"] == "user":
+                assert not ODD_UNITS.search(m["content"]), (r["id"], m["content"])
+    test = splits["test"]
+    big = sum(any(v >= HELDOUT_ID_MIN for c in gold_calls(r) for v in _id_values(c["arguments"])) for r in test)
+    odd = sum(bool(ODD_UNITS.search(_final_user(r))) for r in test)
+    assert big >= 0.15 * len(test) and odd >= 10
+
+
+def test_every_split_covers_every_category_and_language(splits):
+    weights = {k: v / sum(DEFAULT_MIX.values()) for k, v in DEFAULT_MIX.items()}
+    for name, records in splits.items():
+        cats, langs = Counter(r["category"] for r in records), Counter(r["language"] for r in records)
+        for cat in CATEGORIES:
+            assert abs(cats[cat] / len(records) - weights[cat]) < 0.01, (name, cat)
+        assert cats["irrelevant"] >= 0.05 * len(records)
+        for lang in LANGUAGES:
+            assert langs[lang] >= 0.15 * len(records), (name, lang)
+        combos = Counter((r["category"], r["language"]) for r in records)
+        assert all(combos[(c, lang)] > 0 for c in CATEGORIES for lang in LANGUAGES), name
+
+
+def test_mix_is_configurable_and_checked():
+    only = generate_splits(seed=0, size=200, mix={"single": 1.0})
+    assert {r["category"] for rs in only.values() for r in rs} == {"single"}
+    half = generate_splits(seed=0, size=200, mix={"irrelevant": 1, "clarify": 1})
+    assert Counter(r["category"] for r in half["train"]) == {"irrelevant": 80, "clarify": 80}
+    with pytest.raises(ValueError):
+        generate_splits(size=200, mix={"chitchat": 1.0})
+    with pytest.raises(ValueError):
+        generate_splits(size=200, mix={"single": 0.0})
+
+
+# ------------------------------------------------------------------------------------ categories
+
+
+def test_multi_records_need_two_to_four_calls(splits):
+    for r in _all(splits):
+        n = len(gold_calls(r))
+        if r["category"] == "multi":
+            assert 2 <= n <= 4, r["id"]
+        elif r["category"] in ("single", "multi_turn"):
+            assert n == 1, r["id"]
+
+
+def test_multi_turn_final_call_uses_the_tool_response(splits):
+    n = 0
+    for r in _all(splits):
+        if r["category"] != "multi_turn":
+            continue
+        n += 1
+        results = _tool_results(r)
+        assert results, r["id"]
+        returned = {json.dumps(v) for res in results for v in _leaves(res) if v != "ok"}
+        used = {json.dumps(v) for c in gold_calls(r) for v in _leaves(c["arguments"])}
+        assert returned & used, r["id"]
+        assert r["messages"][-2]["role"] in ("user", "tool")
+    assert n >= 300
+
+
+def test_plain_text_answers_have_no_calls(splits):
+    for r in _all(splits):
+        last = r["messages"][-1]
+        if r["category"] in ("irrelevant", "clarify"):
+            assert "tool_calls" not in last and last["content"].strip(), r["id"]
+            assert gold_calls(r) == [] and r["acceptable"] is None
+            assert len(r["messages"]) == 2
+        else:
+            assert last.get("tool_calls")
+        if r["category"] == "clarify":
+            assert "?" in last["content"]
+        if r["category"] in ("irrelevant", "clarify") and r["language"] != "en":
+            assert re.search("[\uac00-\ud7a3]", last["content"])   # answered in Korean
+
+
+def test_ids_the_gold_depends_on_are_written_in_the_request(splits):
+    # typo injection and decoration must never touch a value the answer depends on
+    for r in _all(splits):
+        if r["category"] not in ("single", "multi"):
+            continue
+        text = _final_user(r)
+        ranges = [(int(a), int(b)) for a, b in re.findall(r"(\d+)(?:~| to | through )(\d+)", text)]
+        for call in gold_calls(r):
+            for v in _id_values(call["arguments"]):
+                written = re.search(rf"(?<!\d){v}(?!\d)", text) or any(a <= v <= b for a, b in ranges)
+                assert written, (r["id"], v, text)
+            for key in ("grade", "name", "desc"):
+                if key in call["arguments"]:
+                    assert call["arguments"][key].casefold() in text.casefold(), (r["id"], key, text)
+
+
+def _numbers(text):
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", text)]
+
+
+def test_coordinates_and_loads_in_the_request_convert_to_the_gold(splits):
+    """Re-read the numbers from the request text: gold = stated value x unit factor."""
+    checked = 0
+    for r in _all(splits):
+        if r["category"] != "single":
+            continue
+        text, (call,) = _final_user(r), gold_calls(r)
+        nums, args = _numbers(text), call["arguments"]
+        if call["name"] == "POST /db/node":
+            factor = 1000 if "mm" in text else 100 if "cm" in text else 1
+            want = [args[k] * factor for k in "xyz"]
+            windows = [nums[k:k + 3] for k in range(len(nums) - 2)]
+            assert any(all(abs(a - b) < 1e-6 for a, b in zip(w, want)) for w in windows), (text, args)
+            checked += 1
+        elif call["name"] == "POST /db/cnld":
+            factor = 1000 if re.search(r"\d ?N(?![a-z])", text) or re.search(r"\d ?N·m|\d ?Nm", text) else 1
+            for k in ("fx", "fy", "fz", "mx", "my", "mz"):
+                if k in args:
+                    assert any(abs(n - args[k] * factor) < 1e-6 for n in nums), (text, args)
+            checked += 1
+        elif call["name"] == "POST /db/bmld":
+            factor = 1000 if "N/m" in text and "kN/m" not in text and "KN/m" not in text else 1
+            assert any(abs(n - args["q"] * factor) < 1e-6 for n in nums), (text, args)
+            checked += 1
+    assert checked > 500
+
+
+def test_languages_look_like_their_label(splits):
+    hangul = re.compile("[\uac00-\ud7a3]")
+    latin_word = re.compile(r"[A-Za-z]{3,}")
+    for r in _all(splits):
+        text = _final_user(r)
+        if r["language"] == "ko":
+            assert hangul.search(text), text
+        elif r["language"] == "en":
+            assert not hangul.search(text), text
+        else:
+            assert hangul.search(text) and latin_word.search(text), text
+
+
+def test_requests_are_compact(splits):
+    lengths = [len(_final_user(r)) for r in splits["train"]]
+    assert 20 <= sum(lengths) / len(lengths) <= 90
+    assert max(lengths) < 260
+
+
+# ------------------------------------------------------------------------------------ files
+
+
+def test_jsonl_round_trip_is_atomic(tmp_path, splits):
+    path = tmp_path / "sub" / "test.jsonl"
+    write_jsonl(splits["test"], path)
+    assert read_jsonl(path) == splits["test"]
+    raw = path.read_text(encoding="utf-8")
+    assert raw.count("\n") == len(splits["test"]) and "\\u" not in raw   # ensure_ascii=False
+    assert [p.name for p in path.parent.iterdir()] == ["test.jsonl"]      # no temp file left behind
+
+    class Boom:
+        pass
+
+    with pytest.raises(TypeError):
+        write_jsonl([{"ok": 1}, {"bad": Boom()}], path)
+    assert read_jsonl(path) == splits["test"]                             # old file untouched
+    assert [p.name for p in path.parent.iterdir()] == ["test.jsonl"]
+
+
+def test_template_literals_match_their_language():
+    # slot values can be English or Korean, so the literal text alone must carry the label
+    for intent, templates in P.PHRASINGS.items():
+        lang = intent.rsplit(".", 1)[1]
+        for text in templates:
+            literal = "".join(lit for lit, _, _, _ in string.Formatter().parse(text))
+            has_ko, has_en = re.search("[\uac00-\ud7a3]", literal), re.search("[A-Za-z]{3,}", literal)
+            assert {"ko": has_ko, "en": has_en and not has_ko, "mixed": has_ko and has_en}[lang], (intent, text)
