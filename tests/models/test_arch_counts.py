@@ -1,0 +1,124 @@
+"""LoRA module and parameter counts on the shipped hub architectures, built offline on the meta
+device (no weights, no downloads)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+
+import loralab
+from loralab.config.paths import config_dir
+from loralab.modeling import apply_lora, parameter_counts
+
+HUB_ARCHS = ["qwen2.5-1.5b-instruct", "llama-3.1-8b-instruct", "kanana-1.5-8b-instruct-2505"]
+LORA_OPTIONS = sorted(p.stem for p in (config_dir() / "lora").glob("*.yaml"))
+MODEL_OPTIONS = sorted(p.stem for p in (config_dir() / "model").glob("*.yaml"))
+
+
+def arch_json(name: str) -> dict:
+    return json.loads((resources.files("loralab.models") / "arch" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def meta_model(name: str):
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(AutoConfig.for_model(**arch_json(name)))
+
+
+def lora_cfg(option: str):
+    return loralab.compose([f"lora={option}"]).lora
+
+
+def adapted(arch: str, option: str):
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**arch_json(arch)))
+        return apply_lora(model, lora_cfg(option))
+
+
+def lora_module_names(model) -> list[str]:
+    return [name for name, _ in model.named_modules() if name.endswith(".lora_A")]
+
+
+def expected_trainable(arch: str, r: int, targets: set[str]) -> int:
+    """r * (in + out) per adapted projection, from the architecture's own geometry."""
+    c = arch_json(arch)
+    h, inter, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    head_dim = c.get("head_dim", h // c["num_attention_heads"])
+    q, kv = c["num_attention_heads"] * head_dim, c["num_key_value_heads"] * head_dim
+    shapes = {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
+              "gate_proj": (h, inter), "up_proj": (h, inter), "down_proj": (inter, h)}
+    return layers * sum(r * (i + o) for name, (i, o) in shapes.items() if name in targets)
+
+
+ALL_LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+
+
+@pytest.fixture(scope="module")
+def counts() -> dict[tuple[str, str], dict]:
+    """parameter_counts + adapted module names for every (architecture, lora option)."""
+    out = {}
+    for arch in HUB_ARCHS:
+        for option in LORA_OPTIONS:
+            model = adapted(arch, option)
+            out[arch, option] = {**parameter_counts(model), "names": lora_module_names(model)}
+    return out
+
+
+def test_qwen_r8_all_linear(counts):
+    c = counts["qwen2.5-1.5b-instruct", "r8-all-linear"]
+    assert c["lora_modules"] == len(c["names"]) == 196
+    assert c["trainable"] == 9_232_384
+
+
+def test_qwen_qv_fallback(counts):
+    c = counts["qwen2.5-1.5b-instruct", "qv-fallback"]
+    assert c["lora_modules"] == 56
+    assert {name.split(".")[-2] for name in c["names"]} == {"q_proj", "v_proj"}
+
+
+def test_llama_r8_all_linear(counts):
+    assert counts["llama-3.1-8b-instruct", "r8-all-linear"]["lora_modules"] == 224
+
+
+@pytest.mark.parametrize("arch", HUB_ARCHS)
+def test_r16_doubles_the_r8_trainable_count(counts, arch):
+    r8, r16 = counts[arch, "r8-all-linear"], counts[arch, "r16"]
+    assert r16["lora_modules"] == r8["lora_modules"]
+    assert r16["trainable"] == 2 * r8["trainable"]
+
+
+@pytest.mark.parametrize("arch", HUB_ARCHS)
+@pytest.mark.parametrize("option", LORA_OPTIONS)
+def test_counts_match_the_architecture_geometry(counts, arch, option):
+    lora = lora_cfg(option)
+    targets = ALL_LINEAR if list(lora.target_modules) == ["all-linear"] else set(lora.target_modules)
+    c = counts[arch, option]
+    assert c["lora_modules"] == arch_json(arch)["num_hidden_layers"] * len(targets)
+    assert c["trainable"] == expected_trainable(arch, lora.r, targets)
+
+
+@pytest.mark.parametrize("arch", HUB_ARCHS)
+@pytest.mark.parametrize("option", LORA_OPTIONS)
+def test_lm_head_is_never_adapted(counts, arch, option):
+    names = counts[arch, option]["names"]
+    assert names and not any("lm_head" in name or "embed_tokens" in name for name in names)
+
+
+def test_only_lora_parameters_are_trainable():
+    model = adapted("qwen2.5-1.5b-instruct", "r8-all-linear")
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all(".lora_A." in n or ".lora_B." in n for n in trainable)
+    assert not any("lm_head" in n for n in trainable)
+
+
+@pytest.mark.parametrize("model_option", MODEL_OPTIONS)
+def test_model_linear_modules_match_the_shipped_architecture(model_option):
+    """lora.target_modules is validated against model.linear_modules: they must be the real layer names."""
+    cfg = loralab.compose([f"model={model_option}"])
+    assert cfg.model.arch_config, f"model={model_option} ships no arch_config"
+    model = meta_model(cfg.model.arch_config)
+    linear = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    assert linear - {"lm_head"} == set(cfg.model.linear_modules)
