@@ -121,9 +121,6 @@ def test_files_source_without_train_file():
     assert "data.train_file=<path>" in str(err)
 
 
-@pytest.mark.xfail(strict=True, raises=ZeroDivisionError,
-                   reason="bug: validation.py:114 computes save_steps % eval_steps without checking eval_steps >= 1; "
-                          "trainer.eval_steps=0 raises ZeroDivisionError instead of a ConfigError")
 def test_eval_steps_zero_is_a_config_error():
     assert_single_problem(["trainer.eval_steps=0"], "trainer.eval_steps", "0")
 

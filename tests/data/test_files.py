@@ -255,17 +255,11 @@ def test_unreadable_file(tmp_path, monkeypatch):
     assert os.strerror(errno.EACCES) in message and "chmod" in message
 
 
-@pytest.mark.xfail(strict=True, raises=json.JSONDecodeError,
-                   reason="bug: files.py:107-108 json.loads() an empty CSV 'tools' cell (csv gives ''), raising a bare "
-                          "JSONDecodeError instead of treating the row as having no tools")
 def test_csv_row_with_an_empty_tools_cell_has_no_tools(tmp_path):
     path = write_csv(tmp_path / "train.csv", [{"messages": CHAT, "tools": TOOLS}, {"messages": CHAT, "tools": ""}])
     assert read_records(path) == [{"messages": CHAT, "tools": TOOLS}, {"messages": CHAT, "tools": None}]
 
 
-@pytest.mark.xfail(strict=True, raises=json.JSONDecodeError,
-                   reason="bug: files.py:107-108 decodes a string 'tools' field without catching JSONDecodeError, so "
-                          "the error names neither the file nor the line")
 def test_tools_string_that_is_not_json_names_file_and_line(tmp_path):
     path = write_jsonl(tmp_path / "train.jsonl", [{"messages": CHAT}, {"messages": CHAT, "tools": "[{bad"}])
     with pytest.raises(DataError) as err:

@@ -94,7 +94,8 @@ def _check_optimizer(cfg: DictConfig, problems: list[Problem]) -> None:
 
 def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
     t = cfg.trainer
-    for name in ("micro_batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps"):
+    for name in ("micro_batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps",
+                 "eval_steps", "save_steps"):
         if t[name] < 1:
             problems.append(Problem(f"trainer.{name}", t[name], "must be >= 1"))
     if t.max_steps <= 0 and t.num_epochs <= 0:
@@ -111,7 +112,7 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
         elif t.save_strategy != t.eval_strategy:
             problems.append(Problem("trainer.save_strategy", t.save_strategy,
                                     f"must equal trainer.eval_strategy ({t.eval_strategy}) when load_best_model_at_end"))
-        elif t.eval_strategy == "steps" and t.save_steps % t.eval_steps != 0:
+        elif t.eval_strategy == "steps" and t.eval_steps >= 1 and t.save_steps % t.eval_steps != 0:
             problems.append(Problem("trainer.save_steps", t.save_steps,
                                     f"must be a multiple of trainer.eval_steps ({t.eval_steps}) when "
                                     "load_best_model_at_end, or the best checkpoint may never be saved"))

@@ -103,9 +103,13 @@ def record_from_row(row: Any, where: str) -> dict:
     if not isinstance(row, dict):
         raise DataError(f"{where}: each row must be a JSON object, got {type(row).__name__}")
     if "messages" in row:
-        tools = row.get("tools")
+        tools = row.get("tools") or None  # an empty CSV cell means no tools
         if isinstance(tools, str):
-            tools = json.loads(tools)
+            try:
+                tools = json.loads(tools)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: 'tools' is a string but not valid JSON ({exc.msg}): give a JSON list "
+                                "of tool schemas") from exc
         return {"messages": _check_messages(row["messages"], where), "tools": tools}
     if "prompt" in row and "completion" in row:
         prompt, completion = row["prompt"], row["completion"]
