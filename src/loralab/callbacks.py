@@ -61,3 +61,17 @@ class MetricsRecorder(TrainerCallback):
         if losses:
             out.update(eval_loss_first=losses[0], eval_loss_last=losses[-1], eval_loss_best=min(losses))
         return out
+
+
+class NonFiniteLossGuard(TrainerCallback):
+    """Stop a diverged run at once with a message that says what to change (transformers would
+    otherwise train on NaNs to the end and save a useless adapter)."""
+
+    def __init__(self, lr: float):
+        self.lr = lr
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss} at step {state.global_step}: the run diverged. "
+                                     f"Lower optimizer.lr (now {self.lr:g}) or optimizer.max_grad_norm, or check the data.")

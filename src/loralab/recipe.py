@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from .config.validation import validate
 from .console import console, print_config_tree, print_summary
 from .rundir import base_manifest, read_status, set_status, write_json, write_text
+from .sweeps.trial import TrialPruned
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,18 @@ class RunResult:
     metrics: dict
     eval_report: dict | None
 
-    def objective(self, name: str = "eval_loss") -> float | None:
-        if name == "eval_loss":
-            return self.metrics.get("final", {}).get("eval_loss_best")
-        if not self.eval_report:
-            return None
-        primary = self.eval_report["splits"].get(self.eval_report["primary"], {})
-        return primary.get("fine_tuned", {}).get("report", {}).get("rates", {}).get(name, {}).get("value")
+    def objectives(self) -> dict[str, float]:
+        """Flat numbers a sweeper can optimise: the best eval loss and the primary split's tool-call rates."""
+        out = {}
+        best = self.metrics.get("final", {}).get("eval_loss_best")
+        if best is not None:
+            out["eval_loss"] = best
+        if self.eval_report:
+            primary = self.eval_report["splits"].get(self.eval_report["primary"], {})
+            for name, rate in primary.get("fine_tuned", {}).get("report", {}).get("rates", {}).items():
+                if rate.get("value") is not None:
+                    out[name] = rate["value"]
+        return out
 
 
 def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
@@ -55,6 +61,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         result = _train(cfg, run_dir)
     except KeyboardInterrupt:
         set_status(run_dir, "interrupted")
+        raise
+    except TrialPruned as exc:
+        set_status(run_dir, "pruned", reason=str(exc), step=exc.step, value=exc.value)
         raise
     except BaseException as exc:
         set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
@@ -79,6 +88,9 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
     from .modeling import apply_lora, build_model, build_tokenizer, lora_alpha, model_location, parameter_counts
     from .training_args import gradient_checkpointing_enabled
 
+    import datasets
+
+    datasets.disable_progress_bars()  # the data are small; the trainer's progress bar is the one to watch
     started = time.perf_counter()
     splits = load_splits(cfg.data)
     location = model_location(cfg.model, cfg.paths.cache_dir)
@@ -88,7 +100,8 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
     eval_set = None
     if cfg.trainer.eval_strategy != "no" and splits.records.get("validation"):
         eval_records = splits.records["validation"][: cfg.data.max_eval_examples or None]
-        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation")
+        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation",
+                                  sort_by_length=True)
     data_stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
                   "validation": eval_set.stats if eval_set else None,
                   "rows_per_split": {k: len(v) for k, v in splits.records.items()},
@@ -111,7 +124,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
         "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
         "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
         "precision": precision.name,
-        "gradient checkpointing": gc,
+        "gradient checkpointing": str(gc),
     }
     print_summary("run summary", summary)
     manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
@@ -123,9 +136,12 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
     trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed={
         "setup_s": round(time.perf_counter() - started, 2), "effective_batch": effective_batch,
         "trainable_parameters": counts["trainable"]})
-    recorder = next(cb for cb in trainer.callback_handler.callbacks if cb.__class__.__name__ == "MetricsRecorder")
+    recorder = _callback(trainer, "MetricsRecorder")
     trainer.train()
     metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state))
+    reporter = _callback(trainer, "TrialReporter")
+    if reporter is not None:
+        reporter.raise_if_pruned()
     _save_adapter(trainer, tokenizer, run_dir)
     _report_losses(metrics)
 
@@ -135,6 +151,10 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
 
         eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
     return RunResult(run_dir, metrics, eval_report)
+
+
+def _callback(trainer, name: str):
+    return next((cb for cb in trainer.callback_handler.callbacks if type(cb).__name__ == name), None)
 
 
 def _world_size() -> int:
@@ -154,20 +174,24 @@ def _tool_call_callback(cfg, splits, tokenizer):
 
 def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed):
     from transformers import EarlyStoppingCallback
-    from trl import SFTTrainer
-
-    from .callbacks import MetricsRecorder
-    from .training_args import build_sft_config
+    from .callbacks import MetricsRecorder, NonFiniteLossGuard
+    from .sft_trainer import LoralabSFTTrainer
+    from .training_args import build_sft_config, cuda_only_by_default
 
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
-    callbacks = [MetricsRecorder(run_dir, dict(summary_seed))]
+    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(cfg.optimizer.lr)]
+    if cfg.sweep.trial_number is not None:
+        from .sweeps.trial import TrialReporter, open_trial
+
+        trial = open_trial(cfg.sweep.storage, cfg.sweep.study_name, cfg.sweep.trial_number)
+        callbacks.append(TrialReporter(trial, cfg.sweep.report_metric))
     if tool_callback is not None:
         callbacks.append(tool_callback)  # before early stopping, which reads the metrics it adds
     if cfg.trainer.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
-                         eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
-                         callbacks=callbacks)
+    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
+                                eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
+                                callbacks=callbacks, fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, hw))
     if tool_callback is not None:
         tool_callback.trainer = trainer
     return trainer

@@ -16,14 +16,21 @@ register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
-def _main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> dict[str, float]:
+    """Returns the run's objectives (eval loss, tool-call rates) for sweepers."""
+    from hydra.types import RunMode
+
     from .errors import exit_on_user_error
     from .recipe import train
 
-    # Inside the task function: Hydra would otherwise print a traceback for a user's mistake.
+    output_dir = HydraConfig.get().runtime.output_dir
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        # In a sweep a failing job must not end the sweep: the exception is recorded by the sweeper.
+        return train(cfg, output_dir).objectives()
+    # A single run: a user's mistake gets a message and exit code 2, not a traceback.
     with exit_on_user_error():
-        result = train(cfg, HydraConfig.get().runtime.output_dir)
-    return result.objective()
+        result = train(cfg, output_dir)
+    return result.objectives()
 
 
 def main() -> None:

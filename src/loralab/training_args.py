@@ -12,10 +12,14 @@ from omegaconf import DictConfig
 from .hardware import Hardware, Precision
 
 
-def gradient_checkpointing_enabled(setting: str, hw: Hardware) -> bool:
-    """``auto``: on for CUDA (memory is the limit there), off on CPU (it only costs time)."""
+def cuda_only_by_default(setting: str, hw: Hardware) -> bool:
+    """``auto`` means on for CUDA (memory is the limit there), off on CPU (where it only costs time);
+    used for gradient checkpointing and TRL's fused LM head."""
     setting = str(setting).lower()
     return hw.device == "cuda" if setting == "auto" else setting == "true"
+
+
+gradient_checkpointing_enabled = cuda_only_by_default
 
 
 def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str) -> dict:
@@ -62,6 +66,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         # evaluation, checkpoints, logging
         eval_strategy=t.eval_strategy,
         eval_steps=t.eval_steps,
+        eval_on_start=t.eval_on_start and t.eval_strategy != "no",
         save_strategy=t.save_strategy,
         save_steps=t.save_steps,
         save_total_limit=t.save_total_limit,

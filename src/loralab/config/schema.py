@@ -140,9 +140,14 @@ class TrainerConfig:
     group_by_length: bool = True
     # "auto" (on for CUDA, off on CPU where it only costs time) | "true" | "false"
     gradient_checkpointing: str = "auto"
+    # TRL's tiled LM head: "auto" (on for CUDA where it saves memory, off on CPU where it costs ~50 %
+    # per step) | "true" | "false"
+    fused_lm_head: str = "auto"
     # "steps" | "epoch" | "no"
     eval_strategy: str = "steps"
     eval_steps: int = 10
+    # evaluate before the first step too: the base model's loss is the reference a run improves on
+    eval_on_start: bool = False
     save_strategy: str = "steps"
     save_steps: int = 10
     save_total_limit: Optional[int] = 2
@@ -190,6 +195,9 @@ class EvalConfig:
     # the first split is the primary one (its metrics are the run's objective)
     splits: list[str] = field(default_factory=lambda: ["test"])
     max_examples: Optional[int] = None
+    # the base model rambles to max_new_tokens (~0.8 examples/s on 2 cores): it may be scored on
+    # fewer examples than the fine-tuned model; its intervals say how much less is known
+    base_max_examples: Optional[int] = None
     batch_size: int = 32
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None
@@ -197,6 +205,17 @@ class EvalConfig:
     # usable as trainer.metric_for_best_model with greater_is_better)
     during_training: bool = False
     during_training_examples: int = 32
+
+
+@dataclass
+class SweepContext:
+    """Set by loralab's Optuna sweeper for each trial; empty for single runs."""
+
+    storage: Optional[str] = None
+    study_name: Optional[str] = None
+    trial_number: Optional[int] = None
+    # the evaluation metric reported to the pruner after every evaluation
+    report_metric: str = "eval_loss"
 
 
 @dataclass
@@ -220,6 +239,7 @@ class RunConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    sweep: SweepContext = field(default_factory=SweepContext)
     seed: int = 42
     # names the run directory; an experiment preset sets its own
     run_name: str = "${model.name}-${lora.name}"

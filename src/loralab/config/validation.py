@@ -103,6 +103,7 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
     if t.max_length < 16:
         problems.append(Problem("trainer.max_length", t.max_length, "must be >= 16 tokens"))
     _one_of(problems, "trainer.gradient_checkpointing", str(t.gradient_checkpointing).lower(), ("auto", "true", "false"))
+    _one_of(problems, "trainer.fused_lm_head", str(t.fused_lm_head).lower(), ("auto", "true", "false"))
     _one_of(problems, "trainer.eval_strategy", t.eval_strategy, STRATEGIES)
     _one_of(problems, "trainer.save_strategy", t.save_strategy, STRATEGIES)
     if t.load_best_model_at_end:

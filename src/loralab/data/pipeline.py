@@ -92,8 +92,11 @@ def _percentiles(values: list[int]) -> dict[str, int]:
 
 
 def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: list[dict] | None,
-                   max_length: int, split: str) -> TokenizedSplit:
-    """Tokenize, truncate at max_length (keeping the start) and drop rows left with nothing to learn."""
+                   max_length: int, split: str, sort_by_length: bool = False) -> TokenizedSplit:
+    """Tokenize, truncate at max_length (keeping the start) and drop rows left with nothing to learn.
+
+    ``sort_by_length`` orders rows longest first: evaluation batches then pad little (the
+    evaluation loop does not group by length by itself)."""
     input_ids, masks, lengths = [], [], []
     truncated = dropped = 0
     for record in records:
@@ -111,6 +114,9 @@ def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: 
         raise DataError(f"{split} split: all {len(records)} rows are empty after truncation at "
                         f"trainer.max_length={max_length} (the answers start beyond it; longest row "
                         f"{max(lengths) if lengths else 0} tokens): raise trainer.max_length")
+    if sort_by_length:
+        order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]), reverse=True)
+        input_ids, masks = [input_ids[i] for i in order], [masks[i] for i in order]
     stats = {"rows": len(records), "kept": len(input_ids), "truncated": truncated, "dropped": dropped,
              "tokens": sum(len(i) for i in input_ids), "trained_tokens": sum(sum(m) for m in masks),
              "length": _percentiles(lengths)}

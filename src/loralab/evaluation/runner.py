@@ -102,15 +102,16 @@ def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, ba
         answers_out += [{"split": split, **a} for a in tuned.pop("answers")]
         comparison = None
         if base_model_context is not None:
-            cache = _base_cache_path(cfg.paths.cache_dir, [base_key, split, len(records), max_new,
+            base_records = records[: cfg.eval.base_max_examples or None]
+            cache = _base_cache_path(cfg.paths.cache_dir, [base_key, split, len(base_records), max_new,
                                                            tokenizer.chat_template, splits.fingerprint(cfg.data)])
             if cache.is_file():
                 base = json.loads(cache.read_text(encoding="utf-8"))
                 base["cached"] = str(cache)
             else:
                 with base_model_context():
-                    base = evaluate_records(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size,
-                                            max_new)
+                    base = evaluate_records(model, tokenizer, base_records, splits.tools, cfg.data,
+                                            cfg.eval.batch_size, max_new)
                 base.pop("answers")
                 write_json(cache, base)
             entry["base"] = base

@@ -18,12 +18,11 @@ def print_eval_tables(payload: dict) -> None:
     for split, entry in payload["splits"].items():
         tuned = entry["fine_tuned"]["report"]["rates"]
         base = (entry.get("base") or {}).get("report", {}).get("rates")
-        table = Table(title=f"tool-call evaluation, {split} split (n={entry['n']}, 95 % Wilson intervals)",
-                      title_justify="left")
-        table.add_column("metric")
+        table = Table(title=f"tool-call evaluation, {split} split (95 % Wilson intervals)", title_justify="left")
+        table.add_column("metric", no_wrap=True)
         if base is not None:
-            table.add_column("base model", justify="right")
-        table.add_column("fine-tuned", justify="right")
+            table.add_column(f"base model (n={entry['base']['report']['n']})", justify="right")
+        table.add_column(f"fine-tuned (n={entry['n']})", justify="right")
         if base is not None:
             table.add_column("difference beyond noise?", justify="center")
         significant = {row["metric"]: row["significant"] for row in entry.get("comparison") or []}
@@ -33,7 +32,8 @@ def print_eval_tables(payload: dict) -> None:
                 row.append(_pct(base.get(metric)))
             row.append(_pct(rate))
             if base is not None:
-                row.append({True: "yes", False: "no"}.get(significant.get(metric), ""))
+                both = rate.get("value") is not None and (base.get(metric) or {}).get("value") is not None
+                row.append({True: "yes", False: "no"}.get(significant.get(metric)) if both else "")
             table.add_row(*row)
         console.print(table)
         speed = entry["fine_tuned"]["throughput"]

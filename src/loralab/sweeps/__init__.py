@@ -1,0 +1,1 @@
+"""Sweeps: Optuna storage, the trial side of pruning, and multirun summaries."""

@@ -1,0 +1,40 @@
+"""Optuna storage from one URL string, shared by the sweeper process and every trial process.
+
+- ``sqlite:///multirun/optuna/study.db``, ``postgresql://user:pw@host/db``: SQLAlchemy RDB storage,
+  with heartbeats so trials of a dead worker are detected (stale) and can be retried;
+- ``journal:///abs/path/study.log``: Optuna's append-only journal file, safe for several local
+  processes without a database server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+JOURNAL_PREFIX = "journal://"
+HEARTBEAT_INTERVAL_S = 30
+GRACE_PERIOD_S = 120
+
+
+class StorageUnreachable(RuntimeError):
+    pass
+
+
+def open_storage(url: str):
+    import optuna
+
+    if url.startswith(JOURNAL_PREFIX):
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url[len(JOURNAL_PREFIX):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                                          engine_kwargs={"pool_pre_ping": True})
+    except Exception as exc:  # SQLAlchemy raises driver-specific errors; all mean the same to a user
+        safe = url.split("@")[-1]  # never echo credentials
+        raise StorageUnreachable(f"cannot open Optuna storage ...@{safe}: {type(exc).__name__}: {exc}. "
+                                 "Check that the database server is running and reachable, the URL "
+                                 "(hydra.sweeper.storage) and its driver (e.g. pip install psycopg2-binary).") from exc
