@@ -23,6 +23,18 @@ class MetricsRecorder(TrainerCallback):
         self._start: float | None = None
         self._first_step_at: float | None = None
 
+    def keep_history_until(self, checkpoint: Path) -> None:
+        """On resume: keep the logged history up to the checkpoint's step (later entries are replayed)."""
+        import json
+
+        step = int(checkpoint.name.rsplit("-", 1)[1])
+        try:
+            old = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        self.train = [e for e in old.get("train", []) if e["step"] <= step]
+        self.eval = [e for e in old.get("eval", []) if e["step"] <= step]
+
     def on_train_begin(self, args, state, control, **kwargs):
         self._start = time.perf_counter()
 

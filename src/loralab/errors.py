@@ -14,9 +14,17 @@ def exit_on_user_error():
     from .data.files import DataError
     from .embedded import EmbeddedModelMissing
     from .recipe import RunDirError
+    from .resume import ResumeError, RunInterrupted
+    from .runs import IncompleteRun
+    from .sweeps.storage import StorageUnreachable
 
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message: greppable
     try:
         yield
-    except (ConfigError, DataError, EmbeddedModelMissing, RunDirError) as exc:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {exc}")
+    except (ConfigError, DataError, EmbeddedModelMissing, RunDirError, ResumeError, IncompleteRun,
+            StorageUnreachable) as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}")
         sys.exit(2)
+    except RunInterrupted as exc:
+        err.print(f"[bold yellow]interrupted:[/bold yellow] {exc}")
+        sys.exit(exc.exit_code)

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from .config.validation import validate
 from .console import console, print_config_tree, print_summary
 from .rundir import base_manifest, read_status, set_status, write_json, write_text
+from .resume import RunInterrupted
 from .sweeps.trial import TrialPruned
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,26 @@ def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
-    """Run one fine-tuning job into ``run_dir``; the status file records how it ended."""
+    """Run one fine-tuning job into ``run_dir``; the status file records how it ended.
+    With ``resume`` set, continue that run (its saved config, its directory) instead."""
+    checkpoint, resuming = None, bool(cfg.resume)
+    if resuming:
+        from .resume import resolve_resume
+
+        run_dir, cfg, checkpoint = resolve_resume(cfg)
+        console.print(f"resuming {run_dir} from {checkpoint or 'the start (no complete checkpoint)'}")
     validate(cfg)  # before anything is written or loaded
     run_dir = Path(run_dir)
-    _prepare_run_dir(run_dir, cfg)
-    set_status(run_dir, "running")
+    if not resuming:
+        _prepare_run_dir(run_dir, cfg)
+    set_status(run_dir, "running", resumed_from=str(checkpoint) if checkpoint else None)
     try:
-        result = _train(cfg, run_dir)
+        result = _train(cfg, run_dir, checkpoint)
+    except RunInterrupted as exc:
+        set_status(run_dir, "interrupted", reason=str(exc), step=exc.step)
+        raise
     except KeyboardInterrupt:
-        set_status(run_dir, "interrupted")
+        set_status(run_dir, "interrupted", reason="KeyboardInterrupt")
         raise
     except TrialPruned as exc:
         set_status(run_dir, "pruned", reason=str(exc), step=exc.step, value=exc.value)
@@ -73,7 +85,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     return result
 
 
-def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
+def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> RunResult:
     from .runtime.environment import apply_environment
 
     env_applied = apply_environment(cfg.env)
@@ -109,6 +121,9 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
     write_json(run_dir / "data_stats.json", data_stats)
 
     gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
+    from transformers import set_seed
+
+    set_seed(cfg.seed)  # LoRA's random init happens before the Trainer seeds anything
     model = apply_lora(build_model(cfg.model, location, precision, hw, gc), cfg.lora)
     counts = parameter_counts(model)
     t = cfg.trainer
@@ -137,7 +152,11 @@ def _train(cfg: DictConfig, run_dir: Path) -> RunResult:
         "setup_s": round(time.perf_counter() - started, 2), "effective_batch": effective_batch,
         "trainable_parameters": counts["trainable"]})
     recorder = _callback(trainer, "MetricsRecorder")
-    trainer.train()
+    if checkpoint is not None:
+        recorder.keep_history_until(checkpoint)
+        trainer.args.eval_on_start = False  # the start was evaluated before the crash
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    _callback(trainer, "GracefulStop").raise_if_stopped()
     metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state))
     reporter = _callback(trainer, "TrialReporter")
     if reporter is not None:
@@ -175,11 +194,13 @@ def _tool_call_callback(cfg, splits, tokenizer):
 def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed):
     from transformers import EarlyStoppingCallback
     from .callbacks import MetricsRecorder, NonFiniteLossGuard
+    from .resume import CheckpointMarker, GracefulStop
     from .sft_trainer import LoralabSFTTrainer
     from .training_args import build_sft_config, cuda_only_by_default
 
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
-    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(cfg.optimizer.lr)]
+    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(cfg.optimizer.lr),
+                 CheckpointMarker(), GracefulStop()]
     if cfg.sweep.trial_number is not None:
         from .sweeps.trial import TrialReporter, open_trial
 

@@ -64,8 +64,8 @@ def test_merged_model_matches_adapter_logits(tiny_run):
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
+    cfg.precision.dtype = "fp32"  # compare both in float32 (the run itself may have used bf16)
     adapter_model, _, _ = load_for_inference(cfg, run_dir, "adapter")
-    adapter_model = adapter_model.float().eval()
     batch = tokenizer(["Create node 7 at x=1, y=2, z=3", "노드 3번 삭제"], return_tensors="pt", padding=True)
     with torch.no_grad():
         a = adapter_model(**batch).logits

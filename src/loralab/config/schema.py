@@ -241,6 +241,8 @@ class RunConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     sweep: SweepContext = field(default_factory=SweepContext)
     seed: int = 42
+    # continue an unfinished run from its newest complete checkpoint: a run directory or "latest"
+    resume: Optional[str] = None
     # names the run directory; an experiment preset sets its own
     run_name: str = "${model.name}-${lora.name}"
 

@@ -1,0 +1,65 @@
+"""Slow tests on the embedded SmolLM2-135M (minutes on 2 cores): real learning, real QLoRA,
+a safe one-time materialisation. Run with `make test-slow`; part of `make test`."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pytest
+
+import loralab
+from loralab.rundir import read_status
+
+pytestmark = pytest.mark.slow
+
+
+def _materialise(cache: str) -> str:
+    from loralab.embedded import materialised_dir
+
+    return str(materialised_dir(cache))
+
+
+def test_materialisation_is_shared_safely_by_concurrent_runs(tmp_path):
+    cache = str(tmp_path / "cache")
+    with mp.get_context("spawn").Pool(2) as pool:
+        dirs = pool.map(_materialise, [cache, cache])
+    assert dirs[0] == dirs[1]
+    target = Path(dirs[0])
+    assert (target / "loralab-materialised.json").is_file() and (target / "model.safetensors").is_file()
+    # no temporary leftovers beside the finished directory
+    assert [p.name for p in target.parent.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_embedded_eval_loss_falls(tmp_path):
+    cfg = loralab.compose(["trainer.max_steps=6", "trainer.eval_steps=3", "trainer.save_steps=3",
+                           "trainer.micro_batch_size=4", "data.max_eval_examples=8", "eval.at_end=false"])
+    result = loralab.train(cfg, tmp_path / "run")
+    final = result.metrics["final"]
+    assert final["eval_loss_last"] < final["eval_loss_first"]
+    assert read_status(result.run_dir)["state"] == "completed"
+
+
+def test_embedded_qlora_nf4_trains_on_cpu(tmp_path):
+    cfg = loralab.compose(["model.quantization.mode=nf4", "precision=fp32", "trainer.max_steps=4",
+                           "trainer.eval_steps=2", "trainer.save_steps=2", "trainer.micro_batch_size=4",
+                           "data.max_eval_examples=8", "eval.at_end=false"])
+    result = loralab.train(cfg, tmp_path / "qlora")
+    assert result.metrics["final"]["eval_loss_last"] < result.metrics["final"]["eval_loss_first"]
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["parameters"]["lora_modules"] == 210
+
+
+def test_finetuned_beats_base_model_by_a_wide_margin(tmp_path):
+    cfg = loralab.compose(["trainer.max_steps=24", "trainer.eval_steps=12", "trainer.save_steps=12",
+                           "eval.max_examples=48", "eval.base_max_examples=16"])
+    result = loralab.train(cfg, tmp_path / "quick")
+    entry = result.eval_report["splits"]["test"]
+    tuned = entry["fine_tuned"]["report"]["rates"]["exact_call_accuracy"]["value"]
+    base = entry["base"]["report"]["rates"]["exact_call_accuracy"]["value"]
+    assert tuned >= base + 0.3, (tuned, base)
+    row = next(r for r in entry["comparison"] if r["metric"] == "exact_call_accuracy")
+    assert row["significant"]
+    assert os.path.isfile(result.run_dir / "eval.md")
