@@ -201,13 +201,13 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
     callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(cfg.optimizer.lr),
                  CheckpointMarker(), GracefulStop()]
+    if tool_callback is not None:
+        callbacks.append(tool_callback)  # before the reporter and early stopping, which read the metrics it adds
     if cfg.sweep.trial_number is not None:
         from .sweeps.trial import TrialReporter, open_trial
 
         trial = open_trial(cfg.sweep.storage, cfg.sweep.study_name, cfg.sweep.trial_number)
         callbacks.append(TrialReporter(trial, cfg.sweep.report_metric))
-    if tool_callback is not None:
-        callbacks.append(tool_callback)  # before early stopping, which reads the metrics it adds
     if cfg.trainer.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train_set.dataset,

@@ -30,7 +30,8 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Every trial: 4 steps, evaluations at steps 0, 2 and 4, no checkpoints, no generation.
 SHRINK = [
     "model.source=hub", "model.name=tiny", "data.generator.size=100", "data.max_eval_examples=8",
-    "trainer.max_steps=4", "trainer.eval_steps=2", "trainer.logging_steps=1", "trainer.micro_batch_size=4",
+    "trainer.max_steps=4", "trainer.eval_steps=2", "trainer.eval_on_start=true", "trainer.logging_steps=1",
+    "trainer.micro_batch_size=4",
     "trainer.save_strategy=no", "trainer.load_best_model_at_end=false", "eval.at_end=false",
     "eval.compare_base=false", "env.torch_num_threads=1",
 ]
@@ -144,46 +145,66 @@ def test_worse_arm_is_pruned_and_broken_arm_fails_while_the_sweep_goes_on(four_t
     assert rows["6"]["reason"] == "pruned at step 2" and rows["5"]["reason"].startswith("ConfigError")
 
 
+def running_after_a_complete(url: str) -> int | None:
+    """The number of a RUNNING (launched) trial that follows a COMPLETE one, if any."""
+    if not Path(url[len("journal://"):]).exists():
+        return None
+    try:
+        trials = load(url).get_trials()
+    except KeyError:  # the study is being created
+        return None
+    if not trials or trials[0].state != TrialState.COMPLETE:
+        return None
+    # launched: the job directory is recorded right before the launcher starts the training
+    running = [t.number for t in trials if t.state == TrialState.RUNNING and "job_dir" in t.user_attrs]
+    return running[0] if running else None
+
+
 def test_killed_sweep_resumes_without_duplicates(tiny_model_dir, tmp_path):
-    """SIGKILL the sweeper while trial 1 runs, re-run the same command: trial 0 is kept, trial 1
-    is failed as "worker died" and its point evaluated again, numbering continues."""
+    """SIGKILL the sweeper while trial k >= 1 runs, re-run the same command: the completed trials
+    are kept, trial k is failed as "worker died" and its point evaluated again, numbering
+    continues and the study ends with exactly n_trials counted trials."""
     args = sweep_args(tiny_model_dir, "hydra.sweeper.n_trials=3")
     url = f"journal://{tmp_path}/multirun/optuna/{STUDY}.log"  # the default storage, relative to the cwd
     proc = subprocess.Popen([cli(), *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=os.environ.copy())
     deadline = time.monotonic() + 180
+    killed = None
     try:
-        while True:
-            assert proc.poll() is None, "the sweep ended before trial 1 started"
-            assert time.monotonic() < deadline, "trial 1 never started"
-            if Path(url[len("journal://"):]).exists():
-                try:
-                    trials = load(url).get_trials()
-                except KeyError:  # the study is being created
-                    trials = []
-                if len(trials) > 1 and trials[1].state == TrialState.RUNNING:
-                    break
-            time.sleep(0.3)
+        while killed is None:
+            assert proc.poll() is None, "the sweep ended before it could be killed during a trial"
+            assert time.monotonic() < deadline, "no trial after the first one ever ran"
+            if running_after_a_complete(url) is not None:
+                # a warm trial takes ~2 s: freeze the process, then make sure the trial still runs
+                os.kill(proc.pid, signal.SIGSTOP)
+                killed = running_after_a_complete(url)
+                if killed is None:
+                    os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(0.1)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     before = load(url).get_trials()
-    assert before[0].state == TrialState.COMPLETE and before[1].state == TrialState.RUNNING
+    assert before[killed].state == TrialState.RUNNING
+    assert all(t.state == TrialState.COMPLETE for t in before[:killed])
 
     rerun = run_sweep(args, cwd=tmp_path)
     assert rerun.returncode == 0, tail(rerun)
     trials = load(url).get_trials()
     numbers = [t.number for t in trials]
     assert numbers == sorted(set(numbers)) == list(range(len(trials)))
-    assert trials[0].state == TrialState.COMPLETE and trials[0].value == before[0].value
-    assert trials[1].state == TrialState.FAIL and trials[1].user_attrs["fail_reason"].startswith("worker died")
-    retry = [t for t in trials if t.user_attrs.get("retry_of") == 1]
-    assert len(retry) == 1 and retry[0].params == before[1].params and retry[0].state in COUNTED
+    for old in before[:killed]:  # kept as they were
+        assert trials[old.number].state == TrialState.COMPLETE and trials[old.number].value == old.value
+    assert trials[killed].state == TrialState.FAIL
+    assert trials[killed].user_attrs["fail_reason"].startswith("worker died")
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == killed]
+    assert len(retry) == 1 and retry[0].params == before[killed].params and retry[0].state in COUNTED
+    assert retry[0].number == len(before)  # the first trial the re-run asked for
     assert len(counted(load(url))) == 3
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     # the re-run's job directories are new ones (job number = trial number)
-    assert len({t.user_attrs["job_dir"] for t in trials if "job_dir" in t.user_attrs}) == len(
-        [t for t in trials if "job_dir" in t.user_attrs])
+    job_dirs = [t.user_attrs["job_dir"] for t in trials if "job_dir" in t.user_attrs]
+    assert len(set(job_dirs)) == len(job_dirs)
 
 
 def test_unreachable_storage_fails_cleanly(tiny_model_dir, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
+from hydra_plugins.loralab_optuna_sweeper.sweeper import with_installed_driver
 from loralab.sweeps.storage import StorageUnreachable, open_storage
 
 from .test_optuna_sweeper import COUNTED, cli, sweep_args
@@ -29,7 +30,8 @@ def pg_url() -> str:
         reason = "LORALAB_TEST_PG_URL is not set (a postgresql:// URL of a database the test may write to)"
     else:
         try:
-            optuna.get_all_study_summaries(open_storage(PG_URL))
+            # as the sweeper does: a plain postgresql:// URL gets the installed driver's name
+            optuna.get_all_study_summaries(open_storage(with_installed_driver(PG_URL)))
             return PG_URL
         except (StorageUnreachable, Exception) as exc:  # noqa: BLE001  driver errors vary
             reason = f"LORALAB_TEST_PG_URL is unreachable: {type(exc).__name__}: {exc}"
@@ -58,7 +60,7 @@ def test_two_workers_share_one_study_exactly(pg_url, tiny_model_dir, tmp_path):
             log.close()
     outputs = "\n".join((tmp_path / f"worker{i}.log").read_text()[-3000:] for i in range(2))
     assert codes == [0, 0], outputs
-    storage = open_storage(pg_url)
+    storage = open_storage(with_installed_driver(pg_url))
     try:
         study = optuna.load_study(study_name=study_name, storage=storage)
         trials = study.get_trials()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
@@ -112,6 +113,16 @@ def test_storage_urls_never_show_a_password(tmp_path):
     assert sw.quote("postgresql://u:p,w@h/d") == "'postgresql://u:p,w@h/d'"
 
 
+def test_plain_postgresql_urls_name_the_installed_driver():
+    import importlib.util
+
+    url = sw.with_installed_driver("postgresql://u:p@h/d")
+    if importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2"):
+        assert url.startswith(("postgresql+psycopg://", "postgresql+psycopg2://")) and url.endswith("://u:p@h/d")
+    assert sw.with_installed_driver("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
+    assert sw.with_installed_driver("sqlite:///x.db") == "sqlite:///x.db"
+
+
 def test_worker_liveness():
     me = sw.worker_identity()
     assert sw.local_worker_state(me) == "alive"
@@ -176,3 +187,34 @@ def test_running_trial_of_a_dead_worker_is_failed_and_its_point_queued_again(stu
     assert len(waiting) == 1 and waiting[0].user_attrs["retry_of"] == orphan.number
     retry = live._ask()
     assert retry.number == waiting[0].number and retry.params == orphan.params
+
+
+def test_trial_without_a_worker_is_an_orphan_only_after_a_grace_period(study, monkeypatch):
+    space = parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, [])
+    orphan = study.ask()  # as if killed between creating the trial and recording its worker
+    live = _worker(study, space, 2)
+    assert [t.number for t in live._counted(study.get_trials())] == [orphan.number]
+    monkeypatch.setattr(sw, "ORPHAN_GRACE_S", -1)
+    live._recover_dead_trials()
+    failed = study.get_trials()[orphan.number]
+    assert failed.state == TrialState.FAIL and "no worker recorded" in failed.user_attrs["fail_reason"]
+    assert not study.get_trials(states=(TrialState.WAITING,))  # no parameters: nothing to evaluate again
+
+
+def test_trial_of_another_host_is_dead_when_its_heartbeat_stops(tmp_path):
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/hb.db", heartbeat_interval=1, grace_period=1)
+    study = optuna.create_study(study_name="hb", storage=storage)
+    space = parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, [])
+    remote = _worker(study, space, 2, identity={**sw.worker_identity(), "host": "elsewhere"})
+    trial = remote._ask()  # records one heartbeat, then nothing (its sweeper "died")
+    remote.heartbeats.discard(trial._trial_id)
+    local = _worker(study, space, 2)
+    assert local.heartbeats.enabled
+    assert [t.number for t in local._counted(study.get_trials())] == [trial.number]  # alive: fresh heartbeat
+    time.sleep(2.2)
+    assert local._counted(study.get_trials()) == []
+    local._recover_dead_trials()
+    failed = study.get_trials()[trial.number]
+    assert failed.state == TrialState.FAIL and failed.user_attrs["fail_reason"].startswith("worker died (no heartbeat")
+    assert study.get_trials(states=(TrialState.WAITING,))[0].system_attrs["fixed_params"] == trial.params
+    remote.heartbeats.close()

@@ -55,15 +55,22 @@ class LoralabOptunaSweeperConf:
     # one study per name in one storage; re-running the same command continues the study
     study_name: str = "${hydra.job.name}"
     # Optuna storage URL: sqlite:///path.db, postgresql://user@host/db, journal:///abs/path.log.
-    # None: journal:///<cwd>/multirun/optuna/<study_name>.log (safe for parallel local processes).
+    # None: journal:///<cwd>/multirun/optuna/<study_name>.log: Optuna's append-only journal with a
+    # file lock, safe for parallel local processes (SQLite is not, under concurrent writers).
+    # Several machines: postgresql:// (heartbeats detect dead workers). Each trial receives this
+    # URL as sweep.storage (in its overrides.yaml): keep passwords in ~/.pgpass or PGPASSWORD.
     storage: Optional[str] = None
     # "minimize" | "maximize", or a list (one per objective) for multi-objective studies
     direction: Any = "minimize"
     # key(s) of the dict the training run returns: eval_loss, exact_call_accuracy, valid_json, ...
+    # Pruning: each run reports its eval loss after every evaluation, so an eval_loss objective is
+    # pruned as it trains; a tool-call objective only with eval.during_training=true (the run then
+    # reports eval_tool_<name>); otherwise, and for several objectives, pruning is off.
     objective: Any = "eval_loss"
     # counted trials (COMPLETE + PRUNED) the study should hold when the sweep ends
     n_trials: int = 8
-    # trials handed to the launcher per round (run concurrently by a parallel launcher)
+    # trials handed to the launcher per round (run concurrently by a parallel launcher; Hydra's
+    # basic launcher runs them one after another in this process)
     n_jobs: int = 1
     # stop the sweep (exit 1) after this many failed trials in one invocation; None: n_trials
     max_failures: Optional[int] = None

@@ -36,7 +36,9 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -46,6 +48,8 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from loralab.sweeps.storage import with_installed_driver
 
 from .config import DIRECTIONS, PRUNERS, SAMPLERS
 
@@ -67,6 +71,8 @@ OVER_BUDGET = "over budget (another worker took the last slot)"
 RESULTS_FILE = "optimization_results.yaml"
 # how often a worker whose budget is held by other workers' running trials looks again
 WAIT_POLL_S = 2.0
+# a RUNNING trial that recorded no worker this long after its start was left by a killed sweeper
+ORPHAN_GRACE_S = 60
 # tool-call metrics the training run reports during training when eval.during_training=true
 TOOL_METRIC_PREFIX = "eval_tool_"
 TOOL_METRICS_DURING_TRAINING = ("exact_call_accuracy", "tool_name_accuracy", "valid_json",
@@ -83,6 +89,14 @@ class SweepStorageError(RuntimeError):
 
 class SweepAborted(RuntimeError):
     """Too many trials failed in this invocation (hydra.sweeper.max_failures)."""
+
+
+class SweepInterrupted(RuntimeError):
+    """A trial was stopped by SIGINT/SIGTERM (the run's graceful stop): the sweep stops too."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +246,19 @@ def parse_search_space(params: Optional[Mapping[str, str]], arguments: Sequence[
         else:
             space.fixed.append(override.input_line)
     return space
+
+
+def suggest(trial, name: str, dist) -> Any:
+    """trial.suggest_* for a distribution (what study.ask(distributions) does, in public API)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    raise TypeError(f"{name}: unsupported distribution {dist!r}")
 
 
 def grid_search_space(space: SearchSpace) -> Dict[str, list]:
@@ -455,6 +482,7 @@ class LoralabOptunaSweeper(Sweeper):
         self.worker = worker_identity()
         self.failures = 0
         self.last_failure = ""
+        self.interrupted: Optional[SweepInterrupted] = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra.core.plugins import Plugins
@@ -497,11 +525,14 @@ class LoralabOptunaSweeper(Sweeper):
         (before anything is written), too many failed trials with exit 1."""
         try:
             return self._sweep(arguments)
-        except (SweepConfigError, SweepStorageError, SweepAborted) as exc:
+        except (SweepConfigError, SweepStorageError, SweepAborted, SweepInterrupted) as exc:
             from rich.console import Console
             from rich.markup import escape
 
-            Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+            label = "interrupted" if isinstance(exc, SweepInterrupted) else "error"
+            Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]{label}:[/bold red] {escape(str(exc))}")
+            if isinstance(exc, SweepInterrupted):
+                sys.exit(exc.exit_code)
             sys.exit(1 if isinstance(exc, SweepAborted) else 2)
 
     def _sweep(self, arguments: List[str]) -> Any:
@@ -517,7 +548,8 @@ class LoralabOptunaSweeper(Sweeper):
         self.report_metric, why_not = self._report_metric()
         if why_not:
             log.warning("pruning is off: %s", why_not)
-        url = self.storage_url or default_storage_url(self.study_name)
+        # the trials open the same URL (sweep.storage), so it names its driver here
+        url = with_installed_driver(self.storage_url or default_storage_url(self.study_name))
         storage = self._open_storage(url)
         sampler_seed = self.sampler_spec.get("seed")
         study = optuna.create_study(study_name=self.study_name, storage=storage, load_if_exists=True,
@@ -548,21 +580,20 @@ class LoralabOptunaSweeper(Sweeper):
         return returns
 
     def _open_storage(self, url: str):
-        import warnings
-
         from optuna.exceptions import ExperimentalWarning
 
         from loralab.sweeps.storage import StorageUnreachable, open_storage
 
         hint = "Or leave hydra.sweeper.storage unset (null) to use a local journal file under multirun/optuna/."
+        given = redact(self.storage_url or url)  # as the user wrote it (without the password)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeat_interval
                 return open_storage(url)
         except StorageUnreachable as exc:
-            raise SweepStorageError(f"hydra.sweeper.storage={redact(url)}: {exc} {hint}") from None
+            raise SweepStorageError(f"hydra.sweeper.storage={given}: {exc} {hint}") from None
         except Exception as exc:
-            raise SweepStorageError(f"hydra.sweeper.storage={redact(url)} cannot be opened: "
+            raise SweepStorageError(f"hydra.sweeper.storage={given} cannot be opened: "
                                     f"{type(exc).__name__}: {exc}. Fix the URL. {hint}") from None
 
     def _report_metric(self) -> tuple[Optional[str], Optional[str]]:
@@ -640,9 +671,13 @@ class LoralabOptunaSweeper(Sweeper):
         return out
 
     def _alive(self, trial, stale: set[int]) -> bool:
-        state = local_worker_state(trial.user_attrs.get(WORKER_ATTR))
+        worker = trial.user_attrs.get(WORKER_ATTR)
+        state = local_worker_state(worker)
         if state != "unknown":
             return state == "alive"
+        if worker is None and trial.datetime_start is not None and \
+                (datetime.now() - trial.datetime_start).total_seconds() > ORPHAN_GRACE_S:
+            return False  # killed between creating the trial and recording its worker
         return trial._trial_id not in stale
 
     def _recover_dead_trials(self) -> None:
@@ -657,7 +692,12 @@ class LoralabOptunaSweeper(Sweeper):
             if self._alive(t, stale):
                 continue
             worker = t.user_attrs.get(WORKER_ATTR) or {}
-            how = "no heartbeat" if t._trial_id in stale and local_worker_state(worker) == "unknown" else "process gone"
+            if not worker:
+                how = "no worker recorded"
+            elif t._trial_id in stale and local_worker_state(worker) == "unknown":
+                how = "no heartbeat"
+            else:
+                how = "process gone"
             reason = f"worker died ({how}: pid {worker.get('pid', '?')} on {worker.get('host', '?')})"
             try:
                 storage.set_trial_user_attr(t._trial_id, FAIL_REASON_ATTR, reason)
@@ -666,8 +706,9 @@ class LoralabOptunaSweeper(Sweeper):
                 continue  # another worker got there first
             if not won:
                 continue
-            log.warning("trial %d: %s; its parameters are queued again", t.number, reason)
-            if t.params:
+            # a journal storage reports success to every worker that failed the trial: queue once
+            if t.params and not any(o.user_attrs.get(RETRY_OF_ATTR) == t.number for o in study.get_trials(deepcopy=False)):
+                log.warning("trial %d: %s; its parameters are queued again", t.number, reason)
                 study.enqueue_trial(dict(t.params), user_attrs={RETRY_OF_ATTR: t.number})
 
     def _ask(self):
@@ -677,9 +718,14 @@ class LoralabOptunaSweeper(Sweeper):
         study = self.study
         attempts = 3
         for attempt in range(attempts):
-            trial = study.ask(self.space.distributions)
+            # the worker first, at once: a trial without one can only be judged by its age
+            with warnings.catch_warnings():  # this sweeper records the heartbeats ask() warns about
+                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+                trial = study.ask()
             trial.set_user_attr(WORKER_ATTR, self.worker)
             self.heartbeats.add(trial._trial_id)
+            for name, dist in self.space.distributions.items():
+                suggest(trial, name, dist)
             trials = study.get_trials(deepcopy=False)
             ahead = [t for t in self._counted(trials) if t.number < trial.number]
             if len(ahead) >= self.n_trials:
@@ -772,8 +818,11 @@ class LoralabOptunaSweeper(Sweeper):
                     self._tell_result(trial, job_return)
                     pending.remove(trial)
                 returns.append(results)
-        except BaseException as exc:  # Ctrl-C or a launcher failure: record the trials left open
-            reason = f"interrupted ({type(exc).__name__})"
+                if self.interrupted is not None:
+                    raise self.interrupted
+        except BaseException as exc:  # Ctrl-C, a stopped trial, a launcher failure: close the open trials
+            reason = f"interrupted ({type(exc).__name__}) before it ran" if isinstance(exc, SweepInterrupted) \
+                else f"interrupted ({type(exc).__name__})"
             for trial in pending:
                 self._finish(trial, TrialState.FAIL, reason=reason)
                 self.study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF_ATTR: trial.number})
@@ -815,6 +864,14 @@ class LoralabOptunaSweeper(Sweeper):
             result = job_return._return_value
         else:  # the job raised: pruned, diverged, bad config, ... (return_value would re-raise it)
             exc = job_return._return_value
+            if type(exc).__name__ == "RunInterrupted":  # SIGINT/SIGTERM: the user stops the sweep
+                self._finish(trial, TrialState.FAIL, reason=f"interrupted: {_one_line(exc)}", attrs=attrs)
+                self.study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF_ATTR: trial.number})
+                self.interrupted = SweepInterrupted(
+                    f"trial {trial.number} was stopped ({_one_line(exc)}); the sweep stops here. Re-run the same "
+                    "command to continue the study: the stopped point is queued to run again.",
+                    int(getattr(exc, "exit_code", 130)))
+                return
             if type(exc).__name__ == "TrialPruned":
                 step = getattr(exc, "step", None)
                 if step is None:
@@ -861,12 +918,17 @@ class LoralabOptunaSweeper(Sweeper):
             row: Dict[str, Any] = {"number": t.number, "state": t.state.name}
             for i, key in enumerate(self.objectives):
                 row[key] = t.values[i] if t.values is not None and i < len(t.values) else None
+            params = t.params or t.system_attrs.get("fixed_params", {})  # WAITING: the queued point
             for n in names:
-                row[n] = t.params.get(n)
+                row[n] = params.get(n)
             row["duration_s"] = round(t.duration.total_seconds(), 1) if t.duration is not None else None
             reason = t.user_attrs.get(FAIL_REASON_ATTR)
             if t.state.name == "PRUNED":
                 reason = f"pruned at step {t.user_attrs.get(PRUNED_AT_ATTR, t.last_step)}"
+            elif t.state.name == "WAITING" and RETRY_OF_ATTR in t.user_attrs:
+                reason = f"queued again (trial {t.user_attrs[RETRY_OF_ATTR]})"
+            elif t.state.name != "FAIL" and RETRY_OF_ATTR in t.user_attrs:
+                reason = f"retry of trial {t.user_attrs[RETRY_OF_ATTR]}"
             row["reason"] = reason
             row["job_dir"] = t.user_attrs.get(JOB_DIR_ATTR)
             rows.append(row)

@@ -19,9 +19,23 @@ class StorageUnreachable(RuntimeError):
     pass
 
 
+def with_installed_driver(url: str) -> str:
+    """``postgresql://`` names no driver; SQLAlchemy 2.1 then imports psycopg (3), 2.0 psycopg2.
+    Name the one that is installed, so the URL works with either (psycopg2-binary or psycopg)."""
+    import importlib.util
+
+    if not url.startswith("postgresql://"):
+        return url
+    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://" + url[len("postgresql://"):]
+    return url
+
+
 def open_storage(url: str):
     import optuna
 
+    url = with_installed_driver(url)
     if url.startswith(JOURNAL_PREFIX):
         from optuna.storages.journal import JournalFileBackend
 
@@ -37,4 +51,4 @@ def open_storage(url: str):
         safe = url.split("@")[-1]  # never echo credentials
         raise StorageUnreachable(f"cannot open Optuna storage ...@{safe}: {type(exc).__name__}: {exc}. "
                                  "Check that the database server is running and reachable, the URL "
-                                 "(hydra.sweeper.storage) and its driver (e.g. pip install psycopg2-binary).") from exc
+                                 "(hydra.sweeper.storage) and its driver (psycopg2-binary or psycopg[binary] for PostgreSQL).") from exc

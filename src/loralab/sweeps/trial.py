@@ -22,7 +22,11 @@ def open_trial(storage_url: str, study_name: str, number: int):
 
     from .storage import open_storage
 
+    from hydra_plugins.loralab_optuna_sweeper.sweeper import PRUNER_STUDY_ATTR, build_pruner
+
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
+    # the pruner is configuration, not storage: rebuild the sweep's own from the study's record
+    study.pruner = build_pruner(study.user_attrs.get(PRUNER_STUDY_ATTR))
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     return optuna.trial.Trial(study, trial_id)
 
