@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tools-file", help="tool schema (JSON list) for --test-file rows without 'tools'")
     p.add_argument("--output", help="where eval.json/eval.md go (default: RUN, or RUN/eval-<kind>)")
     p.add_argument("--force", action="store_true", help="evaluate a run that did not complete")
+    p.add_argument("--against", metavar="OTHER_RUN",
+                   help="compare with another run's eval.json (same split): which differences exceed the noise")
     return p.parse_args(argv)
 
 
@@ -44,8 +47,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _evaluate(args, run_dir: Path, cfg) -> int:
-    import json
-
     from omegaconf import OmegaConf
 
     from .data.files import read_records
@@ -72,8 +73,23 @@ def _evaluate(args, run_dir: Path, cfg) -> int:
     base_context = model.disable_adapter if args.compare_base and args.kind == "adapter" else None
     payload = evaluate_splits(cfg, output, model, tokenizer, splits, base_key=location, base_model_context=base_context)
     print_eval_tables(payload)
+    if args.against:
+        _print_against(payload, Path(args.against))
     print(f"wrote {output / 'eval.json'} and {output / 'eval.md'}")
     return 0
+
+
+def _print_against(payload: dict, other_dir: Path) -> None:
+    from .evaluation.aggregate import compare_reports
+    from .evaluation.runner import HEADLINE
+    from .evaluation.tables import print_comparison
+
+    other = json.loads((other_dir / "eval.json").read_text(encoding="utf-8"))
+    for split, entry in payload["splits"].items():
+        theirs = other["splits"].get(split)
+        if theirs:
+            rows = compare_reports(theirs["fine_tuned"]["report"], entry["fine_tuned"]["report"], list(HEADLINE))
+            print_comparison(rows, f"{split}: {other_dir.name} (before) vs this run (after)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from .config.validation import validate
 from .console import console, print_config_tree, print_summary
 from .rundir import base_manifest, read_status, set_status, write_json, write_text
+from .secrets import redact, redact_hydra_record
+from .tracking import abort_trackers, finish_trackers, prepare_trackers
 from .resume import RunInterrupted
 from .sweeps.trial import TrialPruned
 
@@ -49,7 +51,9 @@ def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
         raise RunDirError(f"{run_dir} already holds a completed run; refusing to overwrite it. "
                           "Choose another hydra.run.dir or delete the directory first.")
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    # secrets come from the environment; none is written into the run directory
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))
+    redact_hydra_record(run_dir)
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
@@ -69,16 +73,21 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     try:
         result = _train(cfg, run_dir, checkpoint)
     except RunInterrupted as exc:
+        abort_trackers(cfg, run_dir, "interrupted")
         set_status(run_dir, "interrupted", reason=str(exc), step=exc.step)
         raise
     except KeyboardInterrupt:
+        abort_trackers(cfg, run_dir, "interrupted")
         set_status(run_dir, "interrupted", reason="KeyboardInterrupt")
         raise
     except TrialPruned as exc:
+        abort_trackers(cfg, run_dir, "pruned")
         set_status(run_dir, "pruned", reason=str(exc), step=exc.step, value=exc.value)
         raise
     except BaseException as exc:
-        set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        abort_trackers(cfg, run_dir, "failed")
+        set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"),
+                   traceback=redact(traceback.format_exc()))
         raise
     set_status(run_dir, "completed")
     console.print(f"[bold green]run complete:[/bold green] {run_dir}")
@@ -93,7 +102,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
 
     hw = detect()
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
-    print_config_tree(cfg)
+    print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
 
     from .data.pipeline import duplicates_across_splits, load_splits, tokenize_split
@@ -145,7 +154,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
                 "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
                 "data_fingerprint": data_stats["fingerprint"], "parameters": counts, "effective_batch": effective_batch}
-    write_json(run_dir / "manifest.json", manifest)
+    write_json(run_dir / "manifest.json", redact(manifest))
 
     tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
     trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed={
@@ -169,6 +178,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
         from .evaluation.runner import evaluate_after_training
 
         eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
+    finish_trackers(cfg, run_dir, metrics, eval_report)
     return RunResult(run_dir, metrics, eval_report)
 
 
@@ -210,6 +220,7 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
         callbacks.append(TrialReporter(trial, cfg.sweep.report_metric))
     if cfg.trainer.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
+    callbacks += prepare_trackers(cfg, run_dir)  # before the Trainer: its tracker callbacks read the env then
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
                                 eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
                                 callbacks=callbacks, fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, hw))

@@ -269,12 +269,13 @@ def tracker_config(cfg: DictConfig, record: dict, choices: dict, overrides: list
 
 def _trial_params(cfg: DictConfig, overrides: list[str]) -> dict:
     """The trial's sampled parameters: from the study storage, else from the job's overrides."""
-    try:
-        from .sweeps.trial import open_trial
+    if cfg.sweep.storage and cfg.sweep.study_name:
+        try:
+            from .sweeps.trial import open_trial
 
-        return dict(open_trial(cfg.sweep.storage, cfg.sweep.study_name, cfg.sweep.trial_number).params)
-    except Exception as exc:  # storage gone or unreachable: the overrides carry the same values
-        log.debug("could not read trial params from the study storage: %s", exc)
+            return dict(open_trial(cfg.sweep.storage, cfg.sweep.study_name, cfg.sweep.trial_number).params)
+        except Exception as exc:  # storage gone or unreachable: the overrides carry the same values
+            log.debug("could not read trial params from the study storage: %s", exc)
     params = {}
     for o in overrides:
         key, _, value = str(o).lstrip("+~").partition("=")
@@ -352,6 +353,8 @@ def prepare_trackers(cfg: DictConfig, run_dir: str | Path, choices: dict | None 
         _setenv("WANDB_PROJECT", str(cfg.logger.wandb_project))
         if cfg.logger.wandb_entity:
             _setenv("WANDB_ENTITY", str(cfg.logger.wandb_entity))
+        elif not _user_set("WANDB_ENTITY"):
+            _setenv("WANDB_ENTITY", None)  # the default entity of the API key
         _setenv("WANDB_NAME", run_name(cfg, choices, overrides))
         group = run_group(record)
         if group:
@@ -366,10 +369,13 @@ def prepare_trackers(cfg: DictConfig, run_dir: str | Path, choices: dict | None 
         if clean != sys.argv:
             _ARGV = list(sys.argv)
             sys.argv[:] = clean
-        log.info("wandb: %s (%s), project %s, run %s", os.environ["WANDB_MODE"], why, cfg.logger.wandb_project,
-                 os.environ["WANDB_NAME"])
+        from .console import console
+
+        where = f" in {wandb_dir(run_dir)}" if os.environ["WANDB_MODE"] == "offline" else ""
+        console.print(f"wandb: {os.environ['WANDB_MODE']} ({why}){where}; project {cfg.logger.wandb_project}, "
+                      f"run {os.environ['WANDB_NAME']}", soft_wrap=True, markup=False)
         id_file = run_dir / WANDB_ID_FILE
-        if OmegaConf.select(cfg, "resume", default=None) and id_file.is_file() and not _user_set("WANDB_RUN_ID"):
+        if _resuming(cfg, run_dir) and id_file.is_file() and not _user_set("WANDB_RUN_ID"):
             _setenv("WANDB_RUN_ID", id_file.read_text(encoding="utf-8").strip())  # continue the same W&B run
             _setenv("WANDB_RESUME", "allow")
         else:
@@ -378,6 +384,14 @@ def prepare_trackers(cfg: DictConfig, run_dir: str | Path, choices: dict | None 
                     _setenv(name, None)
         callbacks.append(_wandb_config_callback(tracker_config(cfg, record, choices, overrides), run_dir))
     return callbacks
+
+
+def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
+    """A continued run: the recipe marks it in status.json (``resumed_from``) before training, and
+    hands the run's saved config (with ``resume`` cleared) to the trainer."""
+    from .rundir import read_status
+
+    return bool(read_status(run_dir).get("resumed_from") or OmegaConf.select(cfg, "resume", default=None))
 
 
 # --------------------------------------------------------------------------- end of run
@@ -429,7 +443,7 @@ def finish_trackers(cfg: DictConfig, run_dir: str | Path, metrics: dict, eval_re
             return
         summary = tracker_summary(metrics, eval_report)
         step = int(((metrics or {}).get("summary") or {}).get("global_step") or 0)
-        if "tensorboard" in report_to:
+        if "tensorboard" in report_to and int(os.environ.get("RANK", "0")) == 0:
             _finish_tensorboard(cfg, Path(run_dir), summary, step)
         if "wandb" in report_to:
             _finish_wandb({**summary, "status": "completed"}, exit_code=0)

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from loralab.resume import MARKER
 from loralab.rundir import read_status
 
-from .conftest import run_cli, tiny_overrides
+from cli_helpers import run_cli, tiny_overrides
 
 # Deterministic and checkpointing often: the kill lands between checkpoints.
 RESUME_OVERRIDES = ["trainer.max_steps=12", "trainer.eval_steps=4", "trainer.save_steps=4", "trainer.save_total_limit=null",

@@ -10,7 +10,7 @@ import torch
 import loralab
 from loralab.rundir import read_status
 
-from .conftest import run_cli, tiny_overrides
+from cli_helpers import run_cli, tiny_overrides
 
 
 def test_cli_run_completes_with_every_artifact(tiny_run):

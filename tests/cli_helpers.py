@@ -1,0 +1,24 @@
+"""Run the real `loralab-train` CLI on the tiny fixture model (shared by e2e, sweep and tracking tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Small enough for seconds on 2 cores, large enough that the loss visibly falls.
+TINY_OVERRIDES = [
+    "model.source=hub", "model.name=tiny", "data.generator.size=300", "data.max_eval_examples=24",
+    "trainer.max_steps=16", "trainer.eval_steps=8", "trainer.save_steps=8", "trainer.logging_steps=2",
+    "trainer.micro_batch_size=8", "optimizer.lr=5e-3", "lora.r=16", "eval.max_examples=16",
+]
+
+
+def tiny_overrides(model_dir: Path, *extra: str) -> list[str]:
+    return [f"model.name_or_path={model_dir}", *TINY_OVERRIDES, *extra]
+
+
+def run_cli(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    cli = Path(sys.executable).parent / "loralab-train"
+    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
