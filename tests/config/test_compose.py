@@ -119,8 +119,10 @@ def test_readme_cli_overrides():
     assert cfg.precision.name == "fp32" and cfg.precision.dtype == "fp32" and cfg.precision.tf32 is False
     assert cfg.optimizer.lr == pytest.approx(1e-4)
     assert cfg.trainer.max_steps == 20
-    # the rest stays at the defaults of train.yaml
-    assert cfg.model.name == "smollm2-135m" and cfg.optimizer.name == "adamw" and cfg.trainer.eval_steps == 15
+    # the rest stays at the defaults of train.yaml (the quickstart experiment)
+    default = loralab.compose([])
+    assert cfg.model.name == "smollm2-135m" and cfg.optimizer.name == "adamw"
+    assert cfg.trainer.eval_steps == default.trainer.eval_steps and cfg.eval == default.eval
     assert cfg.run_name == "smollm2-135m-r16"
 
 
