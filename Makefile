@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.loralab-installed
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: setup train test test-fast test-slow bench clean-runs
+.PHONY: setup train test test-fast test-integration test-slow clean-runs
 
 setup: $(STAMP)
 
@@ -34,9 +34,12 @@ train: setup
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# Unit and tiny-model tests only (< 2 minutes).
+# Unit tests only (< 2 minutes): no training, not even of the tiny model.
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not integration" $(ARGS)
+
+test-integration: setup
+	$(BIN)/python -m pytest -q -m integration $(ARGS)
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow $(ARGS)

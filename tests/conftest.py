@@ -29,3 +29,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from loralab.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that train the tiny model (through the CLI or the API) are integration tests:
+    `make test-fast` leaves them out. Tokenizer-only users of the fixture (tests/data) stay unit tests."""
+    for item in items:
+        if "tiny_model_dir" in getattr(item, "fixturenames", ()) and "/tests/data/" not in str(item.fspath):
+            item.add_marker(pytest.mark.integration)

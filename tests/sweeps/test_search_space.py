@@ -12,8 +12,14 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from hydra_plugins.loralab_optuna_sweeper import sweeper as sw
-from hydra_plugins.loralab_optuna_sweeper.sweeper import SweepConfigError, parse_search_space
+from hydra.core.plugins import Plugins
+
+# Hydra's plugin scan re-executes plugin modules in place (legacy load_module), which would give
+# SweepConfigError a new identity after this import; scan first so the names below stay valid.
+Plugins.instance()
+
+from hydra_plugins.loralab_optuna_sweeper import sweeper as sw  # noqa: E402
+from hydra_plugins.loralab_optuna_sweeper.sweeper import SweepConfigError, parse_search_space  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
