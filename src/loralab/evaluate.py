@@ -34,16 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from .console import console
-    from .data.files import DataError
-    from .runs import IncompleteRun, open_run
+    from .errors import exit_on_user_error
+    from .runs import open_run
 
-    try:
+    with exit_on_user_error():
         run_dir, cfg = open_run(args.run_dir, force=args.force)
         return _evaluate(args, run_dir, cfg)
-    except (IncompleteRun, DataError) as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}")
-        return 2
 
 
 def _evaluate(args, run_dir: Path, cfg) -> int:

@@ -58,14 +58,12 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from .console import console
-    from .runs import IncompleteRun, open_run
+    from .errors import exit_on_user_error
+    from .runs import open_run
 
-    try:
+    with exit_on_user_error():
         run_dir, cfg = open_run(args.run_dir, force=args.force)
-    except IncompleteRun as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}")
-        return 2
-    output = merge_run(run_dir, cfg, Path(args.output) if args.output else run_dir / "merged", args.dtype)
+        output = merge_run(run_dir, cfg, Path(args.output) if args.output else run_dir / "merged", args.dtype)
     console.print(f"merged model written to {output}")
     return 0
 

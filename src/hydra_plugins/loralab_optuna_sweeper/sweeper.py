@@ -49,6 +49,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from loralab.rundir import write_text
+from loralab.secrets import redact_text
 from loralab.sweeps.storage import with_installed_driver
 
 from .config import DIRECTIONS, PRUNERS, SAMPLERS
@@ -334,17 +336,8 @@ def default_storage_url(study_name: str, root: Path | None = None) -> str:
 
 
 def redact(url: str) -> str:
-    """The storage URL without its password."""
-    if "://" not in url or "@" not in url.split("://", 1)[1]:
-        return url
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    """The storage URL without its password (the project's one redaction rule)."""
+    return redact_text(url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -971,14 +964,14 @@ class LoralabOptunaSweeper(Sweeper):
             return
         try:
             columns, rows = self._rows()
-            _atomic_write(self.sweep_dir / RESULTS_FILE, yaml.safe_dump(_plain(self._summary()), sort_keys=False))
+            write_text(self.sweep_dir / RESULTS_FILE, yaml.safe_dump(_plain(self._summary()), sort_keys=False))
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=columns)
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
-            _atomic_write(self.sweep_dir / "trials.csv", buf.getvalue())
-            _atomic_write(self.sweep_dir / "trials.md", _markdown(columns[:-1], rows, self._summary()))
+            write_text(self.sweep_dir / "trials.csv", buf.getvalue())
+            write_text(self.sweep_dir / "trials.md", _markdown(columns[:-1], rows, self._summary()))
         except Exception as exc:  # results are a report; never hide the sweep's own outcome
             log.warning("could not write the sweep results: %s", exc)
 
@@ -1056,9 +1049,3 @@ def _markdown(columns: List[str], rows: List[dict], summary: dict) -> str:
     for row in rows:
         lines.append("| " + " | ".join(_cell(row[c]).replace("|", "\\|") for c in columns) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

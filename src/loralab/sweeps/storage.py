@@ -48,7 +48,8 @@ def open_storage(url: str):
         return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
                                           engine_kwargs={"pool_pre_ping": True})
     except Exception as exc:  # SQLAlchemy raises driver-specific errors; all mean the same to a user
-        safe = url.split("@")[-1]  # never echo credentials
-        raise StorageUnreachable(f"cannot open Optuna storage ...@{safe}: {type(exc).__name__}: {exc}. "
+        from ..secrets import redact_text
+
+        raise StorageUnreachable(f"cannot open Optuna storage {redact_text(url)}: {type(exc).__name__}: {exc}. "
                                  "Check that the database server is running and reachable, the URL "
                                  "(hydra.sweeper.storage) and its driver (psycopg2-binary or psycopg[binary] for PostgreSQL).") from exc
