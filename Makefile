@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.loralab-installed
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: setup train test test-fast test-integration test-slow clean-runs
+.PHONY: setup train test test-fast test-integration test-slow clean-runs docs
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ test-integration: setup
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+# docs/CONFIG.md, the configuration reference, rendered from the typed schema and conf/
+# (tests/config/test_reference.py fails when it is out of date).
+docs: setup
+	$(BIN)/python -m loralab.config.reference
 
 clean-runs:
 	rm -rf experiments multirun

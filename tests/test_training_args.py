@@ -99,6 +99,31 @@ def test_batching_follows_overrides():
     assert (kw["per_device_train_batch_size"], kw["gradient_accumulation_steps"], kw["max_steps"]) == (2, 8, 20)
 
 
+def test_effective_batch_derives_the_accumulation_per_world_size():
+    overrides = ["trainer.micro_batch_size=4", "trainer.effective_batch_size=32", "trainer.gradient_accumulation_steps=3"]
+    for world, accumulation in ((1, 8), (2, 4), (4, 2)):
+        cfg = loralab.compose(overrides)
+        precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, CPU)
+        kw = sft_config_kwargs(cfg, precision, CPU, "/tmp/run", world_size=world)
+        assert kw["per_device_train_batch_size"] == 4
+        assert kw["gradient_accumulation_steps"] == accumulation
+
+
+def test_world_size_defaults_to_the_launcher_environment(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    kw = kwargs_for(["trainer.micro_batch_size=4", "trainer.effective_batch_size=32"])
+    assert kw["gradient_accumulation_steps"] == 4
+
+
+def test_learning_rate_is_the_scaled_one():
+    kw = kwargs_for(["optimizer.lr=1e-4", "trainer.micro_batch_size=4", "trainer.effective_batch_size=64",
+                     "trainer.lr_scaling=linear", "trainer.reference_batch_size=16"])
+    assert kw["learning_rate"] == pytest.approx(4e-4)
+    kw = kwargs_for(["optimizer.lr=1e-4", "trainer.micro_batch_size=4", "trainer.effective_batch_size=64",
+                     "trainer.lr_scaling=sqrt", "trainer.reference_batch_size=16"])
+    assert kw["learning_rate"] == pytest.approx(2e-4)
+
+
 def test_optimisation_fields(default_cpu):
     assert default_cpu["optim"] == "adamw_torch"
     assert default_cpu["learning_rate"] == pytest.approx(2e-4)

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from .distributed import is_main_process
+from .console import console
 from .rundir import write_json
+
+ETA_AFTER_STEPS = 3
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
 class MetricsRecorder(TrainerCallback):
@@ -22,6 +31,7 @@ class MetricsRecorder(TrainerCallback):
         self.summary = summary
         self._start: float | None = None
         self._first_step_at: float | None = None
+        self._first_step_done = 0
 
     def keep_history_until(self, checkpoint: Path) -> None:
         """On resume: keep the logged history up to the checkpoint's step (later entries are replayed)."""
@@ -41,7 +51,18 @@ class MetricsRecorder(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self._first_step_at is None and self._start is not None:
             self._first_step_at = time.perf_counter() - self._start
+            self._first_step_done = state.global_step
             self.summary["time_to_first_step_s"] = round(self._first_step_at, 2)
+        elif (self._first_step_at is not None and "eta_s" not in self.summary
+              and state.global_step - self._first_step_done >= ETA_AFTER_STEPS):
+            # the first step pays for warm-up (allocations, kernels): time the steady steps after it
+            per_step = (time.perf_counter() - self._start - self._first_step_at) / (state.global_step - self._first_step_done)
+            eta = per_step * max(0, state.max_steps - state.global_step)
+            self.summary.update(s_per_step_early=round(per_step, 3), eta_s=round(eta, 1))
+            if state.is_world_process_zero:
+                console.print(f"{per_step:.2f} s/step over steps {self._first_step_done + 1}-{state.global_step}: "
+                              f"ETA {_duration(eta)} for the {state.max_steps - state.global_step} steps left "
+                              "(evaluation not included)")
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -61,7 +82,8 @@ class MetricsRecorder(TrainerCallback):
             self.summary.update({"global_step": state.global_step, "best_metric": state.best_metric,
                                  "best_checkpoint": state.best_model_checkpoint})
         payload = {"summary": self.summary, "train": self.train, "eval": self.eval, "final": self.final()}
-        write_json(self.path, payload)
+        if is_main_process():  # every rank records (only rank 0 sees the logs); rank 0 writes
+            write_json(self.path, payload)
         return payload
 
     def final(self) -> dict:

@@ -13,7 +13,8 @@ def exit_on_user_error():
     from .config.validation import ConfigError
     from .data.files import DataError
     from .embedded import EmbeddedModelMissing
-    from .recipe import RunDirError
+    from .oom import OutOfMemoryLadderExhausted
+    from .recipe import DiskFull, RunDirError
     from .resume import ResumeError, RunInterrupted
     from .runs import IncompleteRun
     from .sweeps.storage import StorageUnreachable
@@ -22,7 +23,7 @@ def exit_on_user_error():
     try:
         yield
     except (ConfigError, DataError, EmbeddedModelMissing, RunDirError, ResumeError, IncompleteRun,
-            StorageUnreachable) as exc:
+            StorageUnreachable, OutOfMemoryLadderExhausted, DiskFull) as exc:
         err.print(f"[bold red]error:[/bold red] {exc}")
         sys.exit(2)
     except RunInterrupted as exc:

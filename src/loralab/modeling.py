@@ -54,6 +54,11 @@ def build_tokenizer(model_cfg: DictConfig, location: str):
     tokenizer = AutoTokenizer.from_pretrained(location, revision=model_cfg.revision,
                                               trust_remote_code=model_cfg.trust_remote_code)
     tokenizer.chat_template = chat_template_text(model_cfg.chat_template)
+    # Before the checks below: an added token may be the end of turn or the pad. Tokens already in
+    # the vocabulary are left as they are (their rows are still trained, see apply_lora).
+    added = list(model_cfg.get("add_special_tokens") or [])
+    if added:
+        tokenizer.add_tokens(added, special_tokens=True)
     vocab = tokenizer.get_vocab()
     eot = model_cfg.end_of_turn_token
     if eot not in vocab:
@@ -103,7 +108,9 @@ def _attn_implementation(requested: str, hw: Hardware) -> str:
 
 
 def build_model(model_cfg: DictConfig, location: str, precision: Precision, hw: Hardware,
-                gradient_checkpointing: bool):
+                gradient_checkpointing: bool, tokenizer=None):
+    """The base model, fitted to ``tokenizer`` (the run's, from build_tokenizer; built here when not
+    given): see fit_to_tokenizer."""
     from transformers import AutoModelForCausalLM
 
     quant = _quantization_config(model_cfg, precision)
@@ -115,6 +122,7 @@ def build_model(model_cfg: DictConfig, location: str, precision: Precision, hw: 
             # QLoRA under DDP: each rank holds its own full copy on its own GPU.
             kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
+    fit_to_tokenizer(model, tokenizer if tokenizer is not None else build_tokenizer(model_cfg, location))
     if quant is not None:
         from peft import prepare_model_for_kbit_training
 
@@ -124,11 +132,39 @@ def build_model(model_cfg: DictConfig, location: str, precision: Precision, hw: 
     return model
 
 
+def fit_to_tokenizer(model, tokenizer) -> None:
+    """Give every token of ``tokenizer`` an embedding row and make generation stop on its end of turn.
+
+    Added special tokens beyond the embedding get new rows (padded to a multiple of 64), set to the
+    mean of the existing rows: a neutral start, and the same on every load, so an adapter trained on
+    them reloads onto an identical base. The generation config's eos gains the end-of-turn id, so
+    ``generate`` (ours, a merged model's, a server's) stops where the model was trained to stop."""
+    rows = model.get_input_embeddings().num_embeddings  # not weight.shape: 0 when ZeRO-3 partitions it
+    if len(tokenizer) > rows:
+        model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=64, mean_resizing=False)
+        layers = [model.get_input_embeddings(), model.get_output_embeddings()]
+        weights = {id(layer.weight): layer.weight for layer in layers if layer is not None}  # once when tied
+        with torch.no_grad():
+            for weight in weights.values():
+                weight[rows:] = weight[:rows].mean(dim=0)
+    config = model.generation_config
+    eos = config.eos_token_id
+    eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    config.eos_token_id = list(dict.fromkeys([tokenizer.eos_token_id, *eos]))
+    config.pad_token_id = tokenizer.pad_token_id
+
+
+def added_token_ids(tokenizer, model_cfg: DictConfig) -> list[int]:
+    """Ids of model.add_special_tokens in ``tokenizer`` (build_tokenizer added them)."""
+    return [tokenizer.convert_tokens_to_ids(t) for t in model_cfg.get("add_special_tokens") or []]
+
+
 def lora_alpha(lora_cfg: DictConfig) -> float:
     return lora_cfg.alpha if lora_cfg.alpha is not None else lora_cfg.alpha_ratio * lora_cfg.r
 
 
-def peft_config(lora_cfg: DictConfig):
+def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, list[int]] | None = None):
+    """peft's LoraConfig; ``trainable_tokens``: embedding rows trained in full and saved with the adapter."""
     from peft import LoraConfig, TaskType
 
     targets = list(lora_cfg.target_modules)
@@ -138,13 +174,29 @@ def peft_config(lora_cfg: DictConfig):
                       lora_dropout=lora_cfg.dropout, bias=lora_cfg.bias,
                       target_modules=ALL_LINEAR if targets == [ALL_LINEAR] else targets,
                       use_rslora=lora_cfg.use_rslora, use_dora=lora_cfg.use_dora, init_lora_weights=init,
-                      modules_to_save=list(lora_cfg.modules_to_save) or None)
+                      modules_to_save=list(lora_cfg.modules_to_save) or None,
+                      trainable_token_indices=trainable_tokens or None)
 
 
-def apply_lora(model, lora_cfg: DictConfig):
+def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
+    """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
     from peft import get_peft_model
 
-    return get_peft_model(model, peft_config(lora_cfg))
+    return get_peft_model(model, peft_config(lora_cfg, _trainable_tokens(model, token_ids)))
+
+
+def _trainable_tokens(model, token_ids) -> list[int] | dict[str, list[int]] | None:
+    """peft's trainable_token_indices: the input embedding rows and, when the output head is not
+    tied to them (Llama-3.1-8B, Kanana), its rows too, or the model could read the new tokens but
+    never learn to write them. Tied heads follow the embedding in peft by themselves."""
+    ids = sorted(set(token_ids))
+    if not ids:
+        return None
+    embed, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if head is None or head.weight is embed.weight:
+        return ids
+    names = {module: name.rsplit(".", 1)[-1] for name, module in model.named_modules()}
+    return {names[embed]: ids, names[head]: ids}
 
 
 def parameter_counts(model) -> dict[str, int | float]:

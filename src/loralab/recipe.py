@@ -3,7 +3,9 @@ validate → environment → data → model + LoRA → SFTTrainer → adapter �
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -12,8 +14,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from .config.validation import validate
+from .batching import batch_plan, world_size_from_env
 from .console import console, print_config_tree, print_summary
-from .rundir import base_manifest, read_status, set_status, write_json, write_text
+from . import rundir
+from .distributed import adopt_submitit_tasks, engine_config_record, is_main_process, main_process_only
+from .rundir import base_manifest, read_status
 from .secrets import redact, redact_hydra_record
 from .tracking import abort_trackers, finish_trackers, prepare_trackers
 from .resume import RunInterrupted
@@ -21,9 +26,19 @@ from .sweeps.trial import TrialPruned
 
 log = logging.getLogger(__name__)
 
+# Under torchrun / accelerate launch every rank runs this recipe; rank 0 alone writes the run directory.
+set_status, write_json, write_text = map(main_process_only, (rundir.set_status, rundir.write_json, rundir.write_text))
+
 
 class RunDirError(RuntimeError):
     pass
+
+
+class DiskFull(RuntimeError):
+    def __init__(self, run_dir: Path, exc: OSError):
+        super().__init__(f"{exc.strerror or exc} while writing {exc.filename or run_dir}: the run is marked failed and "
+                         f"its complete checkpoints are kept. Free space (df -h {run_dir}), then continue with: "
+                         f"loralab-train resume={run_dir}")
 
 
 @dataclass
@@ -50,15 +65,21 @@ def _prepare_run_dir(run_dir: Path, cfg: DictConfig) -> None:
     if read_status(run_dir).get("state") == "completed":
         raise RunDirError(f"{run_dir} already holds a completed run; refusing to overwrite it. "
                           "Choose another hydra.run.dir or delete the directory first.")
+    if not is_main_process():
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     # secrets come from the environment; none is written into the run directory
     write_text(run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))
     redact_hydra_record(run_dir)
+    engine = engine_config_record(cfg)  # deepspeed.json / fsdp.json, as generated (reusable as is)
+    if engine is not None:
+        write_json(run_dir / engine[0], engine[1])
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     """Run one fine-tuning job into ``run_dir``; the status file records how it ended.
     With ``resume`` set, continue that run (its saved config, its directory) instead."""
+    adopt_submitit_tasks()  # a submitit job with several tasks becomes one DDP group
     checkpoint, resuming = None, bool(cfg.resume)
     if resuming:
         from .resume import resolve_resume
@@ -66,6 +87,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         run_dir, cfg, checkpoint = resolve_resume(cfg)
         console.print(f"resuming {run_dir} from {checkpoint or 'the start (no complete checkpoint)'}")
     validate(cfg)  # before anything is written or loaded
+    batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the world size is known only now
     run_dir = Path(run_dir)
     if not resuming:
         _prepare_run_dir(run_dir, cfg)
@@ -88,6 +110,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         abort_trackers(cfg, run_dir, "failed")
         set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"),
                    traceback=redact(traceback.format_exc()))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFull(run_dir, exc) from exc
         raise
     set_status(run_dir, "completed")
     console.print(f"[bold green]run complete:[/bold green] {run_dir}")
@@ -105,66 +129,90 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
 
-    from .data.pipeline import duplicates_across_splits, load_splits, tokenize_split
-    from .modeling import apply_lora, build_model, build_tokenizer, lora_alpha, model_location, parameter_counts
-    from .training_args import gradient_checkpointing_enabled
+    import torch
+
+    from .data.check import check_data, print_report
+    from .data.pipeline import duplicates_across_splits, has_conversations, load_splits
+    from .modeling import build_tokenizer, model_location, parameter_counts
+    from .oom import OutOfMemoryLadderExhausted, free_memory, next_rung, record
+    from .resume import newest_complete_checkpoint
+    from .training_args import cuda_only_by_default, gradient_checkpointing_enabled
 
     import datasets
 
     datasets.disable_progress_bars()  # the data are small; the trainer's progress bar is the one to watch
     started = time.perf_counter()
-    splits = load_splits(cfg.data)
+    splits = load_splits(cfg.data)  # every invalid row reported at once, before any model file is touched
     location = model_location(cfg.model, cfg.paths.cache_dir)
     tokenizer = build_tokenizer(cfg.model, location)
-    train_records = splits.records["train"][: cfg.data.max_train_examples or None]
-    train_set = tokenize_split(train_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "train")
-    eval_set = None
-    if cfg.trainer.eval_strategy != "no" and splits.records.get("validation"):
-        eval_records = splits.records["validation"][: cfg.data.max_eval_examples or None]
-        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation",
-                                  sort_by_length=True)
+    report = check_data(cfg, tokenizer, splits)  # what loralab-data-check prints: lengths, truncation, duplicates
+    report.raise_if_problems()
+    print_report(report, cfg)
+    train_set, eval_set = _tokenize(cfg, splits, tokenizer)
     data_stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
                   "validation": eval_set.stats if eval_set else None,
                   "rows_per_split": {k: len(v) for k, v in splits.records.items()},
-                  "duplicates_with_train": duplicates_across_splits(splits.records)}
+                  "duplicates_with_train": duplicates_across_splits(splits.records), "check": report.to_dict()}
     write_json(run_dir / "data_stats.json", data_stats)
 
     gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
-    from transformers import set_seed
-
-    set_seed(cfg.seed)  # LoRA's random init happens before the Trainer seeds anything
-    model = apply_lora(build_model(cfg.model, location, precision, hw, gc), cfg.lora)
-    counts = parameter_counts(model)
-    t = cfg.trainer
-    effective_batch = t.micro_batch_size * t.gradient_accumulation_steps * max(1, _world_size())
-    tokens_per_row = train_set.stats["tokens"] / max(1, train_set.stats["kept"])
-    summary = {
-        "model": f"{cfg.model.name} ({location})",
-        "trainable parameters": f"{counts['trainable']:,} of {counts['total']:,} ({100 * counts['trainable_share']:.3f} %)",
-        "LoRA modules": counts["lora_modules"],
-        "LoRA scale alpha/r": f"{lora_alpha(cfg.lora)}/{cfg.lora.r} = {lora_alpha(cfg.lora) / cfg.lora.r:g}",
-        "effective batch": f"{t.micro_batch_size} micro x {t.gradient_accumulation_steps} accum x {_world_size()} ranks = {effective_batch}",
-        "tokens per optimiser step": f"~{int(tokens_per_row * effective_batch):,}",
-        "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
-        "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
-        "precision": precision.name,
-        "gradient checkpointing": str(gc),
-    }
-    print_summary("run summary", summary)
-    manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
-                "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
-                "data_fingerprint": data_stats["fingerprint"], "parameters": counts, "effective_batch": effective_batch}
-    write_json(run_dir / "manifest.json", redact(manifest))
-
+    # one rank running out of memory while the others go on would desynchronise them: single process only
+    ladder_on = cuda_only_by_default(cfg.trainer.oom_fallback, hw) and world_size_from_env() == 1
+    oom_history: list[dict] = []
     tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
-    trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed={
-        "setup_s": round(time.perf_counter() - started, 2), "effective_batch": effective_batch,
-        "trainable_parameters": counts["trainable"]})
-    recorder = _callback(trainer, "MetricsRecorder")
-    if checkpoint is not None:
-        recorder.keep_history_until(checkpoint)
-        trainer.args.eval_on_start = False  # the start was evaluated before the crash
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    while True:  # one pass per attempt: more than one only when the OOM ladder steps in
+        model = _build_peft_model(cfg, location, precision, hw, gc, tokenizer)
+        counts = parameter_counts(model)
+        batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder changes it
+        _announce(cfg, location, counts, train_set, precision, gc, batch)
+        manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
+                    "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
+                    "data_fingerprint": data_stats["fingerprint"], "parameters": counts,
+                    "effective_batch": batch.effective_batch_size, "batching": batch.to_dict(),
+                    "oom_fallbacks": oom_history,
+                    # the hub commit actually loaded (transformers records it); None for local directories
+                    "model_revision": {"requested": cfg.model.revision,
+                                       "resolved": getattr(model.config, "_commit_hash", None)}}
+        write_json(run_dir / "manifest.json", redact(manifest))
+        trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback,
+                                 summary_seed={"setup_s": round(time.perf_counter() - started, 2),
+                                               "effective_batch": batch.effective_batch_size,
+                                               "learning_rate": batch.lr,
+                                               "trainable_parameters": counts["trainable"]})
+        recorder = _callback(trainer, "MetricsRecorder")
+        if checkpoint is not None:
+            recorder.keep_history_until(checkpoint)
+            trainer.args.eval_on_start = False  # the start was evaluated before
+        try:
+            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            break
+        except torch.OutOfMemoryError as exc:
+            rung = next_rung(cfg) if ladder_on else None
+            if rung is None:
+                if not ladder_on:
+                    raise
+                raise OutOfMemoryLadderExhausted(oom_history, exc) from exc
+            entry = record(oom_history, rung, cfg, trainer.state.global_step, str(exc))
+        # outside the except block: the traceback and the activations it pins are gone
+        _callback(trainer, "GracefulStop").on_train_end(None, None, None)  # on_train_end never ran
+        del trainer, model, recorder
+        free_memory()
+        console.print(f"[bold yellow]out of memory at step {entry['at_step']}[/bold yellow]; retrying with {entry['change']}")
+        log.warning("OOM fallback: %s", entry["change"])
+        cfg = rung.apply(cfg)
+        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))  # resume continues with what runs
+        if rung.restart:  # the adapter's shape changed: earlier checkpoints cannot be loaded
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+            checkpoint = None
+        else:
+            checkpoint = newest_complete_checkpoint(run_dir)
+        entry["resumed_from"] = str(checkpoint) if checkpoint else None
+        if "trainer.max_length" in rung.overrides:
+            train_set, eval_set = _tokenize(cfg, splits, tokenizer)
+            data_stats.update(train=train_set.stats, validation=eval_set.stats if eval_set else None)
+            write_json(run_dir / "data_stats.json", data_stats)
+        if tool_callback is not None:
+            tool_callback = _tool_call_callback(cfg, splits, tokenizer)
     _callback(trainer, "GracefulStop").raise_if_stopped()
     metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state))
     reporter = _callback(trainer, "TrialReporter")
@@ -174,7 +222,8 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     _report_losses(metrics)
 
     eval_report = None
-    if cfg.eval.at_end and any(splits.records.get(s) for s in cfg.eval.splits):
+    if cfg.eval.at_end and _evaluates_here(cfg, run_dir) and any(has_conversations(splits.records.get(s))
+                                                                  for s in cfg.eval.splits):
         from .evaluation.runner import evaluate_after_training
 
         eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
@@ -182,23 +231,62 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     return RunResult(run_dir, metrics, eval_report)
 
 
+def _tokenize(cfg: DictConfig, splits, tokenizer):
+    from .data.pipeline import tokenize_split
+
+    train_records = splits.records["train"][: cfg.data.max_train_examples or None]
+    train_set = tokenize_split(train_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "train")
+    eval_set = None
+    if cfg.trainer.eval_strategy != "no" and splits.records.get("validation"):
+        eval_records = splits.records["validation"][: cfg.data.max_eval_examples or None]
+        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation",
+                                  sort_by_length=True)
+    return train_set, eval_set
+
+
+def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_checkpointing: bool, tokenizer):
+    from transformers import set_seed
+
+    from .modeling import added_token_ids, apply_lora, build_model
+
+    set_seed(cfg.seed)  # LoRA's random init happens before the Trainer seeds anything
+    model = build_model(cfg.model, location, precision, hw, gradient_checkpointing, tokenizer=tokenizer)
+    return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model))  # added tokens' rows train too
+
+
+def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, gc: bool, batch) -> None:
+    """Print the start-of-run summary (the ETA follows once the first steps are timed)."""
+    from .modeling import lora_alpha
+
+    t = cfg.trainer
+    tokens_per_row = train_set.stats["tokens"] / max(1, train_set.stats["kept"])
+    summary = {
+        "model": f"{cfg.model.name} ({location})",
+        "trainable parameters": f"{counts['trainable']:,} of {counts['total']:,} ({100 * counts['trainable_share']:.3f} %)",
+        "LoRA modules": counts["lora_modules"],
+        "LoRA scale alpha/r": f"{lora_alpha(cfg.lora)}/{cfg.lora.r} = {lora_alpha(cfg.lora) / cfg.lora.r:g}",
+        "effective batch": batch.describe(),
+        "tokens per optimiser step": f"~{int(tokens_per_row * batch.effective_batch_size):,}",
+        "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
+        "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
+        "precision": precision.name,
+        "gradient checkpointing": str(gc),
+    }
+    print_summary("run summary", summary)
+
+
 def _callback(trainer, name: str):
     return next((cb for cb in trainer.callback_handler.callbacks if type(cb).__name__ == name), None)
 
 
-def _world_size() -> int:
-    import os
-
-    return int(os.environ.get("WORLD_SIZE", 1))
-
-
 def _tool_call_callback(cfg, splits, tokenizer):
     from .evaluation.callback import ToolCallEvalCallback
-    from .evaluation.runner import max_new_tokens_for
+    from .evaluation.runner import max_new_tokens_for, tool_call_format_of
 
     records = splits.records["validation"][: cfg.eval.during_training_examples]
     max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
-    return ToolCallEvalCallback(records, splits.tools, cfg.data, tokenizer, cfg.eval.batch_size, max_new)
+    return ToolCallEvalCallback(records, splits.tools, cfg.data, tokenizer, cfg.eval.batch_size, max_new,
+                                tool_call_format_of(cfg.model))
 
 
 def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed):
@@ -209,7 +297,7 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
     from .training_args import build_sft_config, cuda_only_by_default
 
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
-    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(cfg.optimizer.lr),
+    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(summary_seed["learning_rate"]),
                  CheckpointMarker(), GracefulStop()]
     if tool_callback is not None:
         callbacks.append(tool_callback)  # before the reporter and early stopping, which read the metrics it adds
@@ -238,18 +326,43 @@ def _throughput(summary: dict, state) -> dict:
             "s_per_step": round(runtime / max(1, state.global_step), 3)}
 
 
-def _save_adapter(trainer, tokenizer, run_dir: Path) -> None:
-    """Save the (best, when load_best_model_at_end) adapter under a temporary name, then rename."""
-    import os
-    import shutil
+def _evaluates_here(cfg: DictConfig, run_dir: Path) -> bool:
+    """The tool-call evaluation runs in rank 0 alone, on its full replica; sharded weights (ZeRO-3,
+    FSDP) are evaluated afterwards from the saved adapter."""
+    from .distributed import sharded_weights
 
+    if sharded_weights(cfg):
+        console.print(f"{cfg.distributed.name}: each rank holds a shard of the weights; evaluate the saved adapter "
+                      f"with: loralab-eval {run_dir}")
+        return False
+    return is_main_process()
+
+
+def _save_adapter(trainer, tokenizer, run_dir: Path) -> None:
+    """Save the (best, when load_best_model_at_end) adapter under a temporary name, then rename.
+    Every rank calls this: sharded weights are gathered from all ranks; rank 0 alone writes."""
+    import os
+
+    from .distributed import record_replicas, weights_sharded_in
+
+    record_replicas(trainer, run_dir)  # DDP: every rank's adapter digest, into distributed.json
     final, tmp = run_dir / "adapter", run_dir / ".adapter.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    sharded = weights_sharded_in(trainer)
+    if is_main_process():
+        shutil.rmtree(tmp, ignore_errors=True)
+    if sharded:
+        trainer.save_model(str(tmp))  # gathers the shards from every rank; the Trainer writes on rank 0
+    if not is_main_process():
+        return
+    try:
+        if not sharded:
+            trainer.model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed save (disk full) leaves no partial adapter
 
 
 def _report_losses(metrics: dict) -> None:

@@ -66,10 +66,26 @@ class GracefulStop(TrainerCallback):
                 pass
 
     def on_step_end(self, args, state, control, **kwargs):
+        self._agree_across_ranks()
         if self.signum is not None:
             self.step = state.global_step
             control.should_save = True
             control.should_training_stop = True
+
+    def _agree_across_ranks(self) -> None:
+        """Under torchrun a signal may reach one rank only (or the ranks at different steps): all ranks
+        stop at the same step, or the others would wait for it in the next collective forever."""
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+            return
+        import torch
+
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        flag = torch.tensor([self.signum or 0], dtype=torch.int64, device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item() and self.signum is None:
+            self.signum = int(flag.item())
 
     def on_train_end(self, args, state, control, **kwargs):
         for sig, handler in self._previous.items():
@@ -103,6 +119,9 @@ def resolve_resume(cfg: DictConfig) -> tuple[Path, DictConfig, Path | None]:
     state = read_status(run_dir).get("state")
     if state == "completed":
         raise ResumeError(f"resume={cfg.resume}: {run_dir} already completed; nothing to resume")
-    saved = OmegaConf.load(run_dir / "config.yaml")
+    from .config.schema import RunConfig
+
+    # onto the schema: a run saved before a field existed resumes with that field's default
+    saved = OmegaConf.merge(OmegaConf.structured(RunConfig), OmegaConf.load(run_dir / "config.yaml"))
     saved.resume = None
     return run_dir, saved, newest_complete_checkpoint(run_dir)

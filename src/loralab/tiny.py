@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 # Special tokens per chat family: the end-of-turn, a distinct pad, and the family's markers.
+# "chatml" stands for SmolLM2 and Qwen2.5, "llama-3" for Llama-3.1 and Kanana-1.5 (a Llama-3
+# tokenizer with the same header and end-of-turn tokens).
 FAMILIES = {
     "chatml": {"bos": None, "eot": "<|im_end|>", "pad": "<|endoftext|>",
                "extra": ["<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"]},
@@ -25,12 +27,16 @@ _CORPUS = [
 ]
 
 
-def build_tiny_model(out_dir: str | Path, family: str = "chatml", vocab_size: int = 512, hidden: int = 64,
-                     layers: int = 2, seed: int = 0) -> Path:
-    """Write a tokenizer + LlamaForCausalLM with random weights into out_dir and return it."""
-    import torch
+# The tokenizer family of each training chat template (conf/model/*.yaml: chat_template).
+TEMPLATE_FAMILIES = {"chatml": "chatml", "llama-3.1": "llama-3", "kanana-1.5": "llama-3"}
+
+
+def build_tiny_tokenizer(family: str = "chatml", vocab_size: int = 512):
+    """A byte-level BPE tokenizer trained on a few lines, with the family's special tokens
+    (FAMILIES), its end-of-turn as eos and its distinct pad: what the family's real tokenizer
+    looks like to the chat template and the assistant mask, at a tiny vocabulary."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     spec = FAMILIES[family]
     specials = list(dict.fromkeys([spec["pad"], *spec["extra"]]))
@@ -40,14 +46,24 @@ def build_tiny_model(out_dir: str | Path, family: str = "chatml", vocab_size: in
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=spec["eot"], pad_token=spec["pad"],
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=spec["eot"], pad_token=spec["pad"],
                                    bos_token=spec["bos"])
+
+
+def build_tiny_model(out_dir: str | Path, family: str = "chatml", vocab_size: int = 512, hidden: int = 64,
+                     layers: int = 2, seed: int = 0, tie_embeddings: bool = True) -> Path:
+    """Write a tokenizer + LlamaForCausalLM with random weights into out_dir and return it."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    spec = FAMILIES[family]
+    fast = build_tiny_tokenizer(family, vocab_size)
     out = Path(out_dir)
     fast.save_pretrained(out)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(fast), hidden_size=hidden, intermediate_size=2 * hidden,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=2048, tie_word_embeddings=True,
+                         max_position_embeddings=2048, tie_word_embeddings=tie_embeddings,
                          eos_token_id=fast.convert_tokens_to_ids(spec["eot"]),
                          pad_token_id=fast.convert_tokens_to_ids(spec["pad"]),
                          bos_token_id=fast.convert_tokens_to_ids(spec["bos"]) if spec["bos"] else None)

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from omegaconf import DictConfig, OmegaConf
 
+from .distributed import is_main_process
 from .secrets import redact, redact_argv
 
 log = logging.getLogger(__name__)
@@ -331,8 +332,8 @@ def prepare_trackers(cfg: DictConfig, run_dir: str | Path, choices: dict | None 
     report_to = [str(r) for r in (cfg.logger.report_to or [])]
     run_dir = Path(run_dir)
     callbacks: list = []
-    if not report_to:
-        return callbacks
+    if not report_to or not is_main_process():
+        return callbacks  # under torchrun only rank 0 tracks (transformers' tracker callbacks agree)
     record = hydra_record(run_dir)
     choices = _choices(cfg, record["choices"] if choices is None else choices)
     overrides = list(record["overrides"] if overrides is None else overrides)
@@ -443,7 +444,7 @@ def finish_trackers(cfg: DictConfig, run_dir: str | Path, metrics: dict, eval_re
             return
         summary = tracker_summary(metrics, eval_report)
         step = int(((metrics or {}).get("summary") or {}).get("global_step") or 0)
-        if "tensorboard" in report_to and int(os.environ.get("RANK", "0")) == 0:
+        if "tensorboard" in report_to and is_main_process():
             _finish_tensorboard(cfg, Path(run_dir), summary, step)
         if "wandb" in report_to:
             _finish_wandb({**summary, "status": "completed"}, exit_code=0)

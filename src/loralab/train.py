@@ -34,6 +34,14 @@ def _main(cfg: DictConfig) -> dict[str, float]:
 
 
 def main() -> None:
+    from .config.overrides import unknown_key_problems
+
+    groups = {p.name for p in config_dir().iterdir() if p.is_dir()}
+    problems = unknown_key_problems(sys.argv[1:], groups)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
     _main()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
+from .batching import batch_plan, world_size_from_env
+from .distributed import training_kwargs as distributed_kwargs
 from .hardware import Hardware, Precision
 
 
@@ -22,8 +24,11 @@ def cuda_only_by_default(setting: str, hw: Hardware) -> bool:
 gradient_checkpointing_enabled = cuda_only_by_default
 
 
-def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str) -> dict:
+def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str,
+                      world_size: int | None = None) -> dict:
     t, opt = cfg.trainer, cfg.optimizer
+    # accumulation and learning rate follow the effective batch over all ranks (batching.py)
+    batch = batch_plan(t, opt.lr, world_size_from_env() if world_size is None else world_size)
     gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw)
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
     warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
@@ -44,17 +49,25 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         # batching
         per_device_train_batch_size=t.micro_batch_size,
         per_device_eval_batch_size=t.eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        gradient_accumulation_steps=batch.gradient_accumulation_steps,
         num_train_epochs=t.num_epochs,
         max_steps=t.max_steps,
         train_sampling_strategy="group_by_length" if t.group_by_length and not t.packing else "random",
         # sequence handling (data arrive pre-tokenized and already truncated, see data/pipeline.py)
         max_length=t.max_length,
         packing=t.packing,
+        # "bfd" keeps samples whole and makes TRL's collator padding-free: position_ids restart per
+        # sample, from which transformers builds a block-diagonal mask (sdpa, eager) or varlen spans
+        # (flash-attn), so packed samples never attend to each other (tests/test_packing.py).
+        # "wrapped" would cut samples and let them see each other: pinned, not left to TRL's default.
+        packing_strategy="bfd",
+        # evaluation rows stay whole and unpacked (eval loss comparable with unpacked runs); the shared
+        # padding-free collator still drops their padding
+        eval_packing=False,
         assistant_only_loss=False,  # the assistant mask is already in the data; TRL builds labels from it
         # optimisation
         optim=opt.optim,
-        learning_rate=opt.lr,
+        learning_rate=batch.lr,
         lr_scheduler_type=opt.scheduler,
         lr_scheduler_kwargs=scheduler_kwargs,
         warmup_steps=warmup,
@@ -82,6 +95,8 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         remove_unused_columns=True,
         save_only_model=False,
     )
+    # several ranks (torchrun / accelerate launch): DDP settings, the DeepSpeed config or FSDP's
+    kwargs.update(distributed_kwargs(cfg, hw.device))
     return kwargs
 
 

@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
 
 import loralab
 from loralab.config.paths import config_dir
@@ -18,7 +19,9 @@ from loralab.modeling import chat_template_text, lora_alpha
 CONF = config_dir()
 
 # Options that cannot validate on their own: the extra overrides a user must give with them.
-REQUIRED_WITH = {("data", "files"): ["data.train_file=train.jsonl"]}
+# Every data option reading user files (source: files) needs its train file.
+REQUIRED_WITH = {("data", p.stem): ["data.train_file=train.jsonl"] for p in (CONF / "data").glob("*.yaml")
+                 if OmegaConf.load(p).get("source") == "files"}
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -33,7 +36,8 @@ def options_of(group: str) -> list[str]:
 def test_option_discovery_finds_the_shipped_groups():
     groups = {g for g, _ in group_options()}
     assert {"model", "lora", "precision", "optimizer", "data", "trainer", "logger"} <= groups
-    assert {"r8-all-linear", "r16", "r64", "qv-fallback"} <= set(options_of("lora"))
+    assert {"r8-all-linear", "r16", "r64", "qv-fallback", "attention-only", "mlp-only"} <= set(options_of("lora"))
+    assert {"default", "debug", "stable"} <= set(options_of("trainer"))
 
 
 @pytest.mark.parametrize("group,option", group_options(), ids=lambda v: v)
@@ -50,6 +54,52 @@ def test_every_group_option_composes_and_validates(group, option):
 def test_every_lora_option_fits_every_model(model, lora):
     cfg = loralab.compose([f"model={model}", f"lora={lora}"])
     assert cfg.run_name == f"{model}-{lora}"
+
+
+@pytest.mark.parametrize("experiment", options_of("experiment"))
+@pytest.mark.parametrize("trainer", options_of("trainer"))
+def test_every_trainer_preset_composes_under_every_experiment(trainer, experiment):
+    """Experiments come after the trainer group in train.yaml: what a preset sets itself wins."""
+    cfg = loralab.compose([f"trainer={trainer}", f"experiment={experiment}"])
+    alone = loralab.compose([f"experiment={experiment}"])
+    assert cfg.trainer.name == trainer
+    own = OmegaConf.load(CONF / "experiment" / f"{experiment}.yaml")
+    for group in ("trainer", "optimizer"):
+        for key in own.get(group, {}):
+            assert cfg[group][key] == alone[group][key], f"{group}.{key}"
+
+
+def test_debug_trainer_is_seed_000s_quick_test():
+    # `~experiment` drops the default (quickstart) preset, which would set its own steps and logging
+    t = loralab.compose(["trainer=debug", "~experiment"]).trainer
+    assert (t.max_steps, t.logging_steps) == (100, 1)
+    assert (t.eval_strategy, t.save_strategy, t.load_best_model_at_end) == ("no", "no", False)
+    # the rest is trainer/default's
+    default = loralab.compose(["~experiment"]).trainer
+    assert (t.micro_batch_size, t.max_length) == (default.micro_batch_size, default.max_length)
+
+
+def test_debug_trainer_under_the_default_experiment_still_skips_evaluation_and_checkpoints():
+    t = loralab.compose(["trainer=debug"]).trainer
+    assert (t.eval_strategy, t.save_strategy, t.load_best_model_at_end) == ("no", "no", False)
+
+
+@pytest.mark.parametrize("optimizer", options_of("optimizer"))
+def test_stable_trainer_sets_the_optimizer_schedule_for_any_optimizer(optimizer):
+    cfg = loralab.compose(["trainer=stable", f"optimizer={optimizer}", "~experiment"])
+    assert cfg.optimizer.name == optimizer
+    assert cfg.optimizer.lr == pytest.approx(1e-4)
+    assert cfg.optimizer.warmup_ratio == pytest.approx(0.1)
+    assert cfg.optimizer.weight_decay == pytest.approx(0.05)
+    # the trainer node itself is trainer/default's
+    default = loralab.compose(["~experiment"]).trainer
+    assert {k: v for k, v in cfg.trainer.items() if k != "name"} == {k: v for k, v in default.items() if k != "name"}
+
+
+def test_experiment_overrides_what_stable_sets_and_keeps_the_rest():
+    cfg = loralab.compose(["trainer=stable", "experiment=rtx3060-qwen-tools"])
+    assert cfg.optimizer.lr == pytest.approx(2e-4) and cfg.optimizer.warmup_ratio == pytest.approx(0.03)
+    assert cfg.optimizer.weight_decay == pytest.approx(0.05)  # the experiment leaves it
 
 
 def test_files_option_needs_its_train_file():
@@ -95,7 +145,8 @@ def test_unknown_group_option_is_rejected_naming_option_and_alternatives():
         assert option in message
 
 
-@pytest.mark.parametrize("option,alpha", [("r8-all-linear", 16), ("r16", 32), ("r64", 128), ("qv-fallback", 16)])
+@pytest.mark.parametrize("option,alpha", [("r8-all-linear", 16), ("r16", 32), ("r64", 128), ("qv-fallback", 16),
+                                          ("attention-only", 16), ("mlp-only", 16)])
 def test_alpha_is_twice_r_by_default(option, alpha):
     lora = loralab.compose([f"lora={option}"]).lora
     assert lora.alpha is None

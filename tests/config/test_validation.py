@@ -144,3 +144,21 @@ def test_single_problem_message_is_singular():
 
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+def test_init_lora_weights_is_one_peft_supports_without_extra_config():
+    from loralab.api import compose
+
+    for ok in ("true", "gaussian", "pissa_niter_4"):
+        compose([f"lora.init_lora_weights={ok}"])
+    with pytest.raises(ConfigError, match="lora.init_lora_weights = 'loftq'.*pissa_niter_<n>"):
+        compose(["lora.init_lora_weights=loftq"])
+
+
+def test_tool_call_format_and_added_tokens_with_full_embedding_training_are_refused():
+    from loralab.api import compose
+
+    with pytest.raises(ConfigError, match="model.tool_call_format = 'xml'"):
+        compose(["model.tool_call_format=xml"])
+    with pytest.raises(ConfigError, match=r"lora.modules_to_save .*\['lm_head'\] cannot be trained in full"):
+        compose(["model.add_special_tokens=['<|tool|>']", "lora.modules_to_save=[lm_head]"])

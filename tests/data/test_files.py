@@ -265,3 +265,72 @@ def test_tools_string_that_is_not_json_names_file_and_line(tmp_path):
     with pytest.raises(DataError) as err:
         read_records(path)
     assert f"{path}:2" in str(err.value) and "tools" in str(err.value)
+
+
+# ---- every problem at once, each named by its line --------------------------------------------
+
+def test_every_invalid_row_is_listed_and_reading_continues_past_bad_json(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join([json.dumps(TEXT), '{"text": "unterminated', json.dumps({"input": "x"}),
+                               json.dumps(PC), json.dumps({"text": ""})]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith("3 data problems")
+    assert [line.split(": ", 1)[0].strip() for line in lines[1:]] == [f"{path}:2", f"{path}:3", f"{path}:5"]
+
+
+def test_problems_are_capped_but_counted(tmp_path):
+    from loralab.data.files import MAX_LISTED
+
+    path = write_jsonl(tmp_path / "train.jsonl", [{"input": i} for i in range(MAX_LISTED + 7)])
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    message = str(err.value)
+    assert message.startswith(f"{MAX_LISTED + 7} data problems") and message.endswith("... and 7 more")
+    assert len(message.splitlines()) == 1 + MAX_LISTED + 1
+
+
+def test_read_file_collects_problems_and_returns_the_valid_rows_with_their_lines(tmp_path):
+    from loralab.data.files import DataProblems, read_file
+
+    path = write_jsonl(tmp_path / "train.jsonl", [TEXT, {"input": "x"}, PC])
+    problems = DataProblems()
+    assert read_file(path, problems) == [(f"{path}:1", TEXT), (f"{path}:3", PC)]
+    assert problems.count == 1 and problems.messages[0].startswith(f"{path}:2: missing 'messages'")
+
+
+def test_json_array_rows_are_named_by_the_line_they_start_on(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text('[\n  {"text": "a"},\n  {"text":\n    "b"},\n\n  {"input": "c"}\n]\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert str(err.value).startswith(f"{path}:6: missing 'messages'")
+
+
+@pytest.mark.parametrize("content,message", [
+    ('[{"text": "a"} {"text": "b"}]', "expected ',' or ']'"),
+    ('[{"text": "a"}] trailing', "extra data after the array"),
+])
+def test_json_array_structure_errors(tmp_path, content, message):
+    path = tmp_path / "train.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as err:
+        read_records(path)
+    assert f"{path}:1: invalid JSON" in str(err.value)
+
+
+def test_a_json_file_holding_one_pretty_printed_object_is_refused_once(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"rows": [TEXT]}, indent=2), encoding="utf-8")
+    with pytest.raises(DataError, match="holds one JSON dict, not rows") as err:
+        read_records(path)
+    assert "\n" not in str(err.value)
+
+
+def test_csv_rows_are_named_by_their_first_line_even_after_multiline_cells(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text('text,x\n"multi\nline",1\n"",2\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert str(err.value) == f"{path}:4: 'text' must be a non-empty string"

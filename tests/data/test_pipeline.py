@@ -1,5 +1,6 @@
 """Tokenization with assistant masks on the tiny ChatML tokenizer, set up exactly as training
-sets it up (modeling.build_tokenizer: the training chat template, distinct pad, eos = <|im_end|>)."""
+sets it up (modeling.build_tokenizer: the training chat template, distinct pad, eos = <|im_end|>);
+loading splits: one file cut by ratios, problems of every file at once, duplicates."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from omegaconf import OmegaConf
 
 import loralab
+from loralab.config.validation import ConfigError
 from loralab.data.files import DataError
-from loralab.data.pipeline import tokenize_split
+from loralab.data.pipeline import (duplicate_rows, duplicates_across_splits, load_splits, split_by_ratios,
+                                   tokenize_split)
 from loralab.data.prompting import chat_inputs, compact_tool_listing
 from loralab.modeling import build_tokenizer
 
@@ -290,3 +293,76 @@ def test_all_rows_dropped_raises_naming_the_split(cfg, tokenizer):
     message = str(err.value)
     assert message.startswith("validation split: all 2 rows")
     assert "trainer.max_length=16" in message
+
+
+# ---- one file split by ratios ------------------------------------------------------------------
+
+def test_ratio_split_is_deterministic_disjoint_and_sized(tmp_path):
+    rows = list(range(1000))
+    parts = split_by_ratios(rows, [0.8, 0.1, 0.1], seed=7)
+    assert {k: len(v) for k, v in parts.items()} == {"train": 800, "validation": 100, "test": 100}
+    assert sorted(parts["train"] + parts["validation"] + parts["test"]) == rows  # disjoint and complete
+    assert split_by_ratios(rows, [0.8, 0.1, 0.1], seed=7) == parts
+    other = split_by_ratios(rows, [0.8, 0.1, 0.1], seed=8)
+    assert other["test"] != parts["test"]
+    assert parts["train"] != sorted(parts["train"])  # shuffled: a capped eval subset is a random sample
+
+
+def test_ratio_split_rounds_and_keeps_small_splits(tmp_path):
+    sizes = lambda n, r: {k: len(v) for k, v in split_by_ratios(list(range(n)), r, 0).items()}  # noqa: E731
+    assert sizes(7, [0.8, 0.1, 0.1]) == {"train": 5, "validation": 1, "test": 1}
+    assert sizes(15, [0.7, 0.15, 0.15]) == {"train": 11, "validation": 2, "test": 2}
+    assert sizes(10, [0.9, 0.1, 0.0]) == {"train": 9, "validation": 1}  # a zero share leaves the split out
+    with pytest.raises(DataError, match="too few to split"):
+        split_by_ratios([1, 2], [0.8, 0.1, 0.1], 0)
+
+
+def test_load_splits_by_ratios_keeps_each_rows_file_line(tmp_path, cfg):
+    path = tmp_path / "all.jsonl"
+    path.write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(1, 21)), encoding="utf-8")
+    data = OmegaConf.merge(cfg.data, {"source": "files", "train_file": str(path), "split": "ratios",
+                                      "split_ratios": [0.5, 0.25, 0.25], "split_seed": 3})
+    splits = load_splits(data)
+    assert {k: len(v) for k, v in splits.records.items()} == {"train": 10, "validation": 5, "test": 5}
+    for name, records in splits.records.items():
+        for record, where in zip(records, splits.locations[name]):
+            assert where == f"{path}:{record['text'].split()[1]}"
+    assert load_splits(data).records == splits.records
+
+
+def test_invalid_rows_of_every_file_are_reported_together(tmp_path, cfg):
+    train = tmp_path / "train.jsonl"
+    train.write_text('{"text": "a"}\n{"input": 1}\n', encoding="utf-8")
+    val = tmp_path / "val.jsonl"
+    val.write_text('{"text": ""}\n', encoding="utf-8")
+    data = OmegaConf.merge(cfg.data, {"source": "files", "train_file": str(train), "validation_file": str(val),
+                                      "test_file": str(tmp_path / "missing.jsonl")})
+    with pytest.raises(DataError) as err:
+        load_splits(data)
+    message = str(err.value)
+    assert message.startswith("3 data problems")
+    for where in (f"{train}:2", f"{val}:1", f"{tmp_path / 'missing.jsonl'} does not exist"):
+        assert where in message
+
+
+def test_ratio_config_is_validated():
+    base = ["data=files", "data.train_file=t.jsonl", "data.split=ratios"]
+    for ratios in ("[0.8,0.1]", "[0.8,0.3,-0.1]", "[0.5,0.2,0.2]", "[0,0.5,0.5]"):
+        with pytest.raises(ConfigError) as err:
+            loralab.compose([*base, f"data.split_ratios={ratios}"])
+        assert [p.field for p in err.value.problems] == ["data.split_ratios"]
+    with pytest.raises(ConfigError) as err:
+        loralab.compose([*base, "data.test_file=test.jsonl"])
+    assert [p.field for p in err.value.problems] == ["data.test_file"]
+    with pytest.raises(ConfigError) as err:
+        loralab.compose(["data=files", "data.train_file=t.jsonl", "data.split=random"])
+    assert [p.field for p in err.value.problems] == ["data.split"]
+    assert loralab.compose([*base, "data.split_ratios=[0.7,0.3,0.0]"]).data.split == "ratios"
+
+
+def test_duplicates_are_named_against_their_first_occurrence():
+    a, b, c = {"text": "a"}, {"text": "b"}, {"text": "c"}
+    records = {"test": [c, a], "train": [a, b, a], "validation": [b, c]}
+    assert duplicate_rows(records) == [("train", 2, "train", 0), ("validation", 0, "train", 1),
+                                       ("test", 0, "validation", 1), ("test", 1, "train", 0)]
+    assert duplicates_across_splits(records) == {"test": 1, "validation": 1}

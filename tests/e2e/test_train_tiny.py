@@ -23,6 +23,8 @@ def test_cli_run_completes_with_every_artifact(tiny_run):
     assert manifest["precision"]["name"] in ("fp32", "bf16")
     assert manifest["data_fingerprint"] and manifest["packages"]["transformers"]
     assert "trainer.max_steps=16" in (tiny_run / ".hydra/overrides.yaml").read_text()
+    assert manifest["model_revision"] == {"requested": None, "resolved": None}  # a local directory has no hub commit
+    assert manifest["oom_fallbacks"] == []
 
 
 def test_cli_run_losses_fall(tiny_run):
@@ -33,6 +35,10 @@ def test_cli_run_losses_fall(tiny_run):
     assert final["train_loss_last"] < final["train_loss_first"]
     assert metrics["summary"]["global_step"] == 16
     assert metrics["summary"]["train_tokens_per_s"] > 0
+    # the start-of-run ETA, timed on the steady steps after the first
+    summary = metrics["summary"]
+    assert summary["s_per_step_early"] > 0
+    assert summary["eta_s"] == pytest.approx(summary["s_per_step_early"] * (16 - 4), rel=1e-2, abs=0.2)
 
 
 def test_eval_report_has_every_metric_in_unit_interval(tiny_run):

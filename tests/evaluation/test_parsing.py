@@ -115,3 +115,112 @@ def test_to_dict_is_plain_data():
     parsed = parse_tool_calls(block("oops") + "text")
     data = json.loads(json.dumps(parsed.to_dict()))
     assert data["valid_json"] is False and data["errors"][0]["kind"] == INVALID_JSON
+
+
+# ---- llama-json: Llama-3.1's bare JSON calls (and our Kanana template's) -----------------------
+
+LLAMA_NODE = '{"name": "POST /db/node", "parameters": {"id": 1, "x": 0.0, "y": 0.0, "z": 3.5}}'
+LLAMA_BEAM = '{"name": "POST /db/elem", "parameters": {"id": 1, "type": "beam", "nodes": [1, 2]}}'
+
+
+def llama(text: str):
+    return parse_tool_calls(text, "llama-json")
+
+
+def test_llama_single_call():
+    parsed = llama(LLAMA_NODE)
+    assert parsed.calls == [{"name": "POST /db/node", "arguments": {"id": 1, "x": 0.0, "y": 0.0, "z": 3.5}}]
+    assert parsed.valid_json and parsed.n_blocks == 1 and parsed.text_outside == ""
+
+
+def test_llama_two_calls_one_per_line_or_semicolon_separated():
+    for text in (f"{LLAMA_NODE}\n{LLAMA_BEAM}", f"{LLAMA_NODE}; {LLAMA_BEAM}\n", f"\n {LLAMA_NODE}\n\n{LLAMA_BEAM}"):
+        parsed = llama(text)
+        assert [c["name"] for c in parsed.calls] == ["POST /db/node", "POST /db/elem"], text
+        assert parsed.calls[1]["arguments"] == {"id": 1, "type": "beam", "nodes": [1, 2]}
+        assert parsed.valid_json and parsed.n_blocks == 2
+
+
+def test_llama_kanana_arguments_key_python_tag_and_pretty_printing():
+    kanana = llama('{"name": "GET /db/nodes", "arguments": {"ids": [3]}}')
+    assert kanana.calls == [{"name": "GET /db/nodes", "arguments": {"ids": [3]}}] and kanana.valid_json
+    tagged = llama("<|python_tag|>" + LLAMA_NODE)
+    assert tagged.calls[0]["name"] == "POST /db/node" and tagged.valid_json
+    pretty = llama('{\n  "name": "GET /db/nodes",\n  "parameters": {"ids": [1, 2]}\n}')
+    assert pretty.calls == [{"name": "GET /db/nodes", "arguments": {"ids": [1, 2]}}]
+
+
+def test_llama_plain_text_answer_has_no_call_and_no_error():
+    parsed = llama("노드 1번은 이미 있습니다. Which coordinates should node 2 have?")
+    assert parsed.calls == [] and parsed.errors == [] and parsed.n_blocks == 0
+    assert parsed.valid_json and not parsed.attempted_call
+    assert parsed.text_outside == "노드 1번은 이미 있습니다. Which coordinates should node 2 have?"
+    # braces in prose are not a call either
+    assert not llama("Use {x, y, z} in metres.").attempted_call
+
+
+def test_llama_truncated_json_is_unclosed_block():
+    parsed = llama('{"name": "POST /db/node", "parameters": {"id": 1, "x": 0.')
+    assert parsed.calls == []
+    assert [e.kind for e in parsed.errors] == [UNCLOSED_BLOCK]
+    assert not parsed.valid_json and parsed.attempted_call
+    # a complete first call survives a second one cut short
+    parsed = llama(f'{LLAMA_NODE}\n{{"name": "POST /db/elem", "parameters": {{"id": 1, "type": "be')
+    assert [c["name"] for c in parsed.calls] == ["POST /db/node"]
+    assert [(e.kind, e.index) for e in parsed.errors] == [(UNCLOSED_BLOCK, 1)]
+
+
+def test_llama_korean_values_raw_and_escaped():
+    raw = llama('{"name": "POST /db/loadcase", "parameters": {"name": "고정하중", "type": "D"}}')
+    assert raw.calls[0]["arguments"] == {"name": "고정하중", "type": "D"} and raw.valid_json
+    escaped = llama('{"name": "POST /db/loadcase", "parameters": {"name": "\\uace0\\uc815\\ud558\\uc911"}}')
+    assert escaped.calls[0]["arguments"]["name"] == "고정하중"
+    braces = llama('{"name": "POST /db/node", "parameters": {"name": "기둥 {A} \\"1\\"", "id": 2}}')
+    assert braces.calls[0]["arguments"] == {"name": '기둥 {A} "1"', "id": 2} and braces.valid_json
+
+
+def test_llama_trailing_garbage_is_invalid_json_but_keeps_the_call():
+    parsed = llama(LLAMA_NODE + " Let me know if you need more.")
+    assert [(e.kind, e.index) for e in parsed.errors] == [(INVALID_JSON, 0)]
+    assert "Extra data" in parsed.errors[0].detail
+    assert parsed.errors[0].body == "Let me know if you need more."
+    assert [c["name"] for c in parsed.calls] == ["POST /db/node"]
+    assert not parsed.valid_json and parsed.n_blocks == 1
+
+
+def test_llama_bodies_that_are_not_calls_are_invalid():
+    bodies = [
+        '{"arguments": {"id": 1}}',                          # no name
+        '{"name": "POST /db/node"}',                         # no arguments
+        '{"name": "POST /db/node", "parameters": [1, 2]}',   # arguments not an object
+        "{'name': 'POST /db/node', 'parameters': {}}",       # Python repr, not JSON
+        '{"name": "POST /db/node", "parameters": {"id": 1,}}',  # trailing comma
+    ]
+    for body in bodies:
+        parsed = llama(body)
+        assert parsed.calls == [], body
+        assert [e.kind for e in parsed.errors] == [INVALID_JSON], body
+        assert parsed.attempted_call
+
+
+def test_llama_prose_before_the_call_is_an_invalid_attempt():
+    parsed = llama(f"Sure! Here is the call:\n{LLAMA_NODE}")
+    assert parsed.calls == [] and parsed.n_blocks == 1
+    assert [e.kind for e in parsed.errors] == [INVALID_JSON]
+    assert parsed.text_outside == "Sure! Here is the call:"
+    assert parsed.errors[0].body == LLAMA_NODE
+
+
+def test_each_format_rejects_the_others_calls():
+    # a <tool_call> block is prose before the JSON to a llama parser: an attempt nobody would execute
+    wrapped = llama(block(NODE))
+    assert wrapped.calls == [] and [e.kind for e in wrapped.errors] == [INVALID_JSON]
+    bare = parse_tool_calls(LLAMA_NODE)            # the default format is hermes
+    assert bare.calls == [] and not bare.attempted_call and bare.text_outside == LLAMA_NODE
+
+
+def test_unknown_format_names_the_config_field():
+    import pytest
+
+    with pytest.raises(ValueError, match="model.tool_call_format"):
+        parse_tool_calls(NODE, "pythonic")

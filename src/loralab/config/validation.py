@@ -17,6 +17,9 @@ QUANT_MODES = ("none", "nf4", "fp4", "int8")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 STRATEGIES = ("steps", "epoch", "no")
 TOOLS_IN_PROMPT = ("none", "compact", "full")
+LR_SCALINGS = ("none", "linear", "sqrt")
+# peft's initialisations that need nothing beyond the LoRA config
+INIT_LORA_WEIGHTS = ("true", "false", "gaussian", "pissa", "olora")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,13 @@ def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
     _one_of(problems, "model.source", m.source, ("embedded", "hub"))
     _one_of(problems, "model.quantization.mode", m.quantization.mode, QUANT_MODES)
     _one_of(problems, "model.attn_implementation", m.attn_implementation, ("eager", "sdpa", "flash_attention_2"))
+    _one_of(problems, "model.tool_call_format", m.tool_call_format, ("hermes", "llama-json"))
+    embedding_layers = {"embed_tokens", "lm_head"} & set(cfg.lora.modules_to_save)
+    if m.add_special_tokens and embedding_layers:
+        problems.append(Problem("lora.modules_to_save", list(cfg.lora.modules_to_save),
+                                f"{sorted(embedding_layers)} cannot be trained in full together with "
+                                "model.add_special_tokens (whose rows train through peft's trainable tokens): "
+                                "drop them from lora.modules_to_save"))
     if m.pad_token is not None and m.pad_token == m.end_of_turn_token:
         problems.append(Problem("model.pad_token", m.pad_token,
                                 "must differ from model.end_of_turn_token: padding is masked out of the loss, so the "
@@ -65,6 +75,11 @@ def _check_lora(cfg: DictConfig, problems: list[Problem]) -> None:
     if not 0.0 <= lora.dropout < 1.0:
         problems.append(Problem("lora.dropout", lora.dropout, "must be in [0, 1)"))
     _one_of(problems, "lora.bias", lora.bias, ("none", "all", "lora_only"))
+    init = str(lora.init_lora_weights).lower()
+    if init not in INIT_LORA_WEIGHTS and not init.startswith("pissa_niter_"):
+        problems.append(Problem("lora.init_lora_weights", lora.init_lora_weights,
+                                f"must be one of {', '.join(INIT_LORA_WEIGHTS)} or pissa_niter_<n> "
+                                "(loftq needs a quantisation config loralab does not build)"))
     targets = list(lora.target_modules)
     known = set(cfg.model.linear_modules)
     if not targets:
@@ -104,6 +119,7 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("trainer.max_length", t.max_length, "must be >= 16 tokens"))
     _one_of(problems, "trainer.gradient_checkpointing", str(t.gradient_checkpointing).lower(), ("auto", "true", "false"))
     _one_of(problems, "trainer.fused_lm_head", str(t.fused_lm_head).lower(), ("auto", "true", "false"))
+    _one_of(problems, "trainer.oom_fallback", str(t.oom_fallback).lower(), ("auto", "true", "false"))
     _one_of(problems, "trainer.eval_strategy", t.eval_strategy, STRATEGIES)
     _one_of(problems, "trainer.save_strategy", t.save_strategy, STRATEGIES)
     if t.load_best_model_at_end:
@@ -134,10 +150,27 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
                                     "early stopping needs evaluation: set trainer.eval_strategy=steps"))
 
 
+def _check_packing(cfg: DictConfig, problems: list[Problem]) -> None:
+    """Packed samples stay apart only where the attention builds its mask from the position ids
+    that restart per sample: transformers' own modeling code (sdpa, eager: block-diagonal mask;
+    flash-attn: varlen spans; tests/test_packing.py). Remote modeling code may build a plain causal
+    mask instead, and every sample would then attend to the ones packed before it."""
+    if cfg.trainer.packing and cfg.model.trust_remote_code:
+        problems.append(Problem("trainer.packing", True,
+                                "with model.trust_remote_code=true the model's own code builds the attention mask "
+                                "and may let packed samples attend to each other: set trainer.packing=false "
+                                "(trainer.group_by_length=true keeps padding low)"))
+
+
 def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
     _one_of(problems, "precision.dtype", cfg.precision.dtype, PRECISIONS)
     compute = cfg.model.quantization.compute_dtype
     _one_of(problems, "model.quantization.compute_dtype", compute, ("auto", "float16", "bfloat16", "float32"))
+    clash = {"fp16": "bfloat16", "bf16": "float16"}.get(cfg.precision.dtype)
+    if clash is not None and compute == clash:
+        problems.append(Problem("model.quantization.compute_dtype", compute,
+                                f"conflicts with precision.dtype={cfg.precision.dtype}: fp16 and bf16 cannot be mixed in "
+                                "one run; set model.quantization.compute_dtype=auto (follows the precision group)"))
 
 
 def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
@@ -151,9 +184,114 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))
+    _one_of(problems, "data.split", d.split, ("files", "ratios"))
+    if d.split == "ratios" and d.source == "files":
+        _check_split_ratios(d, problems)
+    _check_field_templates(d, problems)
 
 
-CHECKS = (_check_model, _check_lora, _check_optimizer, _check_trainer, _check_precision, _check_data)
+def _check_split_ratios(d: DictConfig, problems: list[Problem]) -> None:
+    ratios = list(d.split_ratios)
+    if len(ratios) != 3 or not all(0.0 <= r <= 1.0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+        problems.append(Problem("data.split_ratios", ratios,
+                                "must be three shares [train, validation, test], each in [0, 1], summing to 1 "
+                                "(e.g. [0.8, 0.1, 0.1])"))
+    elif ratios[0] == 0:
+        problems.append(Problem("data.split_ratios", ratios, "the train share must be > 0"))
+    for name in ("validation_file", "test_file"):
+        if d[name]:
+            problems.append(Problem(f"data.{name}", d[name],
+                                    "data.split=ratios cuts every split from data.train_file: drop this file, or "
+                                    "use data.split=files to keep the given splits"))
+
+
+def _check_field_templates(d: DictConfig, problems: list[Problem]) -> None:
+    from ..data.files import template_fields
+
+    _one_of(problems, "data.template_format", d.template_format, ("text", "chat"))
+    if d.prompt_template is not None and not d.completion_template:
+        problems.append(Problem("data.completion_template", d.completion_template,
+                                "set it with data.prompt_template (e.g. '{answer}'): the completion is what is learnt"))
+    if d.completion_template and d.source != "files":
+        problems.append(Problem("data.completion_template", d.completion_template,
+                                "field templates apply to user files: set data.source=files (data=files)"))
+    for name in ("prompt_template", "completion_template"):
+        if d[name]:
+            try:
+                template_fields(d[name])
+            except ValueError as exc:
+                problems.append(Problem(f"data.{name}", d[name], f"not a valid template ({exc}); name row fields "
+                                        "as {question} and write literal braces as {{ and }}"))
+
+
+def _check_batching(cfg: DictConfig, problems: list[Problem]) -> None:
+    # the world size is known only at launch: divisibility by it is checked then (batching.py)
+    t = cfg.trainer
+    if t.effective_batch_size is not None:
+        if t.effective_batch_size < 1:
+            problems.append(Problem("trainer.effective_batch_size", t.effective_batch_size,
+                                    "must be >= 1, or null to use trainer.gradient_accumulation_steps"))
+        elif t.micro_batch_size >= 1 and t.effective_batch_size % t.micro_batch_size != 0:
+            lower = t.effective_batch_size // t.micro_batch_size * t.micro_batch_size
+            nearest = " or ".join(str(v) for v in (lower, lower + t.micro_batch_size) if v >= 1)
+            problems.append(Problem("trainer.effective_batch_size", t.effective_batch_size,
+                                    f"must be a multiple of trainer.micro_batch_size ({t.micro_batch_size}): "
+                                    f"nearest valid {nearest}"))
+    _one_of(problems, "trainer.lr_scaling", t.lr_scaling, LR_SCALINGS)
+    if t.reference_batch_size is not None and t.reference_batch_size < 1:
+        problems.append(Problem("trainer.reference_batch_size", t.reference_batch_size, "must be >= 1, or null"))
+    elif t.reference_batch_size is None and t.lr_scaling in LR_SCALINGS and t.lr_scaling != "none":
+        problems.append(Problem("trainer.reference_batch_size", None,
+                                f"trainer.lr_scaling={t.lr_scaling} needs the effective batch optimizer.lr was "
+                                "tuned for: set trainer.reference_batch_size, or lr_scaling=none"))
+
+
+def _check_distributed(cfg: DictConfig, problems: list[Problem]) -> None:
+    import importlib.util
+    import os
+
+    d = cfg.distributed
+    _one_of(problems, "distributed.strategy", d.strategy, ("none", "ddp", "deepspeed", "fsdp"))
+    if d.backend is not None:
+        _one_of(problems, "distributed.backend", d.backend, ("nccl", "gloo", "mpi", "ccl"))
+    if d.timeout_s < 1:
+        problems.append(Problem("distributed.timeout_s", d.timeout_s, "must be >= 1 second"))
+    quantized = cfg.model.quantization.mode != "none"
+    if d.strategy == "deepspeed":
+        ds = d.deepspeed
+        if importlib.util.find_spec("deepspeed") is None:
+            problems.append(Problem("distributed", d.name, "needs DeepSpeed, which is not installed: "
+                                    "pip install 'loralab[deepspeed]' (or choose distributed=ddp)"))
+        if ds.config_file:
+            if not os.path.isfile(os.path.expanduser(ds.config_file)):
+                problems.append(Problem("distributed.deepspeed.config_file", ds.config_file, "no such file"))
+        else:
+            if ds.zero_stage not in (1, 2, 3):
+                problems.append(Problem("distributed.deepspeed.zero_stage", ds.zero_stage, "must be 1, 2 or 3"))
+            _one_of(problems, "distributed.deepspeed.offload_optimizer", ds.offload_optimizer, ("none", "cpu"))
+            _one_of(problems, "distributed.deepspeed.offload_params", ds.offload_params, ("none", "cpu"))
+            if ds.offload_params != "none" and ds.zero_stage != 3:
+                problems.append(Problem("distributed.deepspeed.offload_params", ds.offload_params,
+                                        "offloading the weights needs zero_stage=3 (distributed=zero3-offload)"))
+            if ds.offload_optimizer != "none" and cfg.optimizer.optim not in ("adamw_torch", "adamw_torch_fused"):
+                problems.append(Problem("optimizer.optim", cfg.optimizer.optim,
+                                        "with the optimizer offloaded to the CPU, DeepSpeed's CPU Adam takes the "
+                                        "step (DeepSpeed refuses other optimizers there): use optimizer=adamw"))
+            if quantized and ds.zero_stage == 3:
+                problems.append(Problem("model.quantization.mode", cfg.model.quantization.mode,
+                                        "QLoRA cannot be combined with ZeRO-3 here: sharding 4-bit weights needs "
+                                        "them packed in the compute dtype (bnb_4bit_quant_storage) and the model "
+                                        "built under deepspeed.zero.Init, and peft reports that CPU offload then "
+                                        "uses more GPU memory, not less. QLoRA already fits one replica per GPU: "
+                                        "use distributed=zero2 or ddp, or model.quantization.mode=none for zero3"))
+    if d.strategy == "fsdp" and quantized:
+        problems.append(Problem("model.quantization.mode", cfg.model.quantization.mode,
+                                "QLoRA cannot be combined with FSDP here (sharding 4-bit weights needs them packed "
+                                "in the compute dtype): use distributed=ddp or zero2, or model.quantization.mode=none"))
+
+
+CHECKS = (_check_model, _check_lora, _check_optimizer, _check_trainer, _check_precision, _check_data,
+          _check_batching, _check_distributed, _check_packing)
 
 
 def validate(cfg: DictConfig) -> None:

@@ -3,24 +3,114 @@
 Accepted containers: JSONL, a JSON array, Parquet, CSV. Accepted row forms:
 - ``messages`` (chat; optionally with ``tools``), as produced by most chat datasets;
 - ``prompt`` / ``completion`` (strings, or message lists for conversational prompt-completion);
-- ``text`` (plain language modelling: every token is trained).
-Every form becomes a record ``{"messages": [...], "tools": [...] | None}`` or ``{"text": ...}``."""
+- ``text`` (plain language modelling: every token is trained);
+- any fields at all, through a ``FieldTemplate`` (data.prompt_template / data.completion_template),
+  e.g. ``{"question": ..., "answer": ...}`` rendered as ``### 질문: {question}\\n\\n### 답변:``.
+Every form becomes a record ``{"messages": [...], "tools": [...] | None}``, ``{"prompt": ..., "completion": ...}``
+or ``{"text": ...}``.
+
+Reading does not stop at the first bad row: every problem is collected in ``DataProblems`` so that
+a user fixes a file in one pass (``loralab-data-check`` lists them; training refuses to start)."""
 
 from __future__ import annotations
 
 import json
+import re
+import string
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 ROLES = {"system", "user", "assistant", "tool"}
+# problems kept for messages; beyond this only the count grows (a wholly wrong file has one per row)
+MAX_LISTED = 50
 
 
 class DataError(ValueError):
     """A problem in a data file; the message names the file, the row and the fix."""
 
 
-def _rows(path: Path) -> Iterator[tuple[str, Any]]:
-    """Yield (location for messages, row) from any supported container."""
+@dataclass
+class DataProblems:
+    """Every problem found while reading: the first MAX_LISTED messages and the total count."""
+
+    messages: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.messages) < MAX_LISTED:
+            self.messages.append(message)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def summary(self) -> str:
+        if self.count == 1:
+            return self.messages[0]
+        lines = "\n".join(f"  {m}" for m in self.messages)
+        more = f"\n  ... and {self.count - len(self.messages)} more" if self.count > len(self.messages) else ""
+        return f"{self.count} data problems (fix or remove each row named):\n{lines}{more}"
+
+
+def template_fields(template: str) -> list[str]:
+    """The row fields a template reads: ``['question']`` for ``"### 질문: {question}"``.
+    Raises ValueError for a malformed template or a positional field (``{}``, ``{0}``)."""
+    names: list[str] = []
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is None:
+            continue
+        root = re.split(r"[.\[]", name, maxsplit=1)[0]
+        if not root or root.isdigit():
+            raise ValueError(f"{{{name}}} is positional: name a row field, e.g. {{question}}")
+        if root not in names:
+            names.append(root)
+    return names
+
+
+@dataclass(frozen=True)
+class FieldTemplate:
+    """Render rows of arbitrary fields as prompt/completion (Python ``str.format`` over the row).
+
+    ``chat=False``: a raw-text record, trained as prompt + completion + end token with no chat
+    template around it (the template *is* the format). ``chat=True``: the prompt becomes the user
+    turn and the completion the assistant turn of the model's chat template."""
+
+    prompt: str
+    completion: str
+    chat: bool = False
+
+    def record(self, row: Any, where: str) -> dict:
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: each row must be an object of fields, got {type(row).__name__}")
+        prompt = _render(self.prompt, row, where, "data.prompt_template")
+        completion = _render(self.completion, row, where, "data.completion_template")
+        if not completion.strip():
+            raise DataError(f"{where}: data.completion_template renders to empty text for this row: "
+                            "there is nothing to learn; fill the field or drop the row")
+        if self.chat:
+            return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}],
+                    "tools": None}
+        return {"prompt": prompt, "completion": completion}
+
+
+def _render(template: str, row: dict, where: str, setting: str) -> str:
+    missing = [name for name in template_fields(template) if row.get(name) is None]
+    if missing:
+        present = sorted(k for k, v in row.items() if v is not None)
+        fields = ", ".join(repr(m) for m in missing)
+        raise DataError(f"{where}: field{'s' * (len(missing) > 1)} {fields} used by {setting} "
+                        f"{'are' if len(missing) > 1 else 'is'} missing; the row has fields {present}")
+    try:
+        return template.format_map(row)
+    except (KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
+        raise DataError(f"{where}: {setting} cannot be filled from this row ({type(exc).__name__}: {exc})") from exc
+
+
+def _rows(path: Path, decode_json_cells: bool = True) -> Iterator[tuple[str, Any]]:
+    """Yield (location for messages, row) from any supported container. A JSONL line that is not
+    JSON is yielded as a DataError in place of the row, so reading continues with the next line;
+    problems with the whole file are raised."""
     if path.is_dir():
         raise DataError(f"{path} is a directory: give the path of a .jsonl, .json, .parquet or .csv file")
     if not path.exists():
@@ -45,31 +135,73 @@ def _rows(path: Path) -> Iterator[tuple[str, Any]]:
     if not text.strip():
         raise DataError(f"{path} is empty: it needs at least one row")
     if suffix == ".csv":
-        import csv
-        import io
-
-        for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):  # line 1 is the header
-            yield f"{path}:{i}", {k: _maybe_json(v) for k, v in row.items()}
+        yield from _csv_rows(path, text, decode_json_cells)
         return
     if suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})") from exc
-        if not isinstance(rows, list):
-            raise DataError(f"{path}: a .json file must hold an array of row objects")
-        for i, row in enumerate(rows, start=1):
-            yield f"{path} row {i}", row
+        yield from _json_array_rows(path, text)
         return
+    if suffix == ".json" and "\n" in text.strip():
+        _refuse_single_document(path, text)
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{i}: invalid JSON ({exc.msg}, column {exc.colno}): "
-                            "each line of a .jsonl file must be one complete JSON object") from exc
+            row = DataError(f"{path}:{i}: invalid JSON ({exc.msg}, column {exc.colno}): "
+                            "each line of a .jsonl file must be one complete JSON object")
         yield f"{path}:{i}", row
+
+
+def _csv_rows(path: Path, text: str, decode_json_cells: bool) -> Iterator[tuple[str, Any]]:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    reader.fieldnames  # noqa: B018 -- reads the header, so line_num counts from it
+    while True:
+        start = reader.line_num + 1  # a quoted cell may span lines: name the row's first line
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        yield f"{path}:{start}", {k: _maybe_json(v) for k, v in row.items()} if decode_json_cells else row
+
+
+def _json_array_rows(path: Path, text: str) -> Iterator[tuple[str, Any]]:
+    """Decode the array element by element so that each row is named by the line it starts on."""
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"\s*")
+    pos = ws.match(text, text.index("[") + 1).end()
+    line, counted = 1, 0
+    try:
+        if text[pos:pos + 1] == "]":
+            return
+        while True:
+            row, end = decoder.raw_decode(text, pos)
+            line += text.count("\n", counted, pos)
+            counted = pos
+            yield f"{path}:{line}", row
+            pos = ws.match(text, end).end()
+            if text[pos:pos + 1] == "]":
+                if text[pos + 1:].strip():
+                    raise json.JSONDecodeError("extra data after the array", text, pos + 1)
+                return
+            if text[pos:pos + 1] != ",":
+                raise json.JSONDecodeError("expected ',' or ']' between rows", text, pos)
+            pos = ws.match(text, pos + 1).end()
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})") from exc
+
+
+def _refuse_single_document(path: Path, text: str) -> None:
+    """A pretty-printed JSON object is one document, not rows: say so once instead of once per line."""
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        return  # not one document: read it as JSONL, naming each bad line
+    raise DataError(f"{path} holds one JSON {type(whole).__name__}, not rows: a .json file must be an array "
+                    "of row objects ([{...}, {...}]) or one object per line (JSON Lines)")
 
 
 def _maybe_json(value: str | None) -> Any:
@@ -123,12 +255,32 @@ def record_from_row(row: Any, where: str) -> dict:
             raise DataError(f"{where}: 'text' must be a non-empty string")
         return {"text": row["text"]}
     raise DataError(f"{where}: missing 'messages' (or 'prompt'+'completion', or 'text'); "
-                    f"the row has keys {sorted(row)}")
+                    f"the row has keys {sorted(row)}; for rows of other fields set data.prompt_template "
+                    "and data.completion_template")
 
 
-def read_records(path: str | Path) -> list[dict]:
+def read_file(path: str | Path, problems: DataProblems, template: FieldTemplate | None = None
+              ) -> list[tuple[str, dict]]:
+    """(location, record) for every valid row; each invalid row is added to ``problems``.
+    Problems with the file as a whole (missing, not UTF-8, a broken JSON array) raise DataError."""
     path = Path(path)
-    records = [record_from_row(row, where) for where, row in _rows(path)]
-    if not records:
+    out, before = [], problems.count
+    for where, row in _rows(path, decode_json_cells=template is None):
+        try:
+            if isinstance(row, DataError):
+                raise row
+            out.append((where, template.record(row, where) if template else record_from_row(row, where)))
+        except DataError as exc:
+            problems.add(str(exc))
+    if not out and problems.count == before:
         raise DataError(f"{path} holds no rows")
-    return records
+    return out
+
+
+def read_records(path: str | Path, template: FieldTemplate | None = None) -> list[dict]:
+    """Every record of one file; DataError listing every invalid row if there is any."""
+    problems = DataProblems()
+    rows = read_file(path, problems, template)
+    if problems:
+        raise DataError(problems.summary())
+    return [record for _, record in rows]

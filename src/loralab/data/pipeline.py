@@ -1,5 +1,6 @@
-"""Data for a run: load the splits, render them with the model's chat template, tokenize with the
-assistant-token mask, and measure what the trainer will see (lengths, truncation, duplicates).
+"""Data for a run: load the splits (from files, or one file cut by ratios), render them with the
+model's chat template, tokenize with the assistant-token mask, and measure what the trainer will
+see (lengths, truncation, duplicates).
 
 The trainer receives pre-tokenized ``input_ids`` + ``assistant_masks``: TRL builds the labels
 from the mask. Rendering here, not inside TRL, keeps structured tool calls and per-row tool
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,13 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from .files import DataError, read_records
+from .files import DataError, DataProblems, FieldTemplate, read_file
+from .gold_calls import gold_call_problems
 from .prompting import chat_inputs
 
 log = logging.getLogger(__name__)
+
+SPLIT_NAMES = ("train", "validation", "test")
 
 
 @dataclass
@@ -30,6 +35,12 @@ class Splits:
 
     records: dict[str, list[dict]]
     tools: list[dict] | None
+    # where each record came from ("train.jsonl:12"), per split; empty for generated data
+    locations: dict[str, list[str]] = field(default_factory=dict)
+
+    def where(self, split: str, index: int) -> str:
+        locations = self.locations.get(split)
+        return locations[index] if locations else f"{split} row {index + 1}"
 
     def fingerprint(self, data_cfg: DictConfig) -> str:
         h = hashlib.sha256()
@@ -48,7 +59,36 @@ class TokenizedSplit:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def load_splits(data_cfg: DictConfig) -> Splits:
+def field_template(data_cfg: DictConfig) -> FieldTemplate | None:
+    """The row template of data.prompt_template / data.completion_template, or None (rows carry
+    messages, prompt/completion or text themselves). ``.get``: configs saved before these keys existed."""
+    completion = data_cfg.get("completion_template")
+    if not completion:
+        return None
+    return FieldTemplate(data_cfg.get("prompt_template") or "", completion, data_cfg.get("template_format") == "chat")
+
+
+def _with_valid_gold_calls(rows: list[tuple[str, dict]], tools: list[dict] | None,
+                           problems: DataProblems) -> list[tuple[str, dict]]:
+    """Drop (and report) rows whose gold tool calls the tool schema does not allow."""
+    kept = []
+    for where, record in rows:
+        found = gold_call_problems(record.get("messages") or [], record.get("tools") or tools)
+        for problem in found:
+            problems.add(f"{where}: gold tool call does not fit the tool schema: {problem}; fix the row or the schema")
+        if not found:
+            kept.append((where, record))
+    return kept
+
+
+def has_conversations(records: list[dict] | None) -> bool:
+    """Tool-call evaluation needs chat records; text and raw prompt/completion rows have no turns to score."""
+    return bool(records) and all("messages" in r for r in records)
+
+
+def load_splits(data_cfg: DictConfig, problems: DataProblems | None = None) -> Splits:
+    """Load every split. Without ``problems``, raise one DataError listing every invalid row of
+    every file; with it, collect them there and return the valid rows (what loralab-data-check does)."""
     if data_cfg.source == "gennx":
         from .gennx_generator import generate_splits
         from .gennx_tools import TOOLS
@@ -57,14 +97,62 @@ def load_splits(data_cfg: DictConfig) -> Splits:
         records = generate_splits(seed=gen.seed, size=gen.size, mix=dict(gen.mix) or None,
                                   heldout_template_fraction=gen.heldout_template_fraction)
         return Splits(records, TOOLS)
-    tools = None
-    if data_cfg.tools_file:
-        tools = json.loads(Path(data_cfg.tools_file).read_text(encoding="utf-8"))
-    records = {"train": read_records(data_cfg.train_file)}
-    for split, path in (("validation", data_cfg.validation_file), ("test", data_cfg.test_file)):
+    collected = problems if problems is not None else DataProblems()
+    tools = _read_tools(data_cfg.tools_file, collected) if data_cfg.tools_file else None
+    template = field_template(data_cfg)
+    rows: dict[str, list[tuple[str, dict]]] = {}
+    for split, path in zip(SPLIT_NAMES, (data_cfg.train_file, data_cfg.validation_file, data_cfg.test_file)):
         if path:
-            records[split] = read_records(path)
-    return Splits(records, tools)
+            try:
+                rows[split] = _with_valid_gold_calls(read_file(path, collected, template), tools, collected)
+            except DataError as exc:  # the file as a whole: missing, unreadable, not UTF-8, broken array
+                collected.add(str(exc))
+                rows[split] = []
+    if data_cfg.get("split", "files") == "ratios" and rows.get("train"):
+        try:
+            rows = split_by_ratios(rows["train"], list(data_cfg.split_ratios), data_cfg.split_seed)
+        except DataError as exc:
+            collected.add(str(exc))
+    if problems is None and collected:
+        raise DataError(collected.summary())
+    return Splits({k: [r for _, r in v] for k, v in rows.items()}, tools,
+                  {k: [where for where, _ in v] for k, v in rows.items()})
+
+
+def _read_tools(path: str, problems: DataProblems) -> list[dict] | None:
+    try:
+        tools = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.add(f"{path}: cannot read data.tools_file ({exc.strerror or exc})")
+        return None
+    except json.JSONDecodeError as exc:
+        problems.add(f"{path}:{exc.lineno}: data.tools_file is not valid JSON ({exc.msg}, column {exc.colno})")
+        return None
+    if not isinstance(tools, list):
+        problems.add(f"{path}: data.tools_file must hold a JSON list of tool schemas, got {type(tools).__name__}")
+        return None
+    return tools
+
+
+def split_by_ratios(rows: list, ratios: list[float], seed: int) -> dict[str, list]:
+    """Shuffle ``rows`` with ``seed`` and cut them into train/validation/test.
+
+    Validation and test get round(n x ratio) rows (at least one when their ratio is > 0), train
+    the rest; a split whose ratio is 0 is left out. The same rows in the same order with the same
+    seed always give the same splits; each split keeps the shuffled order, so a capped subset
+    (data.max_eval_examples) is a random sample rather than the head of the file."""
+    n = len(rows)
+    sizes = [max(1, int(n * r + 0.5)) if r > 0 else 0 for r in ratios[1:]]
+    if n - sum(sizes) < 1:
+        raise DataError(f"data.train_file has {n} valid rows: too few to split by data.split_ratios={ratios}; "
+                        "add rows or give data.validation_file / data.test_file with data.split=files")
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    shuffled = [rows[i] for i in order]
+    n_train = n - sum(sizes)
+    cuts = {"train": shuffled[:n_train], "validation": shuffled[n_train:n_train + sizes[0]],
+            "test": shuffled[n_train + sizes[0]:]}
+    return {name: part for name, part in cuts.items() if part}
 
 
 def _tokenize_record(record: dict, tokenizer, data_cfg: DictConfig, tools: list[dict] | None) -> tuple[list[int], list[int]]:
@@ -92,11 +180,13 @@ def _percentiles(values: list[int]) -> dict[str, int]:
 
 
 def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: list[dict] | None,
-                   max_length: int, split: str, sort_by_length: bool = False) -> TokenizedSplit:
+                   max_length: int, split: str, sort_by_length: bool = False,
+                   require_rows: bool = True) -> TokenizedSplit:
     """Tokenize, truncate at max_length (keeping the start) and drop rows left with nothing to learn.
 
     ``sort_by_length`` orders rows longest first: evaluation batches then pad little (the
-    evaluation loop does not group by length by itself)."""
+    evaluation loop does not group by length by itself). ``require_rows=False`` returns the
+    statistics even when every row was dropped (the data check reports that as a problem)."""
     input_ids, masks, lengths = [], [], []
     truncated = dropped = 0
     for record in records:
@@ -110,10 +200,8 @@ def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: 
             continue
         input_ids.append(ids)
         masks.append(mask)
-    if not input_ids:
-        raise DataError(f"{split} split: all {len(records)} rows are empty after truncation at "
-                        f"trainer.max_length={max_length} (the answers start beyond it; longest row "
-                        f"{max(lengths) if lengths else 0} tokens): raise trainer.max_length")
+    if not input_ids and require_rows:
+        raise DataError(nothing_left_message(split, len(records), max_length, max(lengths, default=0)))
     if sort_by_length:
         order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]), reverse=True)
         input_ids, masks = [input_ids[i] for i in order], [masks[i] for i in order]
@@ -126,8 +214,32 @@ def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: 
     return TokenizedSplit(Dataset.from_dict({"input_ids": input_ids, "assistant_masks": masks}), stats)
 
 
+def nothing_left_message(split: str, rows: int, max_length: int, longest: int) -> str:
+    return (f"{split} split: all {rows} rows are empty after truncation at trainer.max_length={max_length} "
+            f"(the answers start beyond it; longest row {longest} tokens): raise trainer.max_length")
+
+
+def duplicate_rows(records: dict[str, list[dict]]) -> list[tuple[str, int, str, int]]:
+    """Rows whose full content already appeared, as (split, row, earlier split, earlier row), with
+    splits taken in the order train, validation, test: a row repeated within a split or leaked
+    from train into an evaluation split is reported against its first occurrence."""
+    order = sorted(records, key=lambda s: SPLIT_NAMES.index(s) if s in SPLIT_NAMES else len(SPLIT_NAMES))
+    first: dict[str, tuple[str, int]] = {}
+    found = []
+    for name in order:
+        for i, record in enumerate(records[name]):
+            key = json.dumps(record.get("messages") or record, ensure_ascii=False, sort_keys=True)
+            if key in first:
+                found.append((name, i, *first[key]))
+            else:
+                first[key] = (name, i)
+    return found
+
+
 def duplicates_across_splits(records: dict[str, list[dict]]) -> dict[str, int]:
-    """Rows whose full conversation appears in train and in another split (leakage)."""
-    key = lambda r: json.dumps(r.get("messages") or r, ensure_ascii=False, sort_keys=True)  # noqa: E731
-    train = {key(r) for r in records.get("train", [])}
-    return {name: sum(key(r) in train for r in rows) for name, rows in records.items() if name != "train"}
+    """Rows of each evaluation split whose full conversation also appears in train (leakage)."""
+    counts = {name: 0 for name in records if name != "train"}
+    for name, _, earlier, _ in duplicate_rows(records):
+        if name != "train" and earlier == "train":
+            counts[name] += 1
+    return counts

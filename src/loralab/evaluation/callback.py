@@ -13,8 +13,10 @@ LOGGED = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevanc
 
 
 class ToolCallEvalCallback(TrainerCallback):
-    def __init__(self, records, tools, data_cfg, tokenizer, batch_size: int, max_new_tokens: int):
+    def __init__(self, records, tools, data_cfg, tokenizer, batch_size: int, max_new_tokens: int,
+                 tool_call_format: str = "hermes"):
         self.records, self.tools, self.data_cfg = records, tools, data_cfg
+        self.tool_call_format = tool_call_format
         self.tokenizer, self.batch_size, self.max_new_tokens = tokenizer, batch_size, max_new_tokens
         self.trainer = None  # set once the trainer exists, to log through it
 
@@ -22,7 +24,7 @@ class ToolCallEvalCallback(TrainerCallback):
         if metrics is None or model is None:
             return
         result = evaluate_records(model, self.tokenizer, self.records, self.tools, self.data_cfg,
-                                  self.batch_size, self.max_new_tokens)
+                                  self.batch_size, self.max_new_tokens, self.tool_call_format)
         rates = result["report"]["rates"]
         new = {f"{PREFIX}{name}": rates[name]["value"] for name in LOGGED if rates[name]["value"] is not None}
         # Mutating `metrics` in place is what the Trainer reads for best-checkpoint selection and early

@@ -1,10 +1,19 @@
-"""Extract tool calls from a model answer written in the Qwen2.5 / Hermes ChatML convention.
+"""Extract tool calls from a model answer, in the convention the model writes them
+(``model.tool_call_format``).
 
-An answer holds zero or more blocks::
+``hermes`` (Qwen2.5 / Hermes ChatML, and our SmolLM2 template): zero or more blocks::
 
     <tool_call>
     {"name": "POST /db/node", "arguments": {"id": 1, "x": 0.0}}
     </tool_call>
+
+``llama-json`` (Llama-3.1, and our Kanana template): the answer *is* the call, a bare JSON
+object ``{"name": ..., "parameters": {...}}`` (Kanana writes ``"arguments"``), one object per line
+when one turn holds several calls (our templates' multi-call rendering; ``;`` between objects, as
+vLLM's llama3_json parser splits them, is accepted too). Generation stops on ``<|eot_id|>``.
+
+Both produce the same ``ParsedAnswer``: one "block" per ``<tool_call>`` block or per JSON object,
+with the same error classes, so the scorer does not know which convention it read.
 
 Decisions worth knowing when reading scores:
 
@@ -13,24 +22,41 @@ Decisions worth knowing when reading scores:
   text after the object inside the block is rejected too, because a serving stack that
   hands the body to ``json.loads`` would fail on it.
 * ``arguments`` given as a JSON-encoded string (the OpenAI wire format) is decoded.
-* A ``<tool_call>`` that is never closed (truncated generation, or a new block opened
+* hermes: a ``<tool_call>`` that is never closed (truncated generation, or a new block opened
   first) is ``unclosed_block``. If its body still decodes as a complete call the call is
   recovered, as vLLM's hermes parser would, but the answer is no longer ``valid_json``
-  so the scorer never counts it as exact.
-* A stray ``</tool_call>`` without an opening tag is left in ``text_outside``.
+  so the scorer never counts it as exact. A stray ``</tool_call>`` without an opening tag is
+  left in ``text_outside``.
+* llama-json: an answer that does not start with ``{`` (after whitespace and an optional
+  ``<|python_tag|>``) is plain text, no call, as vLLM's parser reads it. When such an answer
+  still holds a ``{"name": ...`` object (prose before the call) it is one ``invalid_json`` block
+  and no call: the model meant to call, but no serving parser would execute it.
+* llama-json: an object whose outer brace never closes (truncated generation) is
+  ``unclosed_block``; one that closes but is not valid JSON is ``invalid_json`` and ends the
+  parse (bare JSON has no delimiter to resynchronise on). Text after the last object that is
+  not another object is ``invalid_json`` ("Extra data") on that object's block: its call is kept
+  for the name and argument metrics, but the answer is not ``valid_json``, so never exact.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"
+PYTHON_TAG = "<|python_tag|>"
 
 INVALID_JSON = "invalid_json"
 UNCLOSED_BLOCK = "unclosed_block"
+
+HERMES = "hermes"
+LLAMA_JSON = "llama-json"
+TOOL_CALL_FORMATS = (HERMES, LLAMA_JSON)
+
+_CALL_OBJECT = re.compile(r'\{\s*"name"\s*:')
 
 
 @dataclass
@@ -100,8 +126,16 @@ def decode_call(body: str) -> tuple[dict[str, Any] | None, str]:
     return {"name": name.strip(), "arguments": args}, ""
 
 
-def parse_tool_calls(text: str) -> ParsedAnswer:
-    """Split ``text`` into tool-call blocks and surrounding text, classifying broken blocks."""
+def parse_tool_calls(text: str, tool_call_format: str = HERMES) -> ParsedAnswer:
+    """Split ``text`` into tool calls and surrounding text, classifying broken blocks."""
+    if tool_call_format == HERMES:
+        return _parse_hermes(text)
+    if tool_call_format == LLAMA_JSON:
+        return _parse_llama_json(text)
+    raise ValueError(f"model.tool_call_format={tool_call_format!r}: expected one of {TOOL_CALL_FORMATS}")
+
+
+def _parse_hermes(text: str) -> ParsedAnswer:
     result = ParsedAnswer()
     outside: list[str] = []
     pos = 0
@@ -135,4 +169,67 @@ def parse_tool_calls(text: str) -> ParsedAnswer:
             result.calls.append(call)
         pos = close + len(CLOSE_TAG)
     result.text_outside = "\n".join(s.strip() for s in outside if s.strip())
+    return result
+
+
+def _object_end(text: str, start: int) -> int | None:
+    """Index just past the brace closing the JSON object opened at ``text[start]``, or None when the
+    text ends first. Braces inside strings do not count; nothing else is validated here."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def _parse_llama_json(text: str) -> ParsedAnswer:
+    result = ParsedAnswer()
+    body = text.strip()
+    if body.startswith(PYTHON_TAG):
+        body = body[len(PYTHON_TAG):].lstrip()
+    if not body.startswith("{"):
+        found = _CALL_OBJECT.search(body)
+        if found is None:
+            result.text_outside = body
+            return result
+        result.n_blocks = 1
+        result.text_outside = body[:found.start()].strip()
+        result.errors.append(BlockError(INVALID_JSON, 0, "text before the JSON call: a serving parser reads "
+                                        "the answer as plain text", body[found.start():]))
+        return result
+    pos = 0
+    while pos < len(body):
+        index = result.n_blocks
+        result.n_blocks += 1
+        end = _object_end(body, pos)
+        if end is None:
+            result.errors.append(BlockError(UNCLOSED_BLOCK, index, "JSON object never closed (truncated answer)",
+                                            body[pos:]))
+            break
+        call, reason = decode_call(body[pos:end])
+        if call is None:
+            result.errors.append(BlockError(INVALID_JSON, index, reason, body[pos:end]))
+            break
+        result.calls.append(call)
+        pos = end
+        while pos < len(body) and (body[pos].isspace() or body[pos] == ";"):
+            pos += 1
+        if pos < len(body) and body[pos] != "{":
+            result.errors.append(BlockError(INVALID_JSON, index, f"Extra data: text after the JSON call at char {pos}",
+                                            body[pos:]))
+            break
     return result

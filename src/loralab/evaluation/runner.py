@@ -14,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ..data.pipeline import has_conversations
 from ..data.prompting import chat_inputs, prompt_and_gold
 from ..rundir import write_json, write_text
 from .aggregate import aggregate, compare_reports
@@ -60,15 +61,16 @@ def max_new_tokens_for(records: list[dict], tokenizer, data_cfg: DictConfig, too
 
 
 def evaluate_records(model, tokenizer, records: list[dict], tools: list[dict] | None, data_cfg: DictConfig,
-                     batch_size: int, max_new_tokens: int) -> dict[str, Any]:
-    """Generate and score; return the aggregate report, throughput and per-example answers."""
+                     batch_size: int, max_new_tokens: int, tool_call_format: str = "hermes") -> dict[str, Any]:
+    """Generate and score; return the aggregate report, throughput and per-example answers.
+    ``tool_call_format``: how the model writes calls (model.tool_call_format, see parsing.py)."""
     prompts = render_prompts(tokenizer, _conversations(records, data_cfg, tools))
     gens = generate(model, tokenizer, prompts, max_new_tokens, batch_size)
     scores = []
     for record, text in zip(records, gens.texts):
         _, answer = prompt_and_gold(record)
         scores.append(score_answer(text, gold_calls(answer), record.get("tools") or tools or [],
-                                   acceptable=record.get("acceptable")))
+                                   acceptable=record.get("acceptable"), tool_call_format=tool_call_format))
     ids = [str(r.get("id", i)) for i, r in enumerate(records)]
     groups = {k: [str(r.get(k)) for r in records] for k in GROUP_KEYS if all(k in r for r in records)}
     report = aggregate(scores, groups=groups or None, ids=ids)
@@ -77,6 +79,11 @@ def evaluate_records(model, tokenizer, records: list[dict], tools: list[dict] | 
                   "examples_per_s": round(gens.examples_per_s, 3), "new_tokens": gens.new_tokens,
                   "batch_size": batch_size, "max_new_tokens": max_new_tokens}
     return {"report": report, "throughput": throughput, "answers": answers}
+
+
+def tool_call_format_of(model_cfg: DictConfig) -> str:
+    """The model's tool-call convention; "hermes" for run configs saved before the field existed."""
+    return model_cfg.get("tool_call_format") or "hermes"
 
 
 def _base_cache_path(cache_dir: str, key_parts: list[Any]) -> Path:
@@ -90,28 +97,31 @@ def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, ba
     and write eval.json, eval.md and eval_answers.jsonl into run_dir."""
     payload: dict[str, Any] = {"primary": cfg.eval.splits[0], "splits": {}}
     markdown, answers_out = [], []
+    call_format = tool_call_format_of(cfg.model)
     for split in cfg.eval.splits:
         records = splits.records.get(split)
-        if not records:
-            log.warning("eval split %r is empty or missing: skipped", split)
+        if not has_conversations(records):
+            log.warning("eval split %r is empty, missing or not chat data: skipped", split)
             continue
         records = records[: cfg.eval.max_examples or None]
         max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
-        tuned = evaluate_records(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size, max_new)
+        tuned = evaluate_records(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size, max_new,
+                                 call_format)
         entry: dict[str, Any] = {"n": len(records), "fine_tuned": {k: tuned[k] for k in ("report", "throughput")}}
         answers_out += [{"split": split, **a} for a in tuned.pop("answers")]
         comparison = None
         if base_model_context is not None:
             base_records = records[: cfg.eval.base_max_examples or None]
             cache = _base_cache_path(cfg.paths.cache_dir, [base_key, split, len(base_records), max_new,
-                                                           tokenizer.chat_template, splits.fingerprint(cfg.data)])
+                                                           tokenizer.chat_template, splits.fingerprint(cfg.data),
+                                                           call_format])
             if cache.is_file():
                 base = json.loads(cache.read_text(encoding="utf-8"))
                 base["cached"] = str(cache)
             else:
                 with base_model_context():
                     base = evaluate_records(model, tokenizer, base_records, splits.tools, cfg.data,
-                                            cfg.eval.batch_size, max_new)
+                                            cfg.eval.batch_size, max_new, call_format)
                 base.pop("answers")
                 write_json(cache, base)
             entry["base"] = base

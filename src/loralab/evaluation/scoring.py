@@ -324,9 +324,11 @@ class AnswerScore:
 
 
 def score_answer(answer_text: str, gold_calls: list[dict], tools: list[dict],
-                 acceptable: list[dict] | None = None, ordered: bool = False) -> AnswerScore:
-    """Parse ``answer_text`` and score it against ``gold_calls`` (see module docstring for rules)."""
-    parsed = parse_tool_calls(answer_text)
+                 acceptable: list[dict] | None = None, ordered: bool = False,
+                 tool_call_format: str = "hermes") -> AnswerScore:
+    """Parse ``answer_text`` (written in ``tool_call_format``, see parsing.py) and score it against
+    ``gold_calls`` (see module docstring for rules)."""
+    parsed = parse_tool_calls(answer_text, tool_call_format)
     # Accept both the OpenAI wrapper {"type": "function", "function": {...}} and a bare function.
     index = {fn["name"]: fn for fn in (t.get("function", t) for t in tools)}
     acceptable = acceptable if acceptable is not None else [{} for _ in gold_calls]

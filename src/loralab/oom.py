@@ -1,0 +1,90 @@
+"""The out-of-memory fallback ladder: the seeds' manual OOM guide, automated.
+
+On ``torch.OutOfMemoryError`` during training the recipe frees memory and retries with the next
+rung, in the guide's order (cheapest loss of quality first):
+1. half the micro-batch, double the accumulation (the effective batch, hence the optimisation,
+   is unchanged), down to a micro-batch of 1 — resumes from the last complete checkpoint;
+2. the ``qv-fallback`` LoRA targets (query and value projections only): the adapter's shape
+   changes, so training restarts from step 0;
+3. a shorter ``trainer.max_length`` (halved, not below ``trainer.oom_min_max_length``) — resumes.
+Each rung is a set of config overrides, recorded in the manifest; when none is left the error
+propagates with the history of what was tried."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from .config.paths import config_dir
+
+
+@dataclass(frozen=True)
+class Rung:
+    action: str
+    # dotted config keys -> new values
+    overrides: dict[str, Any]
+    # the adapter changes shape: earlier checkpoints cannot be resumed
+    restart: bool
+
+    def describe(self, cfg: DictConfig) -> str:
+        changes = ", ".join(f"{key} {OmegaConf.select(cfg, key)!r} -> {value!r}" for key, value in self.overrides.items())
+        return f"{self.action}: {changes}"
+
+    def apply(self, cfg: DictConfig) -> DictConfig:
+        out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        for key, value in self.overrides.items():
+            OmegaConf.update(out, key, value, merge=False)
+        return out
+
+
+def qv_fallback_targets() -> list[str]:
+    """The targets of conf/lora/qv-fallback.yaml: one source of truth for the fallback."""
+    return list(OmegaConf.load(config_dir() / "lora" / "qv-fallback.yaml").target_modules)
+
+
+def _smaller_micro_batch(micro: int) -> int:
+    """The largest divisor of ``micro`` that is at most half of it, so accumulation stays an integer
+    multiple and the effective batch is exactly preserved (8 -> 4, 6 -> 3, 3 -> 1)."""
+    return max(d for d in range(1, micro // 2 + 1) if micro % d == 0)
+
+
+def next_rung(cfg: DictConfig) -> Rung | None:
+    t = cfg.trainer
+    if t.micro_batch_size > 1:
+        micro = _smaller_micro_batch(t.micro_batch_size)
+        accum = t.gradient_accumulation_steps * (t.micro_batch_size // micro)
+        return Rung("halve micro-batch, keep effective batch",
+                    {"trainer.micro_batch_size": micro, "trainer.gradient_accumulation_steps": accum}, restart=False)
+    qv = qv_fallback_targets()
+    if sorted(cfg.lora.target_modules) != sorted(qv):
+        return Rung("qv-fallback LoRA targets", {"lora.target_modules": qv}, restart=True)
+    shorter = t.max_length // 2
+    if shorter >= t.oom_min_max_length:
+        return Rung("shorter max length", {"trainer.max_length": shorter}, restart=False)
+    return None
+
+
+def free_memory() -> None:
+    """Return what the failed attempt held: Python references first, then the CUDA cache."""
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class OutOfMemoryLadderExhausted(RuntimeError):
+    def __init__(self, history: list[dict], original: BaseException):
+        tried = "; ".join(h["change"] for h in history) or "nothing (the fallback is off)"
+        super().__init__(f"out of memory and no fallback left ({original}). Tried: {tried}. "
+                         "Use a smaller model or quantisation (model.quantization.mode=nf4), a smaller lora.r, "
+                         "or a GPU with more memory; `loralab-estimate` predicts the peak before a run.")
+
+
+def record(history: list[dict], rung: Rung, cfg: DictConfig, step: int, error: str) -> dict:
+    entry = {"at_step": step, "change": rung.describe(cfg), "error": error[:300], **asdict(rung)}
+    history.append(entry)
+    return entry

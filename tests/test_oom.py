@@ -1,0 +1,60 @@
+"""The OOM ladder's rungs, in the seeds' order, without training anything."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from loralab.api import compose
+from loralab.oom import next_rung, qv_fallback_targets
+
+
+def _cfg(*overrides: str):
+    return compose(list(overrides))
+
+
+def _walk(cfg) -> list:
+    rungs = []
+    while (rung := next_rung(cfg)) is not None:
+        rungs.append(rung)
+        cfg = rung.apply(cfg)
+    return rungs, cfg
+
+
+def test_the_ladder_keeps_the_effective_batch_then_narrows_targets_then_shortens():
+    cfg = _cfg("trainer.micro_batch_size=8", "trainer.gradient_accumulation_steps=2", "trainer.max_length=512",
+               "trainer.oom_min_max_length=128")
+    rungs, last = _walk(cfg)
+    actions = [r.action for r in rungs]
+    assert actions == ["halve micro-batch, keep effective batch"] * 3 + ["qv-fallback LoRA targets"] + ["shorter max length"] * 2
+    micro_accum = [(r.overrides["trainer.micro_batch_size"], r.overrides["trainer.gradient_accumulation_steps"])
+                   for r in rungs[:3]]
+    assert micro_accum == [(4, 4), (2, 8), (1, 16)]
+    assert all(m * a == 16 for m, a in micro_accum)
+    assert rungs[3].restart and not any(r.restart for r in rungs[:3] + rungs[4:])
+    assert list(last.lora.target_modules) == qv_fallback_targets() == ["q_proj", "v_proj"]
+    assert last.trainer.max_length == 128
+
+
+@pytest.mark.parametrize("micro,accum,expected", [(6, 1, (3, 2)), (3, 2, (1, 6)), (5, 1, (1, 5))])
+def test_odd_micro_batches_keep_the_effective_batch_exact(micro, accum, expected):
+    rung = next_rung(_cfg(f"trainer.micro_batch_size={micro}", f"trainer.gradient_accumulation_steps={accum}"))
+    got = (rung.overrides["trainer.micro_batch_size"], rung.overrides["trainer.gradient_accumulation_steps"])
+    assert got == expected and got[0] * got[1] == micro * accum
+
+
+def test_apply_does_not_touch_the_original_and_describe_names_old_and_new():
+    cfg = _cfg("trainer.micro_batch_size=4")
+    rung = next_rung(cfg)
+    assert rung.describe(cfg) == ("halve micro-batch, keep effective batch: trainer.micro_batch_size 4 -> 2, "
+                                  "trainer.gradient_accumulation_steps 1 -> 2")
+    new = rung.apply(cfg)
+    assert cfg.trainer.micro_batch_size == 4 and new.trainer.micro_batch_size == 2
+    assert OmegaConf.select(new, "model.name") == cfg.model.name
+
+
+def test_oom_fallback_is_validated():
+    from loralab.config.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="trainer.oom_fallback"):
+        _cfg("trainer.oom_fallback=sometimes")
