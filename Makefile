@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.loralab-installed
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: setup train test test-fast test-integration test-slow clean-runs docs
+.PHONY: setup train test test-fast test-integration test-slow clean-runs docs bench
 
 setup: $(STAMP)
 
@@ -48,6 +48,12 @@ test-slow: setup
 # (tests/config/test_reference.py fails when it is out of date).
 docs: setup
 	$(BIN)/python -m loralab.config.reference
+
+# What loralab costs against the plain TRL script (library defaults, and hand-tuned), alternating
+# runs on the embedded model; writes bench/results/bench.{json,md}. Not a test: run it on a quiet
+# machine (~35 min on 2 cores, over half of it contender A). Options: ARGS="--steps 8 --reps 3 --packing"
+bench: setup
+	$(BIN)/python bench/framework_overhead.py $(ARGS)
 
 clean-runs:
 	rm -rf experiments multirun

@@ -266,7 +266,8 @@ def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision
         "LoRA modules": counts["lora_modules"],
         "LoRA scale alpha/r": f"{lora_alpha(cfg.lora)}/{cfg.lora.r} = {lora_alpha(cfg.lora) / cfg.lora.r:g}",
         "effective batch": batch.describe(),
-        "tokens per optimiser step": f"~{int(tokens_per_row * batch.effective_batch_size):,}",
+        "tokens per optimiser step": (f"up to {t.max_length * batch.effective_batch_size:,} (packed rows)" if t.packing
+                                      else f"~{int(tokens_per_row * batch.effective_batch_size):,}"),
         "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
         "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
         "precision": precision.name,

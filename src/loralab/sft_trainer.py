@@ -33,6 +33,9 @@ class LoralabSFTTrainer(SFTTrainer):
             n_correct = self.accelerator.gather_for_metrics(correct.sum()).sum()
             self._metrics[mode]["mean_token_accuracy"].append((n_correct / n_valid).item() if n_valid > 0 else 0.0)
             if mode == "train":
-                self._total_train_tokens += self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
+                # packing (padding-free): one flattened row without an attention mask, counted as TRL counts it
+                mask = inputs.get("attention_mask")
+                tokens = mask.sum() if mask is not None else torch.tensor(inputs["position_ids"].size(1))
+                self._total_train_tokens += self.accelerator.gather_for_metrics(tokens).sum().item()
             self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
         return (loss, outputs) if return_outputs else loss

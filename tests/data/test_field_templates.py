@@ -12,7 +12,6 @@ import loralab
 from loralab.config.validation import ConfigError
 from loralab.data.files import DataError, FieldTemplate, read_records, template_fields
 from loralab.data.pipeline import load_splits, tokenize_split
-from loralab.modeling import build_tokenizer
 
 from .test_files import write_csv, write_jsonl, write_parquet
 
@@ -32,16 +31,6 @@ def write_array(path, rows):
 
 
 WRITERS = {"json": write_array, "jsonl": write_jsonl, "parquet": write_parquet, "csv": write_csv}
-
-
-@pytest.fixture(scope="module")
-def cfg(tiny_model_dir):
-    return loralab.compose(["model.source=hub", f"model.name_or_path='{tiny_model_dir}'"])
-
-
-@pytest.fixture(scope="module")
-def tokenizer(cfg, tiny_model_dir):
-    return build_tokenizer(cfg.model, str(tiny_model_dir))
 
 
 def files_cfg(tiny_model_dir, path, *extra):

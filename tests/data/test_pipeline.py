@@ -16,7 +16,6 @@ from loralab.data.files import DataError
 from loralab.data.pipeline import (duplicate_rows, duplicates_across_splits, load_splits, split_by_ratios,
                                    tokenize_split)
 from loralab.data.prompting import chat_inputs, compact_tool_listing
-from loralab.modeling import build_tokenizer
 
 EOT = "<|im_end|>"
 NODE = {"name": "POST /db/node", "arguments": {"id": 1, "x": 0.0, "y": 0.0, "z": 3.5}}
@@ -47,16 +46,6 @@ def call(fn: dict) -> dict:
 
 def user(text: str) -> dict:
     return {"role": "user", "content": text}
-
-
-@pytest.fixture(scope="module")
-def cfg(tiny_model_dir):
-    return loralab.compose(["model.source=hub", f"model.name_or_path='{tiny_model_dir}'"])
-
-
-@pytest.fixture(scope="module")
-def tokenizer(cfg, tiny_model_dir):
-    return build_tokenizer(cfg.model, str(tiny_model_dir))
 
 
 def data_cfg(cfg, **changes):
