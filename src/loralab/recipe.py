@@ -128,6 +128,9 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
     print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
+    from .memory import summary_for_run
+
+    console.print(summary_for_run(cfg, hw))  # predicted peak vs this device: before anything is loaded
 
     import torch
 

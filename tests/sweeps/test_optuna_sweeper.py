@@ -217,3 +217,19 @@ def test_unreachable_storage_fails_cleanly(tiny_model_dir, tmp_path):
     assert "Traceback" not in out
     assert "secret" not in out
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "multirun").exists()
+
+
+def test_trials_predicted_not_to_fit_are_skipped_without_running(tmp_path):
+    # The embedded model's shipped architecture gives a prediction; a 0.05 GiB budget fits nothing,
+    # so no trial loads a model and both are recorded PRUNED with the estimator's reason.
+    args = [hparams_search(), "hydra.sweeper.n_trials=2", "hydra.sweeper.memory_limit_gb=0.05",
+            "hydra.sweeper.study_name=too-big", f"hydra.sweep.dir={tmp_path}/sweep"]
+    proc = run_sweep(args, tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = optuna.load_study(study_name="too-big", storage=open_storage(
+        f"journal:///{tmp_path}/multirun/optuna/too-big.log"))
+    assert [t.state for t in study.trials] == [TrialState.PRUNED, TrialState.PRUNED]
+    for trial in study.trials:
+        assert trial.user_attrs["skipped"] == "memory"
+        assert "exceeds 0.05 GiB" in trial.user_attrs["prune_reason"]
+    assert not list((tmp_path / "sweep").rglob("status.json"))  # nothing was launched

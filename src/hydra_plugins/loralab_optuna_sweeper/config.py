@@ -74,6 +74,11 @@ class LoralabOptunaSweeperConf:
     n_jobs: int = 1
     # stop the sweep (exit 1) after this many failed trials in one invocation; None: n_trials
     max_failures: Optional[int] = None
+    # skip (as PRUNED, with the reason) a trial whose predicted peak memory (loralab-estimate)
+    # exceeds memory_limit_gb, instead of launching it into an out-of-memory error
+    skip_if_no_fit: bool = True
+    # None: the memory of this machine's GPU (nothing is skipped without a GPU)
+    memory_limit_gb: Optional[float] = None
     sampler: SamplerConf = field(default_factory=SamplerConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
     # key -> Hydra override grammar: choice(8,16,32), range(1,9,2), interval(1e-5,1e-3),

@@ -66,6 +66,7 @@ JOB_DIR_ATTR = "job_dir"
 OVERRIDES_ATTR = "overrides"
 OBJECTIVES_ATTR = "objectives"
 RETRY_OF_ATTR = "retry_of"
+SKIPPED_ATTR = "skipped"
 # study user attr: the pruner a trial process should use (see build_pruner)
 PRUNER_STUDY_ATTR = "loralab.pruner"
 
@@ -460,7 +461,8 @@ class Heartbeats:
 class LoralabOptunaSweeper(Sweeper):
     def __init__(self, study_name: str, storage: Optional[str], direction: Any, objective: Any, n_trials: int,
                  n_jobs: int, sampler: Any, pruner: Any, params: Optional[Mapping[str, str]] = None,
-                 max_failures: Optional[int] = None) -> None:
+                 max_failures: Optional[int] = None, skip_if_no_fit: bool = True,
+                 memory_limit_gb: Optional[float] = None) -> None:
         super().__init__()
         self.study_name = str(study_name)
         self.storage_url = storage
@@ -469,6 +471,7 @@ class LoralabOptunaSweeper(Sweeper):
         self.sampler_spec = _container(sampler)
         self.pruner_spec = _container(pruner)
         self.params = dict(params or {})
+        self.skip_if_no_fit, self.memory_limit_gb = bool(skip_if_no_fit), memory_limit_gb
         self.hydra_context: Optional[HydraContext] = None
         self.config: Optional[DictConfig] = None
         self.launcher = None
@@ -784,10 +787,16 @@ class LoralabOptunaSweeper(Sweeper):
             overrides = self._job_overrides(trial)
             trial.set_user_attr(OVERRIDES_ATTR, overrides)
             try:
-                job_dir = self._compose_job_dir(overrides, trial.number)
+                job_cfg = self._compose_job(overrides, trial.number)
             except Exception as exc:  # a sampled or fixed override that does not compose
                 reason = f"{type(exc).__name__}: {_one_line(exc)}"
                 self._fail(trial, reason)
+                continue
+            job_dir = str(Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir))
+            too_big = self._predicted_not_to_fit(job_cfg)
+            if too_big is not None:
+                log.warning("trial %d skipped: %s", trial.number, too_big)
+                self._finish(trial, TrialState.PRUNED, reason=too_big, attrs={SKIPPED_ATTR: "memory"})
                 continue
             trial.set_user_attr(JOB_DIR_ATTR, job_dir)
             ready.append((trial, overrides))
@@ -829,13 +838,27 @@ class LoralabOptunaSweeper(Sweeper):
                           f"sweep.trial_number={trial.number}", f"sweep.report_metric={self.report_metric}"]
         return overrides
 
-    def _compose_job_dir(self, overrides: List[str], number: int) -> str:
+    def _compose_job(self, overrides: List[str], number: int) -> DictConfig:
         cfg = self.hydra_context.config_loader.load_sweep_config(master_config=self.config,
                                                                  sweep_overrides=list(overrides))
         with open_dict(cfg):
             cfg.hydra.job.num = number
             cfg.hydra.job.id = number
-        return str(Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir))
+        return cfg
+
+    def _predicted_not_to_fit(self, job_cfg: DictConfig) -> Optional[str]:
+        """Why the trial would run out of memory (loralab's estimator), or None when it fits or
+        cannot be predicted (no GPU and no memory_limit_gb, or no shipped architecture)."""
+        if not self.skip_if_no_fit:
+            return None
+        from loralab.memory import estimate, fits
+
+        if fits(job_cfg, self.memory_limit_gb):
+            return None
+        predicted = estimate(job_cfg)
+        limit = self.memory_limit_gb if self.memory_limit_gb is not None else "this GPU's"
+        return (f"predicted peak memory {predicted.total_gb:.2f} GiB exceeds {limit} GiB "
+                "(loralab-estimate with the same overrides shows the breakdown and a fallback)")
 
     def _fail(self, trial, reason: str, attrs: Mapping[str, Any] | None = None) -> None:
         from optuna.trial import TrialState
