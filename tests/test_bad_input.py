@@ -264,3 +264,25 @@ def test_disk_full_while_saving_the_adapter(tiny_model_dir, tmp_path, monkeypatc
     status = read_status(run_dir)
     assert status["state"] == "failed" and "No space left" in status["error"]
     assert not (run_dir / ".adapter.tmp").exists()  # no half-written adapter left behind
+
+
+def test_disk_full_for_the_status_file_too(tiny_model_dir, tmp_path, monkeypatch):
+    # From the adapter save on, every rename into the run directory fails: the failure cannot be
+    # recorded in status.json, but the message still says what happened and how to continue.
+    real_replace = os.replace
+    full = {"on": False}
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst).name == "adapter":
+            full["on"] = True
+        if full["on"]:
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    run_dir = tmp_path / "run"
+    code, output = train_cli(run_dir, *tiny_overrides(tiny_model_dir, "trainer.max_steps=2", "trainer.eval_steps=2",
+                                                      "trainer.save_steps=2"))
+    assert code == 2
+    assert_refused(code, output, run_dir, "No space left on device", f"resume={run_dir}")
+    assert read_status(run_dir)["state"] == "running"  # what could be written; never "completed"

@@ -58,3 +58,42 @@ def test_oom_fallback_is_validated():
 
     with pytest.raises(ConfigError, match="trainer.oom_fallback"):
         _cfg("trainer.oom_fallback=sometimes")
+
+
+def test_an_oom_in_evaluation_halves_the_evaluation_batch_first():
+    cfg = _cfg("trainer.eval_batch_size=16", "trainer.micro_batch_size=8")
+    rung = next_rung(cfg, during_evaluation=True)
+    assert rung.overrides == {"trainer.eval_batch_size": 8} and not rung.restart
+    assert "trainer.micro_batch_size" in next_rung(cfg).overrides  # a training OOM leaves evaluation alone
+
+
+def test_with_an_effective_batch_only_the_micro_batch_changes():
+    from loralab.batching import batch_plan
+
+    cfg = _cfg("trainer.micro_batch_size=8", "trainer.effective_batch_size=32")
+    rung = next_rung(cfg)
+    assert rung.overrides == {"trainer.micro_batch_size": 4}
+    plan = batch_plan(rung.apply(cfg).trainer, cfg.optimizer.lr, 1)
+    assert (plan.micro_batch_size, plan.gradient_accumulation_steps, plan.effective_batch_size) == (4, 8, 32)
+
+
+def test_qv_rung_is_skipped_for_a_model_without_those_projections():
+    cfg = _cfg("trainer.micro_batch_size=1", "model.linear_modules=[c_attn,c_proj,c_fc]",
+               "lora.target_modules=[c_attn]", "trainer.max_length=256", "trainer.oom_min_max_length=128")
+    assert next_rung(cfg).action == "shorter max length"
+
+
+def test_in_evaluation_reads_the_traceback():
+    from loralab.oom import in_evaluation
+
+    def evaluation_loop():
+        raise RuntimeError("oom")
+
+    def training_step():
+        raise RuntimeError("oom")
+
+    for fn, expected in ((evaluation_loop, True), (training_step, False)):
+        try:
+            fn()
+        except RuntimeError as exc:
+            assert in_evaluation(exc) is expected

@@ -2,6 +2,7 @@
 
 On ``torch.OutOfMemoryError`` during training the recipe frees memory and retries with the next
 rung, in the guide's order (cheapest loss of quality first):
+0. when the error came from an evaluation: half ``trainer.eval_batch_size`` (training is unchanged);
 1. half the micro-batch, double the accumulation (the effective batch, hence the optimisation,
    is unchanged), down to a micro-batch of 1 — resumes from the last complete checkpoint;
 2. the ``qv-fallback`` LoRA targets (query and value projections only): the adapter's shape
@@ -13,6 +14,7 @@ propagates with the history of what was tried."""
 from __future__ import annotations
 
 import gc
+import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,15 +53,25 @@ def _smaller_micro_batch(micro: int) -> int:
     return max(d for d in range(1, micro // 2 + 1) if micro % d == 0)
 
 
-def next_rung(cfg: DictConfig) -> Rung | None:
+def in_evaluation(exc: BaseException) -> bool:
+    """Whether the error was raised inside the Trainer's evaluation (its own batch size applies)."""
+    return any(frame.name in ("evaluate", "evaluation_loop", "prediction_step")
+               for frame in traceback.extract_tb(exc.__traceback__))
+
+
+def next_rung(cfg: DictConfig, during_evaluation: bool = False) -> Rung | None:
     t = cfg.trainer
+    if during_evaluation and t.eval_batch_size > 1:
+        return Rung("halve evaluation batch", {"trainer.eval_batch_size": t.eval_batch_size // 2}, restart=False)
     if t.micro_batch_size > 1:
         micro = _smaller_micro_batch(t.micro_batch_size)
+        if t.get("effective_batch_size"):  # the accumulation is derived from it (batching.py)
+            return Rung("halve micro-batch, keep effective batch", {"trainer.micro_batch_size": micro}, restart=False)
         accum = t.gradient_accumulation_steps * (t.micro_batch_size // micro)
         return Rung("halve micro-batch, keep effective batch",
                     {"trainer.micro_batch_size": micro, "trainer.gradient_accumulation_steps": accum}, restart=False)
     qv = qv_fallback_targets()
-    if sorted(cfg.lora.target_modules) != sorted(qv):
+    if sorted(cfg.lora.target_modules) != sorted(qv) and set(qv) <= set(cfg.model.linear_modules):
         return Rung("qv-fallback LoRA targets", {"lora.target_modules": qv}, restart=True)
     shorter = t.max_length // 2
     if shorter >= t.oom_min_max_length:
@@ -78,7 +90,7 @@ def free_memory() -> None:
 
 class OutOfMemoryLadderExhausted(RuntimeError):
     def __init__(self, history: list[dict], original: BaseException):
-        tried = "; ".join(h["change"] for h in history) or "nothing (the fallback is off)"
+        tried = "; ".join(h["change"] for h in history) or "nothing: every rung was already at its limit"
         super().__init__(f"out of memory and no fallback left ({original}). Tried: {tried}. "
                          "Use a smaller model or quantisation (model.quantization.mode=nf4), a smaller lora.r, "
                          "or a GPU with more memory; `loralab-estimate` predicts the peak before a run.")

@@ -35,10 +35,29 @@ class RunDirError(RuntimeError):
 
 
 class DiskFull(RuntimeError):
-    def __init__(self, run_dir: Path, exc: OSError):
-        super().__init__(f"{exc.strerror or exc} while writing {exc.filename or run_dir}: the run is marked failed and "
-                         f"its complete checkpoints are kept. Free space (df -h {run_dir}), then continue with: "
-                         f"loralab-train resume={run_dir}")
+    def __init__(self, run_dir: Path, exc: BaseException):
+        what = f"{exc.strerror} while writing {exc.filename or run_dir}" if isinstance(exc, OSError) else str(exc)
+        super().__init__(f"{what}: the run is marked failed (unless the status file could not be written either) "
+                         f"and its complete checkpoints are kept. Free space (df -h {run_dir}), then continue "
+                         f"with: loralab-train resume={run_dir}")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC as an OSError, or as the RuntimeError torch.save / safetensors wrap it in."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("No space left on device" in text or "StorageFull" in text)
+
+
+def _previous_oom_fallbacks(run_dir: Path) -> list[dict]:
+    """A resumed run keeps the record of the fallbacks its earlier attempts took."""
+    import json
+
+    try:
+        return list(json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("oom_fallbacks") or [])
+    except (OSError, ValueError):
+        return []
 
 
 @dataclass
@@ -107,10 +126,16 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         set_status(run_dir, "pruned", reason=str(exc), step=exc.step, value=exc.value)
         raise
     except BaseException as exc:
-        abort_trackers(cfg, run_dir, "failed")
-        set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"),
-                   traceback=redact(traceback.format_exc()))
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        full = _disk_full(exc)
+        try:
+            abort_trackers(cfg, run_dir, "failed")
+            set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"),
+                       traceback=redact(traceback.format_exc()))
+        except OSError as status_exc:  # the disk is full for the status file too: say so, keep the cause
+            if not (full or _disk_full(status_exc)):
+                raise
+            full = True
+        if full:
             raise DiskFull(run_dir, exc) from exc
         raise
     set_status(run_dir, "completed")
@@ -137,7 +162,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     from .data.check import check_data, print_report
     from .data.pipeline import duplicates_across_splits, has_conversations, load_splits
     from .modeling import build_tokenizer, model_location, parameter_counts
-    from .oom import OutOfMemoryLadderExhausted, free_memory, next_rung, record
+    from .oom import OutOfMemoryLadderExhausted, free_memory, in_evaluation, next_rung, record
     from .resume import newest_complete_checkpoint
     from .training_args import cuda_only_by_default, gradient_checkpointing_enabled
 
@@ -161,7 +186,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
     # one rank running out of memory while the others go on would desynchronise them: single process only
     ladder_on = cuda_only_by_default(cfg.trainer.oom_fallback, hw) and world_size_from_env() == 1
-    oom_history: list[dict] = []
+    oom_history: list[dict] = _previous_oom_fallbacks(run_dir) if checkpoint is not None else []
     tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
     while True:  # one pass per attempt: more than one only when the OOM ladder steps in
         model = _build_peft_model(cfg, location, precision, hw, gc, tokenizer)
@@ -190,15 +215,20 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
             break
         except torch.OutOfMemoryError as exc:
-            rung = next_rung(cfg) if ladder_on else None
+            rung = next_rung(cfg, during_evaluation=in_evaluation(exc)) if ladder_on else None
             if rung is None:
                 if not ladder_on:
                     raise
                 raise OutOfMemoryLadderExhausted(oom_history, exc) from exc
             entry = record(oom_history, rung, cfg, trainer.state.global_step, str(exc))
         # outside the except block: the traceback and the activations it pins are gone
-        _callback(trainer, "GracefulStop").on_train_end(None, None, None)  # on_train_end never ran
-        del trainer, model, recorder
+        stop = _callback(trainer, "GracefulStop")
+        stop.on_train_end(None, None, None)  # on_train_end never ran: restore the signal handlers
+        stop.step = trainer.state.global_step
+        stop.raise_if_stopped()  # Ctrl-C / SIGTERM came before the OOM: stop, do not retry
+        if tool_callback is not None:
+            tool_callback.trainer = None  # it would keep the old trainer (model, optimizer) alive
+        del trainer, model, recorder, stop
         free_memory()
         console.print(f"[bold yellow]out of memory at step {entry['at_step']}[/bold yellow]; retrying with {entry['change']}")
         log.warning("OOM fallback: %s", entry["change"])
@@ -217,7 +247,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
         if tool_callback is not None:
             tool_callback = _tool_call_callback(cfg, splits, tokenizer)
     _callback(trainer, "GracefulStop").raise_if_stopped()
-    metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state))
+    metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state, recorder.train))
     reporter = _callback(trainer, "TrialReporter")
     if reporter is not None:
         reporter.raise_if_pruned()
@@ -321,13 +351,19 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
     return trainer
 
 
-def _throughput(summary: dict, state) -> dict:
+def _throughput(summary: dict, state, train_log: list[dict]) -> dict:
+    """Tokens/s counts real tokens (TRL's ``num_tokens``, from the attention mask); the positions the
+    model processed (``num_input_tokens_seen``, padding included) give the padding fraction."""
     runtime = summary.get("train_runtime")
-    tokens = getattr(state, "num_input_tokens_seen", 0)
+    processed = getattr(state, "num_input_tokens_seen", 0)
+    tokens = next((e["num_tokens"] for e in reversed(train_log) if e.get("num_tokens")), processed)
     if not runtime or not tokens:
         return {}
-    return {"train_tokens": tokens, "train_tokens_per_s": round(tokens / runtime, 1),
-            "s_per_step": round(runtime / max(1, state.global_step), 3)}
+    out = {"train_tokens": tokens, "train_tokens_per_s": round(tokens / runtime, 1),
+           "s_per_step": round(runtime / max(1, state.global_step), 3)}
+    if processed:
+        out["padding_fraction"] = round(max(0.0, 1 - tokens / processed), 4)
+    return out
 
 
 def _evaluates_here(cfg: DictConfig, run_dir: Path) -> bool:

@@ -35,7 +35,7 @@ class LoralabSFTTrainer(SFTTrainer):
             if mode == "train":
                 # packing (padding-free): one flattened row without an attention mask, counted as TRL counts it
                 mask = inputs.get("attention_mask")
-                tokens = mask.sum() if mask is not None else torch.tensor(inputs["position_ids"].size(1))
+                tokens = mask.sum() if mask is not None else torch.tensor(inputs["position_ids"].size(1), device=inputs["position_ids"].device)
                 self._total_train_tokens += self.accelerator.gather_for_metrics(tokens).sum().item()
             self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
         return (loss, outputs) if return_outputs else loss

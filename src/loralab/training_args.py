@@ -88,7 +88,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         greater_is_better=t.greater_is_better,
         logging_steps=t.logging_steps,
         logging_first_step=True,
-        include_num_input_tokens_seen="non_padding",  # tokens/s counts real tokens, not padding
+        include_num_input_tokens_seen="all",  # positions processed, padding included (TRL's num_tokens: real ones)
         report_to=list(cfg.logger.report_to) or "none",
         dataloader_num_workers=cfg.env.dataloader_num_workers,
         dataloader_pin_memory=(hw.device == "cuda") if pin == "auto" else str(pin).lower() == "true",

@@ -35,6 +35,8 @@ def test_cli_run_losses_fall(tiny_run):
     assert final["train_loss_last"] < final["train_loss_first"]
     assert metrics["summary"]["global_step"] == 16
     assert metrics["summary"]["train_tokens_per_s"] > 0
+    assert 0 <= metrics["summary"]["padding_fraction"] < 0.5  # group_by_length keeps padding small
+    assert metrics["summary"]["train_tokens"] == metrics["train"][-1]["num_tokens"]  # real tokens, not padding
     # the start-of-run ETA, timed on the steady steps after the first
     summary = metrics["summary"]
     assert summary["s_per_step_early"] > 0

@@ -793,7 +793,11 @@ class LoralabOptunaSweeper(Sweeper):
                 self._fail(trial, reason)
                 continue
             job_dir = str(Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir))
-            too_big = self._predicted_not_to_fit(job_cfg)
+            try:
+                too_big = self._predicted_not_to_fit(job_cfg)
+            except Exception as exc:  # e.g. a sampled value the estimator cannot size: this trial only
+                self._fail(trial, f"memory estimate failed: {type(exc).__name__}: {_one_line(exc)}")
+                continue
             if too_big is not None:
                 log.warning("trial %d skipped: %s", trial.number, too_big)
                 self._finish(trial, TrialState.PRUNED, reason=too_big, attrs={SKIPPED_ATTR: "memory"})
@@ -851,13 +855,16 @@ class LoralabOptunaSweeper(Sweeper):
         cannot be predicted (no GPU and no memory_limit_gb, or no shipped architecture)."""
         if not self.skip_if_no_fit:
             return None
-        from loralab.memory import estimate, fits
+        from loralab.hardware import detect
+        from loralab.memory import estimate
 
-        if fits(job_cfg, self.memory_limit_gb):
-            return None
+        limit = self.memory_limit_gb if self.memory_limit_gb is not None else detect().total_memory_gb
+        if limit is None or not job_cfg.model.get("arch_config"):
+            return None  # nothing to compare with, or no shipped architecture to count from
         predicted = estimate(job_cfg)
-        limit = self.memory_limit_gb if self.memory_limit_gb is not None else "this GPU's"
-        return (f"predicted peak memory {predicted.total_gb:.2f} GiB exceeds {limit} GiB "
+        if predicted.fits(limit):
+            return None
+        return (f"predicted peak memory {predicted.total_gb:.2f} GiB exceeds {limit:g} GiB "
                 "(loralab-estimate with the same overrides shows the breakdown and a fallback)")
 
     def _fail(self, trial, reason: str, attrs: Mapping[str, Any] | None = None) -> None:
