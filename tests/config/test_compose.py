@@ -19,9 +19,21 @@ from loralab.modeling import chat_template_text, lora_alpha
 CONF = config_dir()
 
 # Options that cannot validate on their own: the extra overrides a user must give with them.
-# Every data option reading user files (source: files) needs its train file.
-REQUIRED_WITH = {("data", p.stem): ["data.train_file=train.jsonl"] for p in (CONF / "data").glob("*.yaml")
-                 if OmegaConf.load(p).get("source") == "files"}
+# Every data option reading user files (source: files) needs its train file, and so does an
+# experiment that selects one.
+FILE_DATA = {p.stem for p in (CONF / "data").glob("*.yaml") if OmegaConf.load(p).get("source") == "files"}
+
+
+def _data_choice(experiment: Path) -> str | None:
+    for entry in OmegaConf.load(experiment).get("defaults", []):
+        if not isinstance(entry, str) and "override /data" in entry:
+            return entry["override /data"]
+    return None
+
+
+REQUIRED_WITH = {("data", stem): ["data.train_file=train.jsonl"] for stem in FILE_DATA} | {
+    ("experiment", p.stem): ["data.train_file=train.jsonl"] for p in (CONF / "experiment").glob("*.yaml")
+    if _data_choice(p) in FILE_DATA}
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -60,8 +72,9 @@ def test_every_lora_option_fits_every_model(model, lora):
 @pytest.mark.parametrize("trainer", options_of("trainer"))
 def test_every_trainer_preset_composes_under_every_experiment(trainer, experiment):
     """Experiments come after the trainer group in train.yaml: what a preset sets itself wins."""
-    cfg = loralab.compose([f"trainer={trainer}", f"experiment={experiment}"])
-    alone = loralab.compose([f"experiment={experiment}"])
+    needed = REQUIRED_WITH.get(("experiment", experiment), [])
+    cfg = loralab.compose([f"trainer={trainer}", f"experiment={experiment}", *needed])
+    alone = loralab.compose([f"experiment={experiment}", *needed])
     assert cfg.trainer.name == trainer
     own = OmegaConf.load(CONF / "experiment" / f"{experiment}.yaml")
     for group in ("trainer", "optimizer"):
