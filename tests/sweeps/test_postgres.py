@@ -15,8 +15,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from hydra_plugins.loralab_optuna_sweeper.sweeper import with_installed_driver
-from loralab.sweeps.storage import StorageUnreachable, open_storage
+from loralab.sweeps.storage import StorageUnreachable, open_storage, with_installed_driver
 
 from .test_optuna_sweeper import COUNTED, cli, sweep_args
 

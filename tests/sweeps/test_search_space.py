@@ -18,8 +18,14 @@ from hydra.core.plugins import Plugins
 # SweepConfigError a new identity after this import; scan first so the names below stay valid.
 Plugins.instance()
 
+from hydra.core.override_parser.overrides_parser import OverridesParser  # noqa: E402
 from hydra_plugins.loralab_optuna_sweeper import sweeper as sw  # noqa: E402
-from hydra_plugins.loralab_optuna_sweeper.sweeper import SweepConfigError, parse_search_space  # noqa: E402
+from hydra_plugins.loralab_optuna_sweeper.samplers import build_sampler  # noqa: E402
+from hydra_plugins.loralab_optuna_sweeper.search_space import grid_search_space, parse_search_space, quote  # noqa: E402
+from hydra_plugins.loralab_optuna_sweeper.sweeper import SweepConfigError  # noqa: E402
+from hydra_plugins.loralab_optuna_sweeper.workers import Heartbeats, local_worker_state, worker_identity  # noqa: E402
+from loralab.sweeps.pruners import build_pruner  # noqa: E402
+from loralab.sweeps.storage import default_storage_url, redact, with_installed_driver  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -75,7 +81,7 @@ def test_sampled_values_become_override_text_hydra_parses_back():
     space = parse_search_space({}, ["a=choice('x y', b, [1,2], {k: 1}, true)", "b=tag(log, interval(1e-5, 1e-3))",
                                     "+c=choice(1,2)"])
     overrides = space.overrides_for({"a": "x y", "b": 1.234e-05, "c": 2})
-    parser = sw.OverridesParser.create()
+    parser = OverridesParser.create()
     parsed = {o.key_or_group: o.value() for o in parser.parse_overrides(overrides)}
     assert parsed == {"a": "x y", "b": 1.234e-05, "c": 2}
     assert "+c=2" in overrides
@@ -92,52 +98,57 @@ def test_unusable_sweeps_are_config_errors_naming_the_key(bad):
 
 def test_grid_needs_discrete_params():
     space = parse_search_space({"lora.r": "choice(8, 16)", "trainer.max_steps": "range(1, 3)"}, [])
-    assert sw.grid_search_space(space) == {"lora.r": [8, 16], "trainer.max_steps": [1, 2]}
+    assert grid_search_space(space) == {"lora.r": [8, 16], "trainer.max_steps": [1, 2]}
     with pytest.raises(SweepConfigError, match="optimizer.lr"):
-        sw.grid_search_space(parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, []))
+        grid_search_space(parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, []))
 
 
 def test_pruners_and_samplers_from_specs():
-    assert isinstance(sw.build_pruner({"type": "median", "n_startup_trials": 2}), optuna.pruners.MedianPruner)
-    assert isinstance(sw.build_pruner({"type": "hyperband", "max_resource": 16}), optuna.pruners.HyperbandPruner)
-    assert isinstance(sw.build_pruner({"type": "none"}), optuna.pruners.NopPruner)
+    assert isinstance(build_pruner({"type": "median", "n_startup_trials": 2}), optuna.pruners.MedianPruner)
+    assert isinstance(build_pruner({"type": "hyperband", "max_resource": 16}), optuna.pruners.HyperbandPruner)
+    assert isinstance(build_pruner({"type": "none"}), optuna.pruners.NopPruner)
     space = parse_search_space({"lora.r": "choice(8, 16)"}, [])
-    tpe = sw.build_sampler({"type": "tpe", "seed": 1, "constant_liar": True}, space, 1)
+    tpe = build_sampler({"type": "tpe", "seed": 1, "constant_liar": True}, space, 1)
     assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._constant_liar
-    assert isinstance(sw.build_sampler({"type": "grid"}, space, 0), optuna.samplers.GridSampler)
+    assert isinstance(build_sampler({"type": "grid"}, space, 0), optuna.samplers.GridSampler)
+    with pytest.raises(ValueError, match="hydra.sweeper.pruner.type"):
+        build_pruner({"type": "nope"})
+    # the sweeper rejects it first, as a config error, before any trial
+    bad = sw.LoralabOptunaSweeper(study_name="x", storage=None, direction="minimize", objective="eval_loss",
+                                  n_trials=1, n_jobs=1, sampler={}, pruner={"type": "nope"})
     with pytest.raises(SweepConfigError, match="hydra.sweeper.pruner.type"):
-        sw.build_pruner({"type": "nope"})
+        bad._validate()
 
 
 def test_storage_urls_never_show_a_password(tmp_path):
-    assert sw.redact("postgresql://bob:s3cret@db:5432/optuna") == "postgresql://bob:***@db:5432/optuna"
-    assert "s3cret" not in sw.redact("postgresql+psycopg2://bob:s3cret@db/optuna")
-    assert sw.redact("sqlite:///a/b.db") == "sqlite:///a/b.db"
-    assert sw.default_storage_url("lr-rank-tiny", tmp_path) == f"journal://{tmp_path}/multirun/optuna/lr-rank-tiny.log"
-    assert sw.default_storage_url("a/../b c", tmp_path).endswith("/multirun/optuna/a_.._b_c.log")
-    assert sw.quote("journal:///tmp/x.log") == "journal:///tmp/x.log"
-    assert sw.quote("postgresql://u:p,w@h/d") == "'postgresql://u:p,w@h/d'"
+    assert redact("postgresql://bob:s3cret@db:5432/optuna") == "postgresql://bob:***@db:5432/optuna"
+    assert "s3cret" not in redact("postgresql+psycopg2://bob:s3cret@db/optuna")
+    assert redact("sqlite:///a/b.db") == "sqlite:///a/b.db"
+    assert default_storage_url("lr-rank-tiny", tmp_path) == f"journal://{tmp_path}/multirun/optuna/lr-rank-tiny.log"
+    assert default_storage_url("a/../b c", tmp_path).endswith("/multirun/optuna/a_.._b_c.log")
+    assert quote("journal:///tmp/x.log") == "journal:///tmp/x.log"
+    assert quote("postgresql://u:p,w@h/d") == "'postgresql://u:p,w@h/d'"
 
 
 def test_plain_postgresql_urls_name_the_installed_driver():
     import importlib.util
 
-    url = sw.with_installed_driver("postgresql://u:p@h/d")
+    url = with_installed_driver("postgresql://u:p@h/d")
     if importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2"):
         assert url.startswith(("postgresql+psycopg://", "postgresql+psycopg2://")) and url.endswith("://u:p@h/d")
-    assert sw.with_installed_driver("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
-    assert sw.with_installed_driver("sqlite:///x.db") == "sqlite:///x.db"
+    assert with_installed_driver("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
+    assert with_installed_driver("sqlite:///x.db") == "sqlite:///x.db"
 
 
 def test_worker_liveness():
-    me = sw.worker_identity()
-    assert sw.local_worker_state(me) == "alive"
+    me = worker_identity()
+    assert local_worker_state(me) == "alive"
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    assert sw.local_worker_state({**me, "pid": proc.pid, "start": None}) == "dead"
-    assert sw.local_worker_state({**me, "start": (me["start"] or 0) + 1}) == "dead"  # pid reused
-    assert sw.local_worker_state({**me, "host": "elsewhere"}) == "unknown"
-    assert sw.local_worker_state(None) == "unknown"
+    assert local_worker_state({**me, "pid": proc.pid, "start": None}) == "dead"
+    assert local_worker_state({**me, "start": (me["start"] or 0) + 1}) == "dead"  # pid reused
+    assert local_worker_state({**me, "host": "elsewhere"}) == "unknown"
+    assert local_worker_state(None) == "unknown"
 
 
 # -- the bookkeeping of the ask/tell loop, on a real journal storage without training ----------
@@ -147,7 +158,7 @@ def _worker(study, space, n_trials, identity=None):
                                 objective="eval_loss", n_trials=n_trials, n_jobs=1, sampler={"type": "random"},
                                 pruner={"type": "median"})
     w._validate()
-    w.study, w.space, w.heartbeats = study, space, sw.Heartbeats(study._storage)
+    w.study, w.space, w.heartbeats = study, space, Heartbeats(study._storage)
     if identity:
         w.worker = identity
     return w
@@ -179,7 +190,7 @@ def test_running_trial_of_a_dead_worker_is_failed_and_its_point_queued_again(stu
     space = parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, [])
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    dead = {**sw.worker_identity(), "pid": proc.pid, "start": None}
+    dead = {**worker_identity(), "pid": proc.pid, "start": None}
     killed = _worker(study, space, 3, identity=dead)
     orphan = killed._ask()  # left RUNNING by a worker that no longer exists
     live = _worker(study, space, 3)
@@ -211,7 +222,7 @@ def test_trial_of_another_host_is_dead_when_its_heartbeat_stops(tmp_path):
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/hb.db", heartbeat_interval=1, grace_period=1)
     study = optuna.create_study(study_name="hb", storage=storage)
     space = parse_search_space({"optimizer.lr": "interval(1e-4, 1e-3)"}, [])
-    remote = _worker(study, space, 2, identity={**sw.worker_identity(), "host": "elsewhere"})
+    remote = _worker(study, space, 2, identity={**worker_identity(), "host": "elsewhere"})
     trial = remote._ask()  # records one heartbeat, then nothing (its sweeper "died")
     remote.heartbeats.discard(trial._trial_id)
     local = _worker(study, space, 2)

@@ -10,7 +10,6 @@ from typing import Any, Dict, Optional
 from hydra.core.config_store import ConfigStore
 
 SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "percentile", "hyperband", "none")
 DIRECTIONS = ("minimize", "maximize")
 
 

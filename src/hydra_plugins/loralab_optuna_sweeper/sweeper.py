@@ -20,58 +20,47 @@ exactly ``n_trials`` counted trials: before asking, a worker counts COMPLETE + P
 the budget its trial is told FAIL ("over budget ...") without being launched. Trial numbers are
 allocated by the storage, so a tie is decided the same way by every worker.
 
+The parts, one job each: ``search_space`` (override grammar <-> Optuna distributions),
+``samplers`` (and ``loralab.sweeps.pruners``, shared with the trial processes), ``workers``
+(liveness, heartbeats), ``results`` (tables and files), ``attrs`` (trial user attr names),
+``_errors``; ``loralab.sweeps.storage`` opens the storage.
+
 Imported by Hydra's plugin scan on every ``loralab-train`` start: Optuna is imported lazily. No
 ``from __future__ import annotations``: the scan executes modules outside sys.modules, where
 dataclasses cannot resolve string annotations.
 """
 
 
-import csv
-import io
 import logging
 import math
-import os
-import re
-import socket
 import sys
-import threading
 import time
 import warnings
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
 from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from loralab.rundir import write_text
-from loralab.secrets import redact_text
-from loralab.sweeps.storage import with_installed_driver
+from loralab.sweeps.pruners import PRUNER_STUDY_ATTR, PRUNERS, build_pruner
+from loralab.sweeps.storage import default_storage_url, redact, with_installed_driver
 
-from .config import DIRECTIONS, PRUNERS, SAMPLERS
+from ._errors import SweepAborted, SweepConfigError, SweepInterrupted, SweepStorageError
+from .attrs import (FAIL_REASON_ATTR, JOB_DIR_ATTR, OBJECTIVES_ATTR, OVERRIDES_ATTR, PRUNE_REASON_ATTR,
+                    PRUNED_AT_ATTR, RETRY_OF_ATTR, SKIPPED_ATTR, WORKER_ATTR)
+from .config import DIRECTIONS, SAMPLERS
+from .results import print_table, study_summary, trial_rows, write_results
+from .samplers import build_sampler
+from .search_space import parse_search_space, quote, suggest
+from .workers import Heartbeats, local_worker_state, worker_identity
 
 log = logging.getLogger(__name__)
 
-# user attrs written on each trial
-WORKER_ATTR = "worker"
-FAIL_REASON_ATTR = "fail_reason"
-PRUNED_AT_ATTR = "pruned_at_step"
-PRUNE_REASON_ATTR = "prune_reason"
-JOB_DIR_ATTR = "job_dir"
-OVERRIDES_ATTR = "overrides"
-OBJECTIVES_ATTR = "objectives"
-RETRY_OF_ATTR = "retry_of"
-SKIPPED_ATTR = "skipped"
-# study user attr: the pruner a trial process should use (see build_pruner)
-PRUNER_STUDY_ATTR = "loralab.pruner"
-
 OVER_BUDGET = "over budget (another worker took the last slot)"
-RESULTS_FILE = "optimization_results.yaml"
 # how often a worker whose budget is held by other workers' running trials looks again
 WAIT_POLL_S = 2.0
 # a RUNNING trial that recorded no worker this long after its start was left by a killed sweeper
@@ -80,378 +69,6 @@ ORPHAN_GRACE_S = 60
 TOOL_METRIC_PREFIX = "eval_tool_"
 TOOL_METRICS_DURING_TRAINING = ("exact_call_accuracy", "tool_name_accuracy", "valid_json",
                                 "irrelevance_accuracy", "multi_call_exact")
-
-
-class SweepConfigError(ValueError):
-    """A hydra.sweeper setting (or a sweep override) that cannot work; raised before any trial."""
-
-
-class SweepStorageError(RuntimeError):
-    """The Optuna storage cannot be opened; raised before anything is written."""
-
-
-class SweepAborted(RuntimeError):
-    """Too many trials failed in this invocation (hydra.sweeper.max_failures)."""
-
-
-class SweepInterrupted(RuntimeError):
-    """A trial was stopped by SIGINT/SIGTERM (the run's graceful stop): the sweep stops too."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-# ---------------------------------------------------------------------------------------------
-# Search space: Hydra override grammar -> Optuna distributions
-# ---------------------------------------------------------------------------------------------
-
-@dataclass
-class SearchSpace:
-    # Optuna param name (the config key) -> distribution
-    distributions: Dict[str, Any] = field(default_factory=dict)
-    # override key as written (keeps +, ++, @package) per param name
-    keys: Dict[str, str] = field(default_factory=dict)
-    # categorical params: the override text of each choice (lists, dicts, quoted strings)
-    choice_text: Dict[str, Dict[Any, str]] = field(default_factory=dict)
-    # non-sweep overrides, passed unchanged to every trial
-    fixed: List[str] = field(default_factory=list)
-
-    def overrides_for(self, params: Mapping[str, Any]) -> List[str]:
-        out = []
-        for name, value in params.items():
-            if name not in self.keys:
-                continue  # a param of an older search space (resumed study): not ours to set
-            text = self.choice_text.get(name, {}).get(_hashable(value))
-            out.append(f"{self.keys[name]}={text if text is not None else format_value(value)}")
-        return [*self.fixed, *out]
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return repr(value)
-
-
-def format_value(value: Any) -> str:
-    """An Optuna parameter value as Hydra override text."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return Override._get_value_element_as_str(value)
-
-
-def quote(value: str) -> str:
-    """A string as a quoted Hydra override value when it holds grammar characters."""
-    if re.fullmatch(r"[\w./:@%+~-]*", value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def distribution_from_override(override: Override) -> tuple[Any, Dict[Any, str] | None]:
-    """The Optuna distribution for one sweep override (the old hydra-optuna-sweeper's syntax):
-
-    - ``choice(a, b, c)`` / ``a,b,c``: CategoricalDistribution;
-    - ``range(start, stop[, step])``: IntDistribution (FloatDistribution with a float step) over
-      the values Hydra's range yields: ``stop`` is excluded, as in Hydra (range(8, 65, 8) = 8..64);
-      ``shuffle(range(...))``: categorical over the same values;
-    - ``interval(a, b)``: FloatDistribution; ``int(interval(a, b))``: IntDistribution;
-      ``tag(log, ...)`` on either: log scale.
-    Returns (distribution, choice text or None)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    key = override.get_key_element()
-    value = override.value()
-    tags = set(getattr(value, "tags", None) or ())
-    log_scale = "log" in tags
-    if override.is_choice_sweep():
-        try:  # choice(...), a,b,c, and glob(...) over a config group's options
-            items = list(override.sweep_iterator(transformer=Transformer.identity))
-        except Exception as exc:
-            raise SweepConfigError(f"{key}: {override.get_value_string()}: {exc}") from exc
-        if not items:
-            raise SweepConfigError(f"{key}: {override.get_value_string()} matches nothing")
-        choices, texts = [], {}
-        for item in items:
-            if item is None or isinstance(item, (bool, int, float, str)):
-                choice = item
-            else:  # lists, dicts: Optuna stores primitives; their override text stands for them
-                choice = Override._get_value_element_as_str(item)
-            choices.append(choice)
-            texts[_hashable(choice)] = Override._get_value_element_as_str(item)
-        if len(set(map(_hashable, choices))) != len(choices):
-            raise SweepConfigError(f"{key}: choice() lists a value twice: {choices}")
-        return CategoricalDistribution(choices), texts
-    if override.is_range_sweep():
-        assert isinstance(value, RangeSweep)
-        values = list(override.sweep_iterator(transformer=Transformer.identity))
-        if not values:
-            raise SweepConfigError(f"{key}: {override.get_value_string()} yields no value "
-                                   "(Hydra's range excludes stop)")
-        if value.shuffle:
-            return CategoricalDistribution(values), None
-        step = value.step
-        low, high = min(values), max(values)
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values) and isinstance(step, int):
-            if log_scale and abs(step) != 1:
-                raise SweepConfigError(f"{key}: a log-scale range needs step 1")
-            return IntDistribution(int(low), int(high), log=log_scale, step=1 if log_scale else abs(int(step))), None
-        if log_scale:
-            raise SweepConfigError(f"{key}: log scale over a float range is not supported; use tag(log, interval(a, b))")
-        return FloatDistribution(float(low), float(high), step=abs(float(step)) if len(values) > 1 else None), None
-    if override.is_interval_sweep():
-        assert isinstance(value, IntervalSweep)
-        start, end = value.start, value.end
-        if start is None or end is None or not start < end:
-            raise SweepConfigError(f"{key}: interval needs start < end, got {start}, {end}")
-        if log_scale and start <= 0:
-            raise SweepConfigError(f"{key}: a log-scale interval needs start > 0, got {start}")
-        if isinstance(start, int) and isinstance(end, int):
-            return IntDistribution(start, end, log=log_scale), None
-        return FloatDistribution(float(start), float(end), log=log_scale), None
-    raise SweepConfigError(f"{key}: {override.input_line!r} is not a sweep the Optuna sweeper supports "
-                           "(choice, range, interval, tag(log, ...))")
-
-
-def parse_search_space(params: Optional[Mapping[str, str]], arguments: Sequence[str],
-                       parser: OverridesParser | None = None) -> SearchSpace:
-    """``params`` (hydra.sweeper.params) then the command-line overrides, which win on a shared
-    key: a sweep override replaces the param's range, a plain override fixes the key for every
-    trial. Plain overrides of other keys pass through unchanged."""
-    parser = parser or OverridesParser.create()
-    lines = [f"{k}={v}" for k, v in (params or {}).items()]
-    try:
-        from_params = parser.parse_overrides(lines)
-        from_cli = parser.parse_overrides(list(arguments))
-    except Exception as exc:  # OverrideParseException: the grammar's message says where
-        raise SweepConfigError(f"cannot parse the sweep overrides: {exc}") from exc
-    merged: Dict[str, Override] = {}
-    for override in [*from_params, *from_cli]:
-        merged.pop(override.key_or_group, None)  # the later one wins, and keeps its position
-        merged[override.key_or_group] = override
-    space = SearchSpace()
-    for name, override in merged.items():
-        if override.is_sweep_override():
-            if override.is_delete():
-                raise SweepConfigError(f"{override.input_line}: a delete override cannot sweep")
-            dist, texts = distribution_from_override(override)
-            space.distributions[name] = dist
-            space.keys[name] = override.get_key_element()
-            if texts:
-                space.choice_text[name] = texts
-        else:
-            space.fixed.append(override.input_line)
-    return space
-
-
-def suggest(trial, name: str, dist) -> Any:
-    """trial.suggest_* for a distribution (what study.ask(distributions) does, in public API)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    if isinstance(dist, CategoricalDistribution):
-        return trial.suggest_categorical(name, dist.choices)
-    if isinstance(dist, IntDistribution):
-        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
-    if isinstance(dist, FloatDistribution):
-        return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
-    raise TypeError(f"{name}: unsupported distribution {dist!r}")
-
-
-def grid_search_space(space: SearchSpace) -> Dict[str, list]:
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    grid = {}
-    for name, dist in space.distributions.items():
-        if isinstance(dist, CategoricalDistribution):
-            grid[name] = list(dist.choices)
-        elif isinstance(dist, IntDistribution) and not dist.log:
-            grid[name] = list(range(dist.low, dist.high + 1, dist.step))
-        elif isinstance(dist, FloatDistribution) and dist.step is not None:
-            n = int(round((dist.high - dist.low) / dist.step))
-            grid[name] = [dist.low + i * dist.step for i in range(n + 1)]
-        else:
-            raise SweepConfigError(f"hydra.sweeper.sampler.type=grid needs choice() or range() for every "
-                                   f"parameter; {name} is continuous ({dist})")
-    return grid
-
-
-# ---------------------------------------------------------------------------------------------
-# Samplers, pruners, storage URL
-# ---------------------------------------------------------------------------------------------
-
-def build_sampler(spec: Mapping[str, Any], space: SearchSpace, seed: Optional[int]):
-    import optuna
-
-    kind = spec.get("type", "tpe")
-    if kind == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=bool(spec.get("constant_liar", True)),
-                                          n_startup_trials=int(spec.get("n_startup_trials", 10)),
-                                          multivariate=bool(spec.get("multivariate", False)))
-    if kind == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if kind == "grid":
-        return optuna.samplers.GridSampler(grid_search_space(space), seed=seed)
-    raise SweepConfigError(f"hydra.sweeper.sampler.type={kind!r}: expected one of {SAMPLERS}")
-
-
-def build_pruner(spec: Mapping[str, Any] | None):
-    """The pruner a spec (hydra.sweeper.pruner, also stored as the study user attr
-    ``loralab.pruner``) describes. A trial process that re-opens its study should use it:
-    ``study.pruner = build_pruner(study.user_attrs.get("loralab.pruner"))``."""
-    import optuna
-
-    spec = dict(spec or {"type": "median"})
-    kind = spec.get("type", "median")
-    if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=int(spec.get("n_startup_trials", 5)),
-                                           n_warmup_steps=int(spec.get("n_warmup_steps", 0)),
-                                           interval_steps=int(spec.get("interval_steps", 1)),
-                                           n_min_trials=int(spec.get("n_min_trials", 1)))
-    if kind == "percentile":
-        return optuna.pruners.PercentilePruner(float(spec.get("percentile", 50.0)),
-                                               n_startup_trials=int(spec.get("n_startup_trials", 5)),
-                                               n_warmup_steps=int(spec.get("n_warmup_steps", 0)),
-                                               interval_steps=int(spec.get("interval_steps", 1)),
-                                               n_min_trials=int(spec.get("n_min_trials", 1)))
-    if kind == "hyperband":
-        max_resource = spec.get("max_resource", "auto")
-        return optuna.pruners.HyperbandPruner(min_resource=int(spec.get("min_resource", 1)),
-                                              max_resource=max_resource if max_resource == "auto" else int(max_resource),
-                                              reduction_factor=int(spec.get("reduction_factor", 3)))
-    if kind == "none":
-        return optuna.pruners.NopPruner()
-    raise SweepConfigError(f"hydra.sweeper.pruner.type={kind!r}: expected one of {PRUNERS}")
-
-
-def default_storage_url(study_name: str, root: Path | None = None) -> str:
-    safe = re.sub(r"[^\w.-]+", "_", study_name).strip("._") or "study"
-    path = (root or Path.cwd()) / "multirun" / "optuna" / f"{safe}.log"
-    return f"journal://{path.resolve()}"
-
-
-def redact(url: str) -> str:
-    """The storage URL without its password (the project's one redaction rule)."""
-    return redact_text(url)
-
-
-# ---------------------------------------------------------------------------------------------
-# Workers: who runs a trial, and is it still alive?
-# ---------------------------------------------------------------------------------------------
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read().strip()
-    except OSError:
-        return None
-
-
-def _proc_start(pid: int) -> tuple[int | None, str | None]:
-    """(start time in clock ticks since boot, state letter) of a process, from /proc."""
-    stat = _read(f"/proc/{pid}/stat")
-    if not stat:
-        return None, None
-    fields = stat.rsplit(")", 1)[1].split()
-    try:
-        return int(fields[19]), fields[0]
-    except (IndexError, ValueError):
-        return None, None
-
-
-def worker_identity() -> dict:
-    start, _ = _proc_start(os.getpid())
-    return {"host": socket.gethostname(), "boot_id": _read("/proc/sys/kernel/random/boot_id"),
-            "pid": os.getpid(), "start": start}
-
-
-def local_worker_state(worker: Mapping[str, Any] | None) -> str:
-    """"alive", "dead", or "unknown" (another host, or no worker recorded)."""
-    if not worker or worker.get("host") != socket.gethostname():
-        return "unknown"
-    boot_id = _read("/proc/sys/kernel/random/boot_id")
-    if worker.get("boot_id") and boot_id and worker["boot_id"] != boot_id:
-        return "dead"  # the host rebooted since
-    pid = int(worker.get("pid", -1))
-    if pid <= 0:
-        return "unknown"
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return "dead"
-    except PermissionError:
-        pass
-    start, state = _proc_start(pid)
-    if state in ("Z", "X"):
-        return "dead"
-    if worker.get("start") is not None and start is not None and start != worker["start"]:
-        return "dead"  # the pid was reused by another process
-    return "alive"
-
-
-class Heartbeats:
-    """Records a heartbeat for each in-flight trial while the training runs (RDB storages)."""
-
-    def __init__(self, storage):
-        from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
-
-        self.storage = storage if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage) else None
-        self.trial_ids: set[int] = set()
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.storage is not None
-
-    def add(self, trial_id: int) -> None:
-        if not self.enabled:
-            return
-        self._beat(trial_id)
-        with self.lock:
-            self.trial_ids.add(trial_id)
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="optuna-heartbeat", daemon=True)
-            self.thread.start()
-
-    def discard(self, trial_id: int) -> None:
-        with self.lock:
-            self.trial_ids.discard(trial_id)
-
-    def _beat(self, trial_id: int) -> None:
-        try:
-            self.storage.record_heartbeat(trial_id)
-        except Exception as exc:  # a lost connection must not kill the sweep; the next beat retries
-            log.warning("heartbeat for trial id %s failed: %s", trial_id, exc)
-
-    def _run(self) -> None:
-        interval = self.storage.get_heartbeat_interval() or 30
-        while not self.stop.wait(interval):
-            with self.lock:
-                ids = list(self.trial_ids)
-            for trial_id in ids:
-                self._beat(trial_id)
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
-
-    def stale_ids(self, study) -> set[int]:
-        if not self.enabled:
-            return set()
-        try:
-            return set(self.storage._get_stale_trial_ids(study._study_id))
-        except Exception as exc:
-            log.warning("could not read stale trials: %s", exc)
-            return set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -928,102 +545,22 @@ class LoralabOptunaSweeper(Sweeper):
                  ", ".join(f"{k}={v:.6g}" for k, v in zip(self.objectives, values)))
         self._finish(trial, TrialState.COMPLETE, values=values, attrs=attrs)
 
-    # -- results -------------------------------------------------------------------------------
-
-    def _rows(self) -> tuple[list[str], list[dict]]:
-        trials = self.study.get_trials(deepcopy=False)
-        names = list(self.space.distributions)
-        for t in trials:  # params of older search spaces of a resumed study too
-            names += [n for n in t.params if n not in names]
-        columns = ["number", "state", *self.objectives, *names, "duration_s", "reason", "job_dir"]
-        rows = []
-        for t in trials:
-            row: Dict[str, Any] = {"number": t.number, "state": t.state.name}
-            for i, key in enumerate(self.objectives):
-                row[key] = t.values[i] if t.values is not None and i < len(t.values) else None
-            params = t.params or t.system_attrs.get("fixed_params", {})  # WAITING: the queued point
-            for n in names:
-                row[n] = params.get(n)
-            row["duration_s"] = round(t.duration.total_seconds(), 1) if t.duration is not None else None
-            reason = t.user_attrs.get(FAIL_REASON_ATTR)
-            if t.state.name == "PRUNED":
-                reason = f"pruned at step {t.user_attrs.get(PRUNED_AT_ATTR, t.last_step)}"
-            elif t.state.name == "WAITING" and RETRY_OF_ATTR in t.user_attrs:
-                reason = f"queued again (trial {t.user_attrs[RETRY_OF_ATTR]})"
-            elif t.state.name != "FAIL" and RETRY_OF_ATTR in t.user_attrs:
-                reason = f"retry of trial {t.user_attrs[RETRY_OF_ATTR]}"
-            row["reason"] = reason
-            row["job_dir"] = t.user_attrs.get(JOB_DIR_ATTR)
-            rows.append(row)
-        return columns, rows
-
-    def _summary(self) -> dict:
-        from optuna.trial import TrialState
-
-        study = self.study
-        trials = study.get_trials(deepcopy=False)
-        states = {s.name.lower(): sum(1 for t in trials if t.state == s) for s in TrialState}
-        single = len(self.objectives) == 1
-        out: Dict[str, Any] = {
-            "name": "loralab_optuna",
-            "study_name": self.study_name,
-            "storage": redact(self.url),
-            "direction": self.directions[0] if single else list(self.directions),
-            "objective": self.objectives[0] if single else list(self.objectives),
-            "n_trials": self.n_trials,
-            "counted_trials": states["complete"] + states["pruned"],
-            "trials": states,
-        }
-        if single:
-            complete = [t for t in trials if t.state == TrialState.COMPLETE]
-            if complete:
-                best = study.best_trial
-                out.update(best_trial=best.number, best_params=dict(best.params), best_value=best.value,
-                           best_job_dir=best.user_attrs.get(JOB_DIR_ATTR))
-            else:
-                out.update(best_trial=None, best_params=None, best_value=None)
-        else:
-            out["best_trials"] = [{"number": t.number, "params": dict(t.params), "values": list(t.values),
-                                   "job_dir": t.user_attrs.get(JOB_DIR_ATTR)} for t in study.best_trials]
-        return out
+    def _results(self) -> tuple[list[str], list[dict], dict]:
+        columns, rows = trial_rows(self.study, list(self.space.distributions), self.objectives)
+        summary = study_summary(self.study, self.study_name, self.url, self.directions, self.objectives,
+                                self.n_trials)
+        return columns, rows, summary
 
     def _write_results(self) -> None:
-        import yaml
-
         if not hasattr(self, "study"):
             return
         try:
-            columns, rows = self._rows()
-            write_text(self.sweep_dir / RESULTS_FILE, yaml.safe_dump(_plain(self._summary()), sort_keys=False))
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=columns)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
-            write_text(self.sweep_dir / "trials.csv", buf.getvalue())
-            write_text(self.sweep_dir / "trials.md", _markdown(columns[:-1], rows, self._summary()))
+            write_results(self.sweep_dir, *self._results())
         except Exception as exc:  # results are a report; never hide the sweep's own outcome
             log.warning("could not write the sweep results: %s", exc)
 
     def _print_table(self) -> None:
-        from rich.console import Console
-        from rich.table import Table
-
-        columns, rows = self._rows()
-        summary = self._summary()
-        table = Table(title=f"study {self.study_name}: {summary['counted_trials']}/{self.n_trials} counted trials")
-        for c in columns[:-1]:
-            table.add_column(c, overflow="fold")
-        for row in rows:
-            table.add_row(*(_cell(row[c]) for c in columns[:-1]))
-        console = Console()
-        if not console.is_terminal:  # a log file: do not fold the table to 80 columns
-            console = Console(width=160)
-        console.print(table)
-        if summary.get("best_trial") is not None:
-            console.print(f"best trial {summary['best_trial']}: {self.objectives[0]}={summary['best_value']:.6g} "
-                          f"{summary['best_params']}")
-        console.print(f"results: {self.sweep_dir / RESULTS_FILE}; storage: {summary['storage']}")
+        print_table(*self._results(), self.sweep_dir)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1051,31 +588,3 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or repr(exc)
     return " ".join(text.split())[:500]
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _markdown(columns: List[str], rows: List[dict], summary: dict) -> str:
-    lines = [f"# Study {summary['study_name']}", "",
-             f"storage: `{summary['storage']}`; objective: {summary['objective']} ({summary['direction']}); "
-             f"{summary['counted_trials']}/{summary['n_trials']} counted trials (COMPLETE + PRUNED)", ""]
-    lines.append("| " + " | ".join(columns) + " |")
-    lines.append("|" + "---|" * len(columns))
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row[c]).replace("|", "\\|") for c in columns) + " |")
-    return "\n".join(lines) + "\n"

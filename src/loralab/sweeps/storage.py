@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 JOURNAL_PREFIX = "journal://"
@@ -17,6 +18,20 @@ GRACE_PERIOD_S = 120
 
 class StorageUnreachable(RuntimeError):
     pass
+
+
+def default_storage_url(study_name: str, root: Path | None = None) -> str:
+    """The journal file a sweep uses when hydra.sweeper.storage is unset."""
+    safe = re.sub(r"[^\w.-]+", "_", study_name).strip("._") or "study"
+    path = (root or Path.cwd()) / "multirun" / "optuna" / f"{safe}.log"
+    return f"journal://{path.resolve()}"
+
+
+def redact(url: str) -> str:
+    """The storage URL without its password (the project's one redaction rule)."""
+    from ..secrets import redact_text
+
+    return redact_text(url)
 
 
 def with_installed_driver(url: str) -> str:
@@ -48,8 +63,6 @@ def open_storage(url: str):
         return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
                                           engine_kwargs={"pool_pre_ping": True})
     except Exception as exc:  # SQLAlchemy raises driver-specific errors; all mean the same to a user
-        from ..secrets import redact_text
-
-        raise StorageUnreachable(f"cannot open Optuna storage {redact_text(url)}: {type(exc).__name__}: {exc}. "
+        raise StorageUnreachable(f"cannot open Optuna storage {redact(url)}: {type(exc).__name__}: {exc}. "
                                  "Check that the database server is running and reachable, the URL "
                                  "(hydra.sweeper.storage) and its driver (psycopg2-binary or psycopg[binary] for PostgreSQL).") from exc

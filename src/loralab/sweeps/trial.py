@@ -20,9 +20,8 @@ class TrialPruned(Exception):
 def open_trial(storage_url: str, study_name: str, number: int):
     import optuna
 
+    from .pruners import PRUNER_STUDY_ATTR, build_pruner
     from .storage import open_storage
-
-    from hydra_plugins.loralab_optuna_sweeper.sweeper import PRUNER_STUDY_ATTR, build_pruner
 
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
     # the pruner is configuration, not storage: rebuild the sweep's own from the study's record
