@@ -247,19 +247,30 @@ def test_validation_split_empty_after_filtering(tiny_model_dir, tmp_path):
     assert_refused(code, output, tmp_path / "run", "validation split", "trainer.max_length")
 
 
-def test_disk_full_while_saving_the_adapter(tiny_model_dir, tmp_path, monkeypatch):
-    # The adapter is written under a temporary name and renamed; the disk "fills" at the rename.
+def _fill_disk_at_adapter_save(monkeypatch, stays_full: bool) -> None:
+    """The adapter is written under a temporary name and renamed: the disk "fills" at that rename,
+    and with ``stays_full`` every later rename (status.json included) fails too."""
     real_replace = os.replace
+    full = {"on": False}
 
     def replace(src, dst, *args, **kwargs):
-        if Path(dst).name == "adapter":
+        if Path(dst).name == "adapter" or (full["on"] and stays_full):
+            full["on"] = True
             raise OSError(errno.ENOSPC, "No space left on device", str(dst))
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", replace)
+
+
+def _short_run(run_dir: Path, model_dir: Path) -> tuple[int, str]:
+    return train_cli(run_dir, *tiny_overrides(model_dir, "trainer.max_steps=2", "trainer.eval_steps=2",
+                                              "trainer.save_steps=2"))
+
+
+def test_disk_full_while_saving_the_adapter(tiny_model_dir, tmp_path, monkeypatch):
+    _fill_disk_at_adapter_save(monkeypatch, stays_full=False)
     run_dir = tmp_path / "run"
-    code, output = train_cli(run_dir, *tiny_overrides(tiny_model_dir, "trainer.max_steps=2", "trainer.eval_steps=2",
-                                                      "trainer.save_steps=2"))
+    code, output = _short_run(run_dir, tiny_model_dir)
     assert_refused(code, output, run_dir, "No space left on device", "Free space", f"resume={run_dir}")
     status = read_status(run_dir)
     assert status["state"] == "failed" and "No space left" in status["error"]
@@ -267,22 +278,11 @@ def test_disk_full_while_saving_the_adapter(tiny_model_dir, tmp_path, monkeypatc
 
 
 def test_disk_full_for_the_status_file_too(tiny_model_dir, tmp_path, monkeypatch):
-    # From the adapter save on, every rename into the run directory fails: the failure cannot be
-    # recorded in status.json, but the message still says what happened and how to continue.
-    real_replace = os.replace
-    full = {"on": False}
-
-    def replace(src, dst, *args, **kwargs):
-        if Path(dst).name == "adapter":
-            full["on"] = True
-        if full["on"]:
-            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
-        return real_replace(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(os, "replace", replace)
+    # The failure cannot be recorded in status.json, but the message still says what happened and
+    # how to continue.
+    _fill_disk_at_adapter_save(monkeypatch, stays_full=True)
     run_dir = tmp_path / "run"
-    code, output = train_cli(run_dir, *tiny_overrides(tiny_model_dir, "trainer.max_steps=2", "trainer.eval_steps=2",
-                                                      "trainer.save_steps=2"))
+    code, output = _short_run(run_dir, tiny_model_dir)
     assert code == 2
     assert_refused(code, output, run_dir, "No space left on device", f"resume={run_dir}")
     assert read_status(run_dir)["state"] == "running"  # what could be written; never "completed"
