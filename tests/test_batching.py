@@ -8,7 +8,8 @@ import math
 import pytest
 
 import loralab
-from loralab.batching import accumulation_steps, batch_plan, world_size_from_env
+from loralab.batching import accumulation_steps, batch_plan
+from loralab.distributed import world_size_from_env
 from loralab.config.validation import ConfigError
 
 

@@ -12,7 +12,6 @@ so the summary, the manifest and the trainer agree."""
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -44,11 +43,6 @@ class BatchPlan:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def world_size_from_env() -> int:
-    """Ranks of a torchrun / accelerate / deepspeed launch (``WORLD_SIZE``); 1 for a plain run."""
-    return max(1, int(os.environ.get("WORLD_SIZE", 1)))
 
 
 def lr_scale(scaling: str, effective: int, reference: Optional[int]) -> float:

@@ -45,6 +45,11 @@ def process_rank() -> int:
     return 0
 
 
+def world_size_from_env() -> int:
+    """Ranks of a torchrun / accelerate / deepspeed launch (``WORLD_SIZE``); 1 for a plain run."""
+    return max(1, int(os.environ.get("WORLD_SIZE", 1)))
+
+
 def is_main_process() -> bool:
     return process_rank() == 0
 
@@ -98,7 +103,7 @@ def launch_time() -> dt.datetime:
 def _agreed_launch_time(mine: dt.datetime) -> dt.datetime:
     if os.environ.get(LAUNCH_TIME_ENV):
         return dt.datetime.fromisoformat(os.environ[LAUNCH_TIME_ENV])
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if world_size_from_env() <= 1:
         return mine
     if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or not os.environ.get("MASTER_ADDR"):
         if is_main_process():

@@ -14,10 +14,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from .config.validation import validate
-from .batching import batch_plan, world_size_from_env
+from .batching import batch_plan
 from .console import console, print_config_tree, print_summary
 from . import rundir
-from .distributed import adopt_submitit_tasks, engine_config_record, is_main_process, main_process_only
+from .distributed import (adopt_submitit_tasks, engine_config_record, is_main_process, main_process_only,
+                          world_size_from_env)
 from .rundir import base_manifest, read_status
 from .secrets import redact, redact_hydra_record
 from .tracking import abort_trackers, finish_trackers, prepare_trackers

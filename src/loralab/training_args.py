@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from .batching import batch_plan, world_size_from_env
+from .batching import batch_plan
+from .distributed import world_size_from_env
 from .distributed import training_kwargs as distributed_kwargs
 from .hardware import Hardware, Precision
 
