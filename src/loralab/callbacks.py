@@ -9,15 +9,10 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from .distributed import is_main_process
-from .console import console
+from .console import console, format_duration
 from .rundir import write_json
 
 ETA_AFTER_STEPS = 3
-
-
-def _duration(seconds: float) -> str:
-    minutes, sec = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
 class MetricsRecorder(TrainerCallback):
@@ -61,7 +56,7 @@ class MetricsRecorder(TrainerCallback):
             self.summary.update(s_per_step_early=round(per_step, 3), eta_s=round(eta, 1))
             if state.is_world_process_zero:
                 console.print(f"{per_step:.2f} s/step over steps {self._first_step_done + 1}-{state.global_step}: "
-                              f"ETA {_duration(eta)} for the {state.max_steps - state.global_step} steps left "
+                              f"ETA {format_duration(eta)} for the {state.max_steps - state.global_step} steps left "
                               "(evaluation not included)")
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .console import format_duration
+
 DEFAULT_ROOTS = ("experiments", "multirun")
 # Directories inside a run that never hold another run: not walked (checkpoints can be large).
 _SKIP_DIRS = {"checkpoints", "adapter", "merged", "wandb", "tensorboard", ".hydra", ".adapter.tmp", "__pycache__",
@@ -51,17 +53,6 @@ def _lr(v: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
-def _duration(seconds: float) -> str:
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    minutes, sec = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 COLUMNS = (
     Column("run", "run", str, numeric=False, justify="left"),
     Column("status", "status", str, numeric=False, justify="left"),
@@ -77,7 +68,7 @@ COLUMNS = (
     Column("exact", "exact call", _pct),
     Column("tool_name", "tool name", _pct),
     Column("valid_json", "valid JSON", _pct),
-    Column("runtime_s", "runtime", _duration),
+    Column("runtime_s", "runtime", format_duration),
     Column("tokens_per_s", "tokens/s", _f(0)),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)

@@ -25,7 +25,8 @@ from hydra_plugins.loralab_optuna_sweeper.search_space import grid_search_space,
 from hydra_plugins.loralab_optuna_sweeper.sweeper import SweepConfigError  # noqa: E402
 from hydra_plugins.loralab_optuna_sweeper.workers import Heartbeats, local_worker_state, worker_identity  # noqa: E402
 from loralab.sweeps.pruners import build_pruner  # noqa: E402
-from loralab.sweeps.storage import default_storage_url, redact, with_installed_driver  # noqa: E402
+from loralab.secrets import redact_text as redact  # noqa: E402
+from loralab.sweeps.storage import default_storage_url, with_installed_driver  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence
 
 from loralab.rundir import write_text
-from loralab.sweeps.storage import redact
+from loralab.secrets import redact_text
 
 from .attrs import FAIL_REASON_ATTR, JOB_DIR_ATTR, PRUNED_AT_ATTR, RETRY_OF_ATTR
 
@@ -60,7 +60,7 @@ def study_summary(study, study_name: str, storage_url: str, directions: Sequence
     out: Dict[str, Any] = {
         "name": "loralab_optuna",
         "study_name": study_name,
-        "storage": redact(storage_url),
+        "storage": redact_text(storage_url),
         "direction": directions[0] if single else list(directions),
         "objective": objectives[0] if single else list(objectives),
         "n_trials": n_trials,

@@ -47,7 +47,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from loralab.sweeps.pruners import PRUNER_STUDY_ATTR, PRUNERS, build_pruner
-from loralab.sweeps.storage import default_storage_url, redact, with_installed_driver
+from loralab.secrets import redact_text
+from loralab.sweeps.storage import default_storage_url, with_installed_driver
 
 from ._errors import SweepAborted, SweepConfigError, SweepInterrupted, SweepStorageError
 from .attrs import (FAIL_REASON_ATTR, JOB_DIR_ATTR, OBJECTIVES_ATTR, OVERRIDES_ATTR, PRUNE_REASON_ATTR,
@@ -168,7 +169,7 @@ class LoralabOptunaSweeper(Sweeper):
         study = optuna.create_study(study_name=self.study_name, storage=storage, load_if_exists=True,
                                     directions=self.directions, pruner=build_pruner(self.pruner_spec))
         if [d.name.lower() for d in study.directions] != self.directions:
-            raise SweepConfigError(f"study {self.study_name!r} in {redact(url)} was created with directions "
+            raise SweepConfigError(f"study {self.study_name!r} in {redact_text(url)} was created with directions "
                                    f"{[d.name.lower() for d in study.directions]}, not {self.directions}: "
                                    "use the same hydra.sweeper.direction or another hydra.sweeper.study_name")
         existing = len(study.get_trials(deepcopy=False))
@@ -177,7 +178,7 @@ class LoralabOptunaSweeper(Sweeper):
         study.set_user_attr(PRUNER_STUDY_ATTR, self.pruner_spec)
         study.set_user_attr("loralab.objectives", self.objectives)
         if existing:
-            log.info("resuming study %s (%d trials in %s)", self.study_name, existing, redact(url))
+            log.info("resuming study %s (%d trials in %s)", self.study_name, existing, redact_text(url))
         self.study, self.space, self.url = study, space, url
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -198,7 +199,7 @@ class LoralabOptunaSweeper(Sweeper):
         from loralab.sweeps.storage import StorageUnreachable, open_storage
 
         hint = "Or leave hydra.sweeper.storage unset (null) to use a local journal file under multirun/optuna/."
-        given = redact(self.storage_url or url)  # as the user wrote it (without the password)
+        given = redact_text(self.storage_url or url)  # as the user wrote it (without the password)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeat_interval

@@ -27,13 +27,6 @@ def default_storage_url(study_name: str, root: Path | None = None) -> str:
     return f"journal://{path.resolve()}"
 
 
-def redact(url: str) -> str:
-    """The storage URL without its password (the project's one redaction rule)."""
-    from ..secrets import redact_text
-
-    return redact_text(url)
-
-
 def with_installed_driver(url: str) -> str:
     """``postgresql://`` names no driver; SQLAlchemy 2.1 then imports psycopg (3), 2.0 psycopg2.
     Name the one that is installed, so the URL works with either (psycopg2-binary or psycopg)."""
@@ -63,6 +56,8 @@ def open_storage(url: str):
         return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
                                           engine_kwargs={"pool_pre_ping": True})
     except Exception as exc:  # SQLAlchemy raises driver-specific errors; all mean the same to a user
-        raise StorageUnreachable(f"cannot open Optuna storage {redact(url)}: {type(exc).__name__}: {exc}. "
+        from ..secrets import redact_text
+
+        raise StorageUnreachable(f"cannot open Optuna storage {redact_text(url)}: {type(exc).__name__}: {exc}. "
                                  "Check that the database server is running and reachable, the URL "
                                  "(hydra.sweeper.storage) and its driver (psycopg2-binary or psycopg[binary] for PostgreSQL).") from exc
