@@ -1,0 +1,79 @@
+"""Evaluation generation: batched greedy decoding returns, in input order, what plain one-prompt
+greedy decoding returns, and stops computing an answer once it has ended."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+PROMPTS = ["Create node 1 at 0, 0, 0", "node", "Delete element 12 and then node 7, please, right now",
+           "where is node 3?", "x", "Add a beam between nodes 1 and 2 with material 1 and section 3 " * 3]
+
+
+@pytest.fixture()
+def lora_model(tiny_model_dir):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    torch.manual_seed(0)
+    # random A and B (not peft's zero B): the adapter must change the answers for the tests to mean anything
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
+    return model.eval(), tokenizer
+
+
+def one_by_one(model, tokenizer, prompts, max_new_tokens):
+    """The reference: each prompt alone (no padding, no batching), cut at the end of turn."""
+    texts = []
+    for prompt in prompts:
+        ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                             do_sample=False, eos_token_id=[tokenizer.eos_token_id], pad_token_id=tokenizer.pad_token_id)
+        new = out[0, ids.shape[1]:].tolist()
+        new = new[:new.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new else new
+        texts.append(tokenizer.decode(new, skip_special_tokens=False))
+    return texts
+
+
+def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model):
+    from loralab.evaluation.generation import generate
+
+    model, tokenizer = lora_model
+    expected = one_by_one(model, tokenizer, PROMPTS, 12)
+    # batches of 2 from prompts sorted by length: padding, and results put back in input order
+    result = generate(model, tokenizer, PROMPTS, max_new_tokens=12, batch_size=2)
+    assert result.texts == expected
+    assert len(set(expected)) > 1  # the prompts do lead to different answers
+    assert 0 < result.new_tokens <= 12 * len(PROMPTS) and result.examples_per_s > 0
+
+
+def test_a_finished_answer_leaves_the_batch(lora_model):
+    """Rows that reached the end of turn are not computed any more: every pass is narrower."""
+    from loralab.evaluation.generation import generate
+
+    model, tokenizer = lora_model
+    core = model.get_base_model()
+    widths = []
+
+    def end_first_row(_module, _inputs, logits):  # row 0 of every pass says end of turn
+        widths.append(logits.shape[0])
+        logits[0, -1, :] = -1e9
+        logits[0, -1, tokenizer.eos_token_id] = 1e9
+        return logits
+
+    hook = core.lm_head.register_forward_hook(end_first_row)
+    try:
+        result = generate(model, tokenizer, PROMPTS, max_new_tokens=10, batch_size=len(PROMPTS))
+    finally:
+        hook.remove()
+    assert widths == [6, 5, 4, 3, 2, 1]  # one row leaves after each pass; no pass after the last ends
+    # the rows ended after 0, 1, ... 5 answer tokens; the end of turn is not part of the text
+    assert result.new_tokens == 0 + 1 + 2 + 3 + 4 + 5 and sum(t == "" for t in result.texts) == 1
+
+
+def test_no_prompts_no_work(lora_model):
+    from loralab.evaluation.generation import generate
+
+    model, tokenizer = lora_model
+    assert generate(model, tokenizer, [], max_new_tokens=8).texts == []
