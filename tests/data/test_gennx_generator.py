@@ -263,6 +263,16 @@ def test_mix_is_configurable_and_checked():
         generate_splits(size=200, mix={"single": 0.0})
 
 
+def test_train_mix_changes_train_alone():
+    usual = generate_splits(seed=0, size=200)
+    more_text = generate_splits(seed=0, size=200, train_mix={"single": 1, "irrelevant": 1})
+    assert Counter(r["category"] for r in more_text["train"]) == {"single": 80, "irrelevant": 80}
+    for split in ("validation", "test", "test_id"):  # tested on the usual mix
+        assert Counter(r["category"] for r in more_text[split]) == Counter(r["category"] for r in usual[split])
+    with pytest.raises(ValueError, match="chitchat"):
+        generate_splits(size=200, train_mix={"chitchat": 1.0})
+
+
 # ------------------------------------------------------------------------------------ categories
 
 

@@ -136,6 +136,8 @@ class GeneratorConfig:
     heldout_template_fraction: float = 0.3
     # weight per category (single, multi, multi_turn, irrelevant, clarify); empty: the generator's default
     mix: dict[str, float] = field(default_factory=dict)
+    # the same, for the train split alone (validation and test keep `mix`); empty: `mix`
+    train_mix: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

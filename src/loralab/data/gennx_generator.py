@@ -700,12 +700,18 @@ def _make_record(rng, category, lang, split, pools, seen, index) -> dict:
 
 
 def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | None = None,
-                    heldout_template_fraction: float = 0.3) -> dict[str, list[dict]]:
+                    heldout_template_fraction: float = 0.3,
+                    train_mix: dict[str, float] | None = None) -> dict[str, list[dict]]:
     """train / validation / test = 80/10/10 of ``size`` (exact totals); test_id is an extra
-    in-distribution test set the size of test. Same arguments -> identical output."""
+    in-distribution test set the size of test. ``mix`` weighs the categories of every split;
+    ``train_mix`` (default: ``mix``) those of train alone, so a recipe can train on more of a
+    category without changing what it is tested on. Same arguments -> identical output."""
     if size < 10:
         raise ValueError(f"size must be >= 10, got {size}")
     weights = _mix_weights(mix)
+    split_weights = {split: weights for split in SPLITS}
+    if train_mix is not None:
+        split_weights["train"] = _mix_weights(train_mix)
     pools = template_pools(seed, heldout_template_fraction)
     counts = _apportion(size, {"train": 0.8, "validation": 0.1, "test": 0.1})
     counts["test_id"] = counts["test"]
@@ -714,7 +720,7 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
     for split in SPLITS:
         rng = random.Random(f"gennx|{seed}|{split}")
         plan = []
-        for category, n in _apportion(counts[split], weights).items():
+        for category, n in _apportion(counts[split], split_weights[split]).items():
             for lang, m in _apportion(n, LANGUAGE_MIX).items():
                 plan += [(category, lang)] * m
         rng.shuffle(plan)

@@ -947,14 +947,16 @@ IRRELEVANT_VOCAB: dict[str, dict[str, list[str]]] = {
               "en": ["March", "May", "October", "December", "summer", "winter"]},
 }
 
+# Short on purpose: any text without a call is a right answer here, and every token of a canned
+# reply is paid in training time (Korean costs ~3 tokens a syllable in SmolLM2's vocabulary).
 IRRELEVANT_ANSWERS: dict[str, list[str]] = {
     "ko": [
-        "저는 GEN NX 모델링 도우미라 그 질문은 도와드리기 어려워요. 노드·요소·재료·단면·경계조건·하중 입력과 해석 실행을 도와드릴 수 있어요.",
-        "그건 제 범위 밖이에요. GEN NX에서 노드, 요소, 재료, 단면, 지점, 하중을 만들거나 해석을 돌리는 일을 말씀해 주세요.",
+        "GEN NX 모델링만 도와드릴 수 있어요.",
+        "그건 제 범위 밖이에요. 모델링 작업을 말씀해 주세요.",
     ],
     "en": [
-        "I'm a GEN NX modelling assistant, so I can't help with that. I can create nodes, elements, materials, sections, supports and loads, and run the analysis.",
-        "That's outside what I do. Ask me to create or edit nodes, elements, materials, sections, supports or loads in GEN NX, or to run the analysis.",
+        "I can only help with GEN NX modelling.",
+        "That's outside what I do; ask me about the GEN NX model.",
     ],
 }
 
