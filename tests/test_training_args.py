@@ -23,7 +23,7 @@ def kwargs_for(overrides: list[str] | None = None, hw: Hardware = CPU, output_di
 
 # Known inputs (the seeds' trainer values), so each mapped field is checked against what was asked.
 PINNED = ["optimizer.lr=2e-4", "optimizer.warmup_ratio=0.03", "trainer.max_steps=60", "trainer.eval_steps=15",
-          "trainer.logging_steps=5",
+          "trainer.logging_steps=5", "trainer.micro_batch_size=8",
           "trainer.save_steps=15"]
 
 

@@ -56,8 +56,8 @@ def test_finetuning_teaches_the_tool_call_format(tmp_path):
     """Within a test's budget (24 steps, ~190 examples) the model learns to answer requests with
     well-formed calls (relevance jumps from the base model's 0 %); exact-call accuracy needs far
     more data (experiment=toolcalls-long: 55 % on held-out phrasings, measured on a GPU)."""
-    cfg = loralab.compose(["trainer.max_steps=24", "trainer.eval_steps=12", "trainer.save_steps=12",
-                           "eval.max_examples=48", "eval.base_max_examples=16"])
+    cfg = loralab.compose(["trainer.max_steps=24", "trainer.micro_batch_size=8", "trainer.eval_steps=12",
+                           "trainer.save_steps=12", "eval.max_examples=48", "eval.base_max_examples=16"])
     result = loralab.train(cfg, tmp_path / "quick")
     final = result.metrics["final"]
     assert final["eval_loss_last"] <= 0.5 * final["eval_loss_first"]
