@@ -31,20 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def hf_generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int) -> list[str]:
     """Contender H: the same batches as loralab's, through transformers' generate."""
-    from loralab.evaluation.generation import stop_token_ids
+    from loralab.evaluation.generation import left_padded_batches, stop_token_ids
 
     stops = stop_token_ids(model, tokenizer)
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
     texts = [""] * len(prompts)
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        width = max(len(encoded[i]) for i in idx)
-        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, i in enumerate(idx):
-            ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-            mask[row, width - len(encoded[i]):] = 1
+    for idx, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
+        width = ids.shape[1]
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
                                  num_beams=1, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id,

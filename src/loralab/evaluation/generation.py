@@ -35,6 +35,22 @@ def stop_token_ids(model, tokenizer) -> list[int]:
     return list(dict.fromkeys([tokenizer.eos_token_id, *eos]))
 
 
+def left_padded_batches(tokenizer, prompts: list[str], batch_size: int):
+    """Yield (prompt indices, input ids, attention mask) per batch: prompts sorted longest first, so
+    each batch pads little, and padded on the left, so every prompt ends where generation starts."""
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        width = max(len(encoded[i]) for i in idx)
+        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+            mask[row, width - len(encoded[i]):] = 1
+        yield idx, ids, mask
+
+
 def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
                   stops: list[int]) -> list[list[int]]:
     """Greedy decoding of one left-padded batch with a KV cache. A row that reaches an end of turn
@@ -78,19 +94,10 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     model.eval()
     stops = stop_token_ids(model, tokenizer)
     device = next(model.parameters()).device
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)  # batches pad little
     texts: list[str] = [""] * len(prompts)
     new_tokens = 0
     start = time.perf_counter()
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        width = max(len(encoded[i]) for i in idx)
-        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):  # left padding: every prompt ends where generation starts
-            ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-            mask[row, width - len(encoded[i]):] = 1
+    for idx, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
         for i, tokens in zip(idx, _greedy_batch(model, ids.to(device), mask.to(device), max_new_tokens, stops)):
             tokens = tokens[:-1] if tokens and tokens[-1] in stops else tokens
             new_tokens += len(tokens)
