@@ -717,7 +717,9 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
     counts["test_id"] = counts["test"]
     seen: set[str] = set()
     out = {}
-    for split in SPLITS:
+    # the evaluation splits first: train then avoids their requests, so what train holds (its
+    # size, its mix) never changes a validation or test record
+    for split in ("validation", "test", "test_id", "train"):
         rng = random.Random(f"gennx|{seed}|{split}")
         plan = []
         for category, n in _apportion(counts[split], split_weights[split]).items():
@@ -725,7 +727,7 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
                 plan += [(category, lang)] * m
         rng.shuffle(plan)
         out[split] = [_make_record(rng, cat, lang, split, pools, seen, i) for i, (cat, lang) in enumerate(plan)]
-    return out
+    return {split: out[split] for split in SPLITS}
 
 
 def gold_calls(record: dict) -> list[dict]:
