@@ -4,8 +4,9 @@ On a completed run (default: the newest under experiments/), the same prompts of
 the same model (base + the run's adapter, as ``loralab-eval`` loads it), the same batch size and
 max_new_tokens (derived from the longest gold answer), in turns (A B A B ...):
 
-  H  ``model.generate`` on loralab's length-sorted, left-padded batches: finished answers are
-     computed, as padding, until the batch's longest answer ends;
+  H  ``model.generate`` on loralab's length-sorted, left-padded batches, pure greedy (no
+     repetition penalty, as loralab): finished answers are computed, as padding, until the
+     batch's longest answer ends;
   L  loralab's generation (loralab.evaluation.generation.generate): a finished answer leaves its
      batch, and its cache rows with it.
 
@@ -40,7 +41,7 @@ def hf_generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
                                  num_beams=1, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id,
-                                 temperature=None, top_p=None, top_k=None)
+                                 temperature=None, top_p=None, top_k=None, repetition_penalty=1.0)
         for row, i in enumerate(idx):
             tokens = out[row, width:].tolist()
             ends = [k for k, t in enumerate(tokens) if t in stops]

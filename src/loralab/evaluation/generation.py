@@ -58,7 +58,9 @@ def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
     finish; in ``model.generate`` the finished rows are computed, as padding, until the last one
     ends, and the one answer that runs to ``max_new_tokens`` costs the whole batch that long.
     (transformers' continuous batching avoids that too, but on CPU its paged attention attends
-    across all requests and measured no faster here.) Returns each row's tokens, stop included."""
+    across all requests and measured no faster here.) Pure greedy: no logits processor of the
+    model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends the scored
+    answer. Returns each row's tokens, stop included."""
     from transformers import DynamicCache
 
     stop = torch.tensor(stops, device=ids.device)
@@ -77,7 +79,7 @@ def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
             break
         if not live.all():
             keep = live.nonzero().squeeze(-1)
-            cache.batch_select_indices(keep)
+            cache.batch_select_indices(keep.cpu())  # a CPU index serves cache layers on any device
             rows, mask, tokens = rows[keep], mask[keep], tokens[keep]
         mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=-1)
         logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
