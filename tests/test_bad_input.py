@@ -95,6 +95,8 @@ CONFIG_CASES = {
     "best-model-save-steps": (["trainer.eval_steps=200", "trainer.save_steps=500"],
                               ["trainer.save_steps = 500", "multiple of trainer.eval_steps (200)"]),
     "files-without-path": (["data=files"], ["data.train_file"]),
+    "negative-train-mix": (["data.generator.train_mix.single=-1"],
+                           ["data.generator.train_mix", "weights must be >= 0 with a positive sum"]),
 }
 
 

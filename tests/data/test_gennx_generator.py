@@ -270,7 +270,7 @@ def test_train_mix_changes_train_alone():
     for split in ("validation", "test", "test_id"):  # the very same evaluation records
         assert more_text[split] == usual[split]
     assert list(more_text) == ["train", "validation", "test", "test_id"]
-    with pytest.raises(ValueError, match="chitchat"):
+    with pytest.raises(ValueError, match=r"data\.generator\.train_mix: unknown categories \['chitchat'\]"):
         generate_splits(size=200, train_mix={"chitchat": 1.0})
 
 

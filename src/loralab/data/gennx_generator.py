@@ -665,13 +665,14 @@ def _apportion(total: int, weights: dict) -> dict:
     return out
 
 
-def _mix_weights(mix: dict[str, float] | None) -> dict[str, float]:
+def mix_weights(mix: dict[str, float] | None, name: str = "mix") -> dict[str, float]:
+    """Category -> weight (DEFAULT_MIX when ``mix`` is None); ValueError naming data.generator.<name>."""
     mix = dict(DEFAULT_MIX if mix is None else mix)
     unknown = [k for k in mix if k not in CATEGORIES]
     if unknown:
-        raise ValueError(f"unknown categories in mix: {unknown}; expected some of {list(CATEGORIES)}")
+        raise ValueError(f"data.generator.{name}: unknown categories {unknown}; expected some of {list(CATEGORIES)}")
     if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
-        raise ValueError(f"mix weights must be >= 0 with a positive sum, got {mix}")
+        raise ValueError(f"data.generator.{name}: weights must be >= 0 with a positive sum, got {mix}")
     return {k: float(mix.get(k, 0.0)) for k in CATEGORIES}
 
 
@@ -708,10 +709,10 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
     category without changing what it is tested on. Same arguments -> identical output."""
     if size < 10:
         raise ValueError(f"size must be >= 10, got {size}")
-    weights = _mix_weights(mix)
+    weights = mix_weights(mix)
     split_weights = {split: weights for split in SPLITS}
     if train_mix is not None:
-        split_weights["train"] = _mix_weights(train_mix)
+        split_weights["train"] = mix_weights(train_mix, "train_mix")
     pools = template_pools(seed, heldout_template_fraction)
     counts = _apportion(size, {"train": 0.8, "validation": 0.1, "test": 0.1})
     counts["test_id"] = counts["test"]
