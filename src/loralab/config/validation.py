@@ -182,15 +182,12 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     if d.source == "gennx" and d.generator.size < 100:
         problems.append(Problem("data.generator.size", d.generator.size, "must be >= 100 for an 80/10/10 split"))
     if d.source == "gennx":
-        from ..data.gennx_generator import mix_weights
+        from ..data.gennx_generator import mix_problem
 
         for name in ("mix", "train_mix"):
-            if d.generator[name]:
-                try:
-                    mix_weights(dict(d.generator[name]), name)
-                except ValueError as exc:
-                    problems.append(Problem(f"data.generator.{name}", dict(d.generator[name]),
-                                            str(exc).split(": ", 1)[1].split(", got ")[0]))
+            problem = mix_problem(dict(d.generator[name])) if d.generator[name] else None
+            if problem:
+                problems.append(Problem(f"data.generator.{name}", dict(d.generator[name]), problem))
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))

@@ -665,14 +665,22 @@ def _apportion(total: int, weights: dict) -> dict:
     return out
 
 
+def mix_problem(mix: dict[str, float]) -> str | None:
+    """What is wrong with a category mix, or None (the config validator reports it per field)."""
+    unknown = [k for k in mix if k not in CATEGORIES]
+    if unknown:
+        return f"unknown categories {unknown}; expected some of {list(CATEGORIES)}"
+    if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
+        return "weights must be >= 0 with a positive sum"
+    return None
+
+
 def mix_weights(mix: dict[str, float] | None, name: str = "mix") -> dict[str, float]:
     """Category -> weight (DEFAULT_MIX when ``mix`` is None); ValueError naming data.generator.<name>."""
     mix = dict(DEFAULT_MIX if mix is None else mix)
-    unknown = [k for k in mix if k not in CATEGORIES]
-    if unknown:
-        raise ValueError(f"data.generator.{name}: unknown categories {unknown}; expected some of {list(CATEGORIES)}")
-    if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
-        raise ValueError(f"data.generator.{name}: weights must be >= 0 with a positive sum, got {mix}")
+    problem = mix_problem(mix)
+    if problem:
+        raise ValueError(f"data.generator.{name}: {problem}, got {mix}")
     return {k: float(mix.get(k, 0.0)) for k in CATEGORIES}
 
 
