@@ -1,0 +1,102 @@
+"""The CPU loss path of LoralabSFTTrainer computes the LM head only at trained positions.
+
+It must give the model's own loss and gradients exactly (up to float summation order), for a
+packed row and for a padded batch, with and without the Trainer's token count for accumulation,
+and log the same token accuracy as the whole head would."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import loralab
+from loralab.hardware import Hardware, resolve_precision
+from loralab.sft_trainer import trained_positions
+from loralab.tiny import build_tiny_model
+
+CPU = Hardware("cpu", "test CPU", None, False, False, 2, None)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-sft-trainer"))
+
+
+def _trainer(tiny_dir, tmp_path, packing: bool):
+    from transformers import AutoModelForCausalLM
+
+    from loralab.data.pipeline import load_splits, tokenize_split
+    from loralab.modeling import apply_lora, build_tokenizer
+    from loralab.sft_trainer import LoralabSFTTrainer
+    from loralab.training_args import build_sft_config
+
+    cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
+                           "data.generator.size=100", f"trainer.packing={str(packing).lower()}",
+                           "trainer.micro_batch_size=3", "trainer.max_steps=1", "trainer.eval_strategy=no",
+                           "trainer.save_strategy=no", "trainer.load_best_model_at_end=false",
+                           "trainer.eval_on_start=false", "lora.dropout=0.0"])
+    tokenizer = build_tokenizer(cfg.model, str(tiny_dir))
+    splits = load_splits(cfg.data)
+    train = tokenize_split(splits.records["train"][:24], tokenizer, cfg.data, splits.tools,
+                           cfg.trainer.max_length, "train")
+    torch.manual_seed(0)
+    model = apply_lora(AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32), cfg.lora)
+    # non-zero B matrices, so the adapter's gradients depend on the whole path
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.02)
+    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"))
+    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
+                                fused_lm_head=False)
+    return trainer, next(iter(trainer.get_train_dataloader()))
+
+
+def _grads(model) -> dict[str, torch.Tensor]:
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+def test_trained_positions_keeps_every_position_with_a_label_in_any_row():
+    labels = torch.tensor([[-100, -100, 5, 6, -100], [-100, 7, -100, -100, -100]])
+    positions, targets = trained_positions(labels)
+    assert positions.tolist() == [0, 1, 2]   # position t predicts labels[:, t + 1]
+    assert targets.tolist() == [[-100, 5, 6], [7, -100, -100]]
+
+
+@pytest.mark.parametrize("packing", [True, False], ids=["packed", "padded"])
+@pytest.mark.parametrize("counted", [True, False], ids=["token-count", "mean"])
+def test_loss_and_gradients_equal_the_models_own(tiny_dir, tmp_path, packing, counted):
+    trainer, batch = _trainer(tiny_dir, tmp_path, packing)
+    model = trainer.model.train()
+    assert ("attention_mask" not in batch) == packing
+    labels = batch["labels"]
+    scored = int((labels[:, 1:] != -100).sum())
+    assert 0 < scored < labels[:, 1:].numel() / 2 or not packing  # prompts are not trained
+    count = torch.tensor(scored + 7) if counted else None  # as if the accumulated batch held more tokens
+
+    ours = trainer.compute_loss(model, dict(batch), num_items_in_batch=count)
+    ours.backward()
+    our_grads = _grads(model)
+    reference = model(**batch, use_cache=False, **({"num_items_in_batch": count} if counted else {})).loss
+    reference.backward()
+    reference_grads = _grads(model)
+
+    torch.testing.assert_close(ours, reference, atol=1e-6, rtol=1e-6)
+    assert our_grads.keys() == reference_grads.keys() and our_grads
+    for name, grad in our_grads.items():
+        torch.testing.assert_close(grad, reference_grads[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_logged_token_accuracy_is_the_whole_heads(tiny_dir, tmp_path):
+    trainer, batch = _trainer(tiny_dir, tmp_path, packing=True)
+    model = trainer.model.train()
+    trainer._metrics["train"]["mean_token_accuracy"].clear()
+    with torch.no_grad():
+        trainer.compute_loss(model, dict(batch))
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}, use_cache=False).logits
+    targets = batch["labels"][:, 1:]
+    valid = targets != -100
+    expected = ((logits[:, :-1].argmax(-1) == targets) & valid).sum() / valid.sum()
+    assert trainer._metrics["train"]["mean_token_accuracy"] == [pytest.approx(expected.item())]
