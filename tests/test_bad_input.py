@@ -97,6 +97,7 @@ CONFIG_CASES = {
     "files-without-path": (["data=files"], ["data.train_file"]),
     "negative-train-mix": (["data.generator.train_mix.single=-1"],
                            ["data.generator.train_mix", "weights must be >= 0 with a positive sum"]),
+    "zero-top-layers": (["lora.top_layers=0"], ["lora.top_layers = 0", "top decoder layers to adapt"]),
 }
 
 

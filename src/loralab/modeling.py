@@ -163,16 +163,24 @@ def lora_alpha(lora_cfg: DictConfig) -> float:
     return lora_cfg.alpha if lora_cfg.alpha is not None else lora_cfg.alpha_ratio * lora_cfg.r
 
 
-def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, list[int]] | None = None):
-    """peft's LoraConfig; ``trainable_tokens``: embedding rows trained in full and saved with the adapter."""
+def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, list[int]] | None = None,
+                model=None):
+    """peft's LoraConfig; ``trainable_tokens``: embedding rows trained in full and saved with the
+    adapter. ``model`` is needed for ``lora.top_layers`` (its layer count and linear names)."""
     from peft import LoraConfig, TaskType
 
     targets = list(lora_cfg.target_modules)
+    layers = None
+    if lora_cfg.get("top_layers") is not None:
+        layers = top_layer_indices(model, lora_cfg.top_layers)
+        # peft takes a layer selection only with named modules, not its "all-linear" shorthand
+        targets = linear_module_names(model) if targets == [ALL_LINEAR] else targets
     init = lora_cfg.init_lora_weights
     init = {"true": True, "false": False}.get(str(init).lower(), init)
     return LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora_cfg.r, lora_alpha=lora_alpha(lora_cfg),
                       lora_dropout=lora_cfg.dropout, bias=lora_cfg.bias,
                       target_modules=ALL_LINEAR if targets == [ALL_LINEAR] else targets,
+                      layers_to_transform=layers,
                       use_rslora=lora_cfg.use_rslora, use_dora=lora_cfg.use_dora, init_lora_weights=init,
                       modules_to_save=list(lora_cfg.modules_to_save) or None,
                       trainable_token_indices=trainable_tokens or None)
@@ -182,7 +190,22 @@ def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
     """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
     from peft import get_peft_model
 
-    return get_peft_model(model, peft_config(lora_cfg, _trainable_tokens(model, token_ids)))
+    return get_peft_model(model, peft_config(lora_cfg, _trainable_tokens(model, token_ids), model))
+
+
+def top_layer_indices(model, top: int) -> list[int]:
+    count = model.config.get_text_config().num_hidden_layers
+    if not 1 <= top <= count:
+        raise ConfigError([Problem("lora.top_layers", top, f"this model has {count} decoder layers; give 1..{count}, "
+                                                           "or null to adapt them all")])
+    return list(range(count - top, count))
+
+
+def linear_module_names(model) -> list[str]:
+    """What peft's "all-linear" selects: every linear layer's name except the output head's."""
+    head = model.get_output_embeddings()
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear) and module is not head})
 
 
 def _trainable_tokens(model, token_ids) -> list[int] | dict[str, list[int]] | None:

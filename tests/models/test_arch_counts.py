@@ -202,3 +202,46 @@ def test_modules_to_save_reach_peft_as_trainable_copies(tiny_dir):
     assert list(model.peft_config["default"].modules_to_save) == ["lm_head"]
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     assert any("lm_head.modules_to_save" in name for name in trainable)
+
+
+# lora.top_layers: only the top decoder layers are adapted, so backpropagation stops there.
+
+
+def test_top_layers_adapts_only_the_top_layers_of_every_projection():
+    arch, top = "qwen2.5-1.5b-instruct", 7
+    layers = arch_json(arch)["num_hidden_layers"]
+    with torch.device("meta"):
+        model = apply_lora(meta_model(arch), loralab.compose([f"lora.top_layers={top}"]).lora)
+    names = lora_module_names(model)
+    assert {int(name.split(".layers.")[1].split(".")[0]) for name in names} == set(range(layers - top, layers))
+    assert {name.split(".")[-2] for name in names} == ALL_LINEAR
+    assert parameter_counts(model)["trainable"] == expected_trainable(arch, 8, ALL_LINEAR) * top // layers
+
+
+def test_top_layers_keeps_named_targets_and_the_estimator_counts_them():
+    from loralab.memory.geometry import geometry
+
+    arch, top = "llama-3.1-8b-instruct", 4
+    lora = loralab.compose(["lora=qv-fallback", f"lora.top_layers={top}"]).lora
+    with torch.device("meta"):
+        model = apply_lora(meta_model(arch), lora)
+    assert len(lora_module_names(model)) == top * 2
+    assert geometry(arch, lora).trainable == parameter_counts(model)["trainable"]
+
+
+def test_top_layers_beyond_the_model_names_the_field(tiny_dir):
+    from loralab.config.validation import ConfigError
+
+    with pytest.raises(ConfigError, match=r"lora.top_layers.*decoder layers; give 1\.\."):
+        tiny_adapted(tiny_dir, "lora.top_layers=999")
+
+
+def test_top_layers_leaves_the_lower_layers_out_of_the_backward_pass(tiny_dir):
+    model = tiny_adapted(tiny_dir, "lora.top_layers=1")
+    reached = []
+    lowest = model.base_model.model.model.layers[0]
+    lowest.register_full_backward_hook(lambda *_: reached.append("layer 0"))
+    model(torch.tensor([[1, 2, 3, 4]])).logits.sum().backward()
+    assert reached == []
+    trained = [p for p in model.parameters() if p.requires_grad]
+    assert trained and all(p.grad is not None for p in trained)

@@ -80,6 +80,9 @@ def _check_lora(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("lora.init_lora_weights", lora.init_lora_weights,
                                 f"must be one of {', '.join(INIT_LORA_WEIGHTS)} or pissa_niter_<n> "
                                 "(loftq needs a quantisation config loralab does not build)"))
+    if lora.get("top_layers") is not None and lora.top_layers < 1:
+        problems.append(Problem("lora.top_layers", lora.top_layers,
+                                "must be >= 1 (the number of top decoder layers to adapt), or null for all"))
     targets = list(lora.target_modules)
     known = set(cfg.model.linear_modules)
     if not targets:
