@@ -15,6 +15,8 @@ machine drift falls on all of them alike:
      TRL's fused one, length-grouped batches;
   C  loralab's default run through the real `loralab-train` CLI with matching overrides.
   P  (--packing) C with trainer.packing=true.
+  T  (--top-layers N) C with lora.top_layers=N: only the top N decoder layers adapted, so the
+     backward pass stops there (its MFU is left out: the formula below assumes a full backward).
 
 A and B read the pre-tokenized rows from disk (a seed script would let SFTTrainer tokenize
 `messages`; tokenizing once for all keeps the trained tokens identical); C tokenizes them itself
@@ -28,7 +30,7 @@ machine's dense bf16 / fp32 matmul rate measured in the same run. Medians over -
 Also: start-up time of composing + validating a config (no model load), and the padding a full
 epoch would have with random batches, length-grouped batches and packing.
 
-    python bench/framework_overhead.py [--steps 8] [--reps 3] [--packing] [--out bench/results]
+    python bench/framework_overhead.py [--steps 8] [--reps 3] [--packing] [--top-layers 15] [--out bench/results]
 """
 
 from __future__ import annotations
@@ -123,13 +125,16 @@ def tuned_script(model_dir: str, data_dir: str, out_dir: str, steps: int, micro_
                                peft_config=peft_config)
 
 
-def loralab_cli_args(steps: int, micro_batch: int, max_length: int, run_dir: Path, packing: bool) -> list[str]:
+def loralab_cli_args(steps: int, micro_batch: int, max_length: int, run_dir: Path, packing: bool,
+                     top_layers: int | None = None) -> list[str]:
     """C: `loralab-train` (the default experiment) with the shared settings; training only."""
     return [str(Path(sys.executable).parent / "loralab-train"),
             f"trainer.max_steps={steps}", f"trainer.micro_batch_size={micro_batch}", f"trainer.max_length={max_length}",
             "trainer.eval_strategy=no", "trainer.eval_on_start=false", "trainer.save_strategy=no",
             "trainer.load_best_model_at_end=false", "trainer.logging_steps=1", "eval.at_end=false",
-            *(["trainer.packing=true"] if packing else []), f"hydra.run.dir={run_dir}"]
+            *(["trainer.packing=true"] if packing else []),
+            # every layer adapted, as in A and B, unless T asks for the top ones (the default experiment's 15)
+            f"lora.top_layers={top_layers or 'null'}", f"hydra.run.dir={run_dir}"]
 
 
 # --- child processes -----------------------------------------------------------------------------------
@@ -178,7 +183,8 @@ def child_prepare(a: argparse.Namespace) -> None:
     from loralab.hardware import detect, resolve_precision
     from loralab.modeling import apply_lora, build_model, build_tokenizer, model_location
 
-    cfg = loralab.compose([f"trainer.micro_batch_size={a.micro_batch}", f"trainer.max_length={a.max_length}"])
+    cfg = loralab.compose([f"trainer.micro_batch_size={a.micro_batch}", f"trainer.max_length={a.max_length}",
+                           "lora.top_layers=null"])
     location = model_location(cfg.model, cfg.paths.cache_dir)  # materialises the embedded model on first use
     tokenizer = build_tokenizer(cfg.model, location)
     splits = load_splits(cfg.data)
@@ -303,7 +309,8 @@ def run_contender(name: str, rep: int, a: argparse.Namespace, work: Path, prep: 
     if name in ("A", "B"):
         cmd = child_cmd(name, a, result, model_dir=prep["model_dir"], data_dir=work / "train", run_dir=run_dir)
     else:
-        cmd = loralab_cli_args(a.steps, a.micro_batch, a.max_length, run_dir, packing=name == "P")
+        cmd = loralab_cli_args(a.steps, a.micro_batch, a.max_length, run_dir, packing=name == "P",
+                               top_layers=a.top_layers if name == "T" else None)
     proc = launch(cmd, work / f"{name}-{rep}.log", a.steps)
     if proc["returncode"] != 0:
         tail = (work / f"{name}-{rep}.log").read_text(errors="replace")[-1500:]
@@ -319,8 +326,13 @@ def run_contender(name: str, rep: int, a: argparse.Namespace, work: Path, prep: 
              "tokens_step1": int(log[0]["num_tokens"]), "time_to_first_step_s": s["time_to_first_step_s"],
              "setup_s": s.get("setup_s"),
              "setup": {"precision": manifest["precision"]["name"], "gradient_checkpointing": "auto (off on CPU)",
-                       "lm_head": "plain (CPU)", "sampling": "packing" if name == "P" else "group_by_length"}}
-    return {**proc, **derived(r, prep, a.steps)}
+                       "lm_head": "plain (CPU), trained positions only",
+                       "sampling": "packing" if name == "P" else "group_by_length",
+                       **({"lora.top_layers": a.top_layers} if name == "T" else {})}}
+    out = {**proc, **derived(r, prep, a.steps)}
+    if name == "T":
+        out["train_flops_per_s"] = None  # the FLOP formula assumes a backward pass through every layer
+    return out
 
 
 def derived(r: dict, prep: dict, steps: int) -> dict:
@@ -421,7 +433,7 @@ def markdown(report: dict) -> str:
 
 
 LABELS = {"A": "(seed script, library defaults)", "B": "(seed script, hand-tuned)", "C": "(loralab-train)",
-          "P": "(loralab-train, packing)"}
+          "P": "(loralab-train, packing)", "T": "(loralab-train, lora.top_layers)"}
 
 
 def main() -> None:
@@ -432,6 +444,7 @@ def main() -> None:
     p.add_argument("--max-length", type=int, default=512)
     p.add_argument("--contenders", default="A,B,C")
     p.add_argument("--packing", action="store_true", help="also run P: loralab-train with trainer.packing=true")
+    p.add_argument("--top-layers", type=int, help="also run T: loralab-train with lora.top_layers=N")
     p.add_argument("--startup-reps", type=int, default=3)
     p.add_argument("--peak-seconds", type=float, default=2.0)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -450,7 +463,7 @@ def main() -> None:
 
     work = a.workdir or Path(tempfile.mkdtemp(prefix="loralab-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    contenders = a.contenders.split(",") + (["P"] if a.packing else [])
+    contenders = a.contenders.split(",") + (["P"] if a.packing else []) + (["T"] if a.top_layers else [])
     print(f"preparing data and model (work dir {work})", flush=True)
     if launch(child_cmd("prepare", a, work / "prepare.json", data_dir=work / "train"), work / "prepare.log")["returncode"]:
         sys.exit(f"preparation failed: see {work / 'prepare.log'}")
@@ -475,7 +488,8 @@ def main() -> None:
                            "lora": LORA, "lr": LR},
               "labels": {k: LABELS[k] for k in contenders}, "summary": summary, "startup": startup,
               "ratios": {"C/B": ratio(runs, "C", "B"), "C/A": ratio(runs, "C", "A"),
-                         **({"P/C": ratio(runs, "P", "C")} if "P" in summary else {})},
+                         **({"P/C": ratio(runs, "P", "C")} if "P" in summary else {}),
+                         **({"T/C": ratio(runs, "T", "C")} if "T" in summary else {})},
               "targets": TARGETS, "c_over_a_note": c_over_a_note(prep), "peak_flops": peak,
               "peak_flops_each": peaks, "flops_formula": FLOPS_FORMULA, "prepare": prep, "runs": runs}
     a.out.mkdir(parents=True, exist_ok=True)

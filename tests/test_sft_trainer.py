@@ -76,7 +76,14 @@ def test_loss_and_gradients_equal_the_models_own(tiny_dir, tmp_path, packing, co
     assert 0 < scored < labels[:, 1:].numel() / 2 or not packing  # prompts are not trained
     count = torch.tensor(scored + 7) if counted else None  # as if the accumulated batch held more tokens
 
+    positions, targets = trained_positions(labels)
+    if not packing:  # the rows' labels differ: some kept positions are unlabelled in some row
+        assert ((targets == -100) & (targets != -100).any(dim=0)).any()
+    head_rows = []
+    hook = model.get_output_embeddings().register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[1]))
     ours = trainer.compute_loss(model, dict(batch), num_items_in_batch=count)
+    hook.remove()
+    assert head_rows == [len(positions)] and len(positions) < labels.shape[1] - 1  # the head saw trained positions only
     ours.backward()
     our_grads = _grads(model)
     reference = model(**batch, use_cache=False, **({"num_items_in_batch": count} if counted else {})).loss
@@ -100,3 +107,12 @@ def test_logged_token_accuracy_is_the_whole_heads(tiny_dir, tmp_path):
     valid = targets != -100
     expected = ((logits[:, :-1].argmax(-1) == targets) & valid).sum() / valid.sum()
     assert trainer._metrics["train"]["mean_token_accuracy"] == [pytest.approx(expected.item())]
+
+
+def test_a_caller_asking_for_the_outputs_gets_every_positions_logits(tiny_dir, tmp_path):
+    trainer, batch = _trainer(tiny_dir, tmp_path, packing=True)
+    with torch.no_grad():
+        loss, outputs = trainer.compute_loss(trainer.model.eval(), dict(batch), return_outputs=True)
+        reference = trainer.model(**batch, use_cache=False)
+    assert outputs.logits.shape == reference.logits.shape
+    torch.testing.assert_close(loss, reference.loss, atol=1e-6, rtol=1e-6)

@@ -170,11 +170,10 @@ def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, li
     from peft import LoraConfig, TaskType
 
     targets = list(lora_cfg.target_modules)
-    layers = None
-    if lora_cfg.get("top_layers") is not None:
-        layers = top_layer_indices(model, lora_cfg.top_layers)
+    layers = top_layer_indices(model, lora_cfg.top_layers) if lora_cfg.get("top_layers") is not None else None
+    if layers is not None and targets == [ALL_LINEAR]:
         # peft takes a layer selection only with named modules, not its "all-linear" shorthand
-        targets = linear_module_names(model) if targets == [ALL_LINEAR] else targets
+        targets = linear_module_names(model)
     init = lora_cfg.init_lora_weights
     init = {"true": True, "false": False}.get(str(init).lower(), init)
     return LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora_cfg.r, lora_alpha=lora_alpha(lora_cfg),
@@ -190,22 +189,57 @@ def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
     """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
     from peft import get_peft_model
 
-    return get_peft_model(model, peft_config(lora_cfg, _trainable_tokens(model, token_ids), model))
+    config = peft_config(lora_cfg, _trainable_tokens(model, token_ids), model)
+    adapted = get_peft_model(model, config)
+    if config.layers_to_transform:
+        cut_backward_below(adapted, min(config.layers_to_transform))
+    return adapted
 
 
-def top_layer_indices(model, top: int) -> list[int]:
+def top_layer_indices(model, top: int) -> list[int] | None:
+    """The top ``top`` decoder layers, like ``layers[-top:]``; None (adapt every layer) on a model
+    that has no more, so one recipe fits models of any depth."""
     count = model.config.get_text_config().num_hidden_layers
-    if not 1 <= top <= count:
-        raise ConfigError([Problem("lora.top_layers", top, f"this model has {count} decoder layers; give 1..{count}, "
-                                                           "or null to adapt them all")])
+    if top >= count:
+        log.info("lora.top_layers=%d: the model has %d decoder layers, all adapted", top, count)
+        return None
     return list(range(count - top, count))
 
 
 def linear_module_names(model) -> list[str]:
     """What peft's "all-linear" selects: every linear layer's name except the output head's."""
+    from transformers.pytorch_utils import Conv1D
+
     head = model.get_output_embeddings()
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-                   if isinstance(module, torch.nn.Linear) and module is not head})
+                   if isinstance(module, (torch.nn.Linear, Conv1D)) and module is not head})
+
+
+def cut_backward_below(model, first: int) -> None:
+    """Detach the hidden states entering decoder layer ``first`` when nothing below it trains.
+
+    Autograd would stop there by itself, unless the input embeddings' output requires grad: TRL and
+    transformers make it so whenever gradient checkpointing is on, and the backward pass (with its
+    recomputation) then runs through every frozen layer below. Trainable embedding rows or biases
+    below the cut keep the whole backward pass."""
+    decoder = next(module for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.ModuleList) and name.endswith("layers") and len(module) > first)
+    below = [model.get_input_embeddings(), *decoder[:first]]
+    if any(p.requires_grad for module in below for p in module.parameters()):
+        log.info("lora.top_layers: parameters below the adapted layers train too; the backward pass goes through all")
+        return
+
+    def cut(hidden: torch.Tensor) -> torch.Tensor:
+        # a leaf that still requires grad when the input did: reentrant checkpointing tracks only
+        # its inputs, and would otherwise leave the adapted layers out of the backward pass
+        return hidden.detach().requires_grad_(hidden.requires_grad)
+
+    def detach_hidden_states(module, args, kwargs):
+        if args:
+            return (cut(args[0]), *args[1:]), kwargs
+        return args, {**kwargs, "hidden_states": cut(kwargs["hidden_states"])}
+
+    decoder[first].register_forward_pre_hook(detach_hidden_states, with_kwargs=True)
 
 
 def _trainable_tokens(model, token_ids) -> list[int] | dict[str, list[int]] | None:

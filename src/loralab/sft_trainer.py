@@ -35,19 +35,27 @@ class LoralabSFTTrainer(SFTTrainer):
         self.fused_lm_head = fused_lm_head
         super().__init__(*args, **kwargs)
 
+    def plain_cross_entropy(self, inputs) -> bool:
+        """True when the loss is the plain next-token cross-entropy this path computes; TRL's own
+        path handles the rest (label smoothing, a custom or DFT loss, a router's aux loss,
+        pre-shifted labels under context parallelism)."""
+        return not (self.label_smoother is not None or self.compute_loss_func is not None
+                    or self.args.loss_type != "nll" or getattr(self, "aux_loss_enabled", False)
+                    or "shift_labels" in inputs)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.fused_lm_head:
+        if self.fused_lm_head or not self.plain_cross_entropy(inputs):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         mode = "train" if self.model.training else "eval"
         inputs = dict(inputs)
         labels = inputs.pop("labels")
         positions, targets = trained_positions(labels)
-        if accepts_logits_to_keep(self.accelerator.unwrap_model(model)):
+        if accepts_logits_to_keep(self.accelerator.unwrap_model(model)) and not return_outputs:
             outputs = model(**inputs, use_cache=False, logits_to_keep=positions)
-        else:
+            logits = outputs.logits.float()
+        else:  # a caller asking for the outputs gets every position's logits, as from the model itself
             outputs = model(**inputs, use_cache=False)
-            outputs.logits = outputs.logits[:, positions]
-        logits = outputs.logits.float()
+            logits = outputs.logits[:, positions].float()
         summed = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction="sum")
         # the model's own loss contract, which the Trainer's accumulation and device scaling assume:
         # a sum over the accumulated batch's tokens when the Trainer counts them, else a mean
@@ -55,7 +63,7 @@ class LoralabSFTTrainer(SFTTrainer):
         per_batch = num_items_in_batch is not None and self.model_accepts_loss_kwargs
         loss = summed / (num_items_in_batch if per_batch else scored.clamp(min=1))
         if per_batch and self.args.average_tokens_across_devices:
-            loss = loss * self.accelerator.num_processes
+            loss = loss * (self.accelerator.num_processes // self.get_tp_size())  # as Trainer.compute_loss scales
         with torch.no_grad():
             correct = (logits.argmax(-1) == targets) & (targets != -100)
             n_valid = self.accelerator.gather_for_metrics(scored).sum()

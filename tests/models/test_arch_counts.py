@@ -30,7 +30,8 @@ def meta_model(name: str):
 
 
 def lora_cfg(option: str):
-    return loralab.compose([f"lora={option}"]).lora
+    # the option alone: the default experiment's lora.top_layers would adapt only the top layers
+    return loralab.compose([f"lora={option}", "lora.top_layers=null"]).lora
 
 
 def adapted(arch: str, option: str):
@@ -229,15 +230,19 @@ def test_top_layers_keeps_named_targets_and_the_estimator_counts_them():
     assert geometry(arch, lora).trainable == parameter_counts(model)["trainable"]
 
 
-def test_top_layers_beyond_the_model_names_the_field(tiny_dir):
-    from loralab.config.validation import ConfigError
+def test_top_layers_beyond_the_model_adapts_every_layer(tiny_dir):
+    every = lora_module_names(tiny_adapted(tiny_dir, "lora.top_layers=null"))
+    assert lora_module_names(tiny_adapted(tiny_dir, "lora.top_layers=999")) == every
+    assert len(lora_module_names(tiny_adapted(tiny_dir, "lora.top_layers=1"))) < len(every)
 
-    with pytest.raises(ConfigError, match=r"lora.top_layers.*decoder layers; give 1\.\."):
-        tiny_adapted(tiny_dir, "lora.top_layers=999")
 
-
-def test_top_layers_leaves_the_lower_layers_out_of_the_backward_pass(tiny_dir):
+@pytest.mark.parametrize("checkpointing", [False, True], ids=["plain", "gradient-checkpointing"])
+def test_top_layers_leaves_the_lower_layers_out_of_the_backward_pass(tiny_dir, checkpointing):
     model = tiny_adapted(tiny_dir, "lora.top_layers=1")
+    if checkpointing:  # what TRL and transformers do: the embeddings' output then requires grad
+        model.enable_input_require_grads()
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+        model.train()
     reached = []
     lowest = model.base_model.model.model.layers[0]
     lowest.register_full_backward_hook(lambda *_: reached.append("layer 0"))
@@ -245,3 +250,24 @@ def test_top_layers_leaves_the_lower_layers_out_of_the_backward_pass(tiny_dir):
     assert reached == []
     trained = [p for p in model.parameters() if p.requires_grad]
     assert trained and all(p.grad is not None for p in trained)
+    assert any(p.grad.abs().sum() > 0 for p in trained)  # B starts at zero, so A's gradients do too
+
+
+def test_embedding_rows_trained_below_the_adapted_layers_keep_the_whole_backward_pass(tiny_dir):
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32)
+    model = apply_lora(base, loralab.compose(["lora.top_layers=1"]).lora, token_ids=[5])  # an added token's row
+    reached = []
+    model.base_model.model.model.layers[0].register_full_backward_hook(lambda *_: reached.append("layer 0"))
+    model(torch.tensor([[5, 2, 3, 4]])).logits.sum().backward()
+    assert reached == ["layer 0"]
+
+
+def test_the_estimator_counts_every_layers_biases_under_bias_all():
+    from loralab.memory.geometry import geometry
+
+    arch, lora = "qwen2.5-1.5b-instruct", loralab.compose(["lora.top_layers=3", "lora.bias=all"]).lora
+    with torch.device("meta"):
+        peft_model = apply_lora(meta_model(arch), lora)
+    assert geometry(arch, lora).trainable == parameter_counts(peft_model)["trainable"]

@@ -97,13 +97,15 @@ def geometry(arch_config: str | None, lora: DictConfig) -> Geometry:
     per_layer = sum(r * (i + o) + (o if lora.use_dora else 0) for i, o in adapted)  # DoRA: a magnitude per output
     bias = {"none": set(), "all": biased, "lora_only": biased & targets}[lora.bias]
     full_copies = {"lm_head": V * h, "embed_tokens": V * h}  # modules_to_save: trained (and kept) in full
-    # lora.top_layers adapts the top layers only (activations are still estimated for all: an upper bound)
+    # lora.top_layers adapts the top layers only (activations are still estimated for all: an upper
+    # bound); bias="all" trains every layer's biases, "lora_only" the adapted layers' ones
     A = min(lora.get("top_layers") or L, L)
-    trainable = (A * per_layer + A * sum(shapes[name][1] for name in bias)
+    B = L if lora.bias == "all" else A
+    trainable = (A * per_layer + B * sum(shapes[name][1] for name in bias)
                  + sum(full_copies.get(name, 0) for name in lora.modules_to_save))
     # Adafactor keeps rows + columns for a matrix, the whole of a vector
     factored = (A * sum((r + i) + (o + r) + (o if lora.use_dora else 0) for i, o in adapted)
-                + A * sum(shapes[name][1] for name in bias)
+                + B * sum(shapes[name][1] for name in bias)
                 + sum(V + h for name in lora.modules_to_save if name in full_copies))
     return Geometry(
         layers=L, hidden=h, q_dim=shapes["q_proj"][1], kv_dim=shapes["k_proj"][1], heads=c["num_attention_heads"],
