@@ -49,13 +49,15 @@ def test_embedded_qlora_nf4_trains_on_cpu(tmp_path):
     result = loralab.train(cfg, tmp_path / "qlora")
     assert result.metrics["final"]["eval_loss_last"] < result.metrics["final"]["eval_loss_first"]
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
-    assert manifest["parameters"]["lora_modules"] == 210
+    # the default experiment's lora.top_layers=15: 7 projections in each of the top 15 of 30 layers,
+    # found among bitsandbytes' 4-bit linear layers too
+    assert manifest["parameters"]["lora_modules"] == 15 * 7
 
 
 def test_finetuning_teaches_the_tool_call_format(tmp_path):
     """Within a test's budget (24 steps, ~190 examples) the model learns to answer requests with
     well-formed calls (relevance jumps from the base model's 0 %); exact-call accuracy needs far
-    more training (experiment=toolcalls-long: 64.7 % on held-out phrasings, bench/results)."""
+    more training (experiment=toolcalls-long: 74.7 % on held-out phrasings, bench/results)."""
     cfg = loralab.compose(["trainer.max_steps=24", "trainer.micro_batch_size=8", "trainer.eval_steps=12",
                            "trainer.save_steps=12", "eval.max_examples=48", "eval.base_max_examples=16"])
     result = loralab.train(cfg, tmp_path / "quick")
