@@ -416,6 +416,8 @@ def markdown(report: dict) -> str:
                      f"{fmt(row.get('mfu_bf16'), '.1%')} | {fmt(row.get('mfu_fp32'), '.1%')} |")
     lines += ["", "| ratio of tokens/s (median of per-repetition ratios) | measured | target |", "|---|---|---|"]
     for key, value in report["ratios"].items():
+        if value is None:  # a contender of the pair did not run (--contenders)
+            continue
         lines.append(f"| {key} | {fmt(value, '.2f')} | {f'>= {TARGETS[key]:g}' if key in TARGETS else '-'} |")
     st = report["startup"]
     lines += ["", f"C/A: {report['c_over_a_note']}.", "",
