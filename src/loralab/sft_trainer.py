@@ -34,6 +34,7 @@ class LoralabSFTTrainer(SFTTrainer):
     def __init__(self, *args, fused_lm_head: bool = True, **kwargs):
         self.fused_lm_head = fused_lm_head
         super().__init__(*args, **kwargs)
+        self.keeps_logits = accepts_logits_to_keep(self.model)  # once, not every step
 
     def plain_cross_entropy(self, inputs) -> bool:
         """True when the loss is the plain next-token cross-entropy this path computes; TRL's own
@@ -50,7 +51,7 @@ class LoralabSFTTrainer(SFTTrainer):
         inputs = dict(inputs)
         labels = inputs.pop("labels")
         positions, targets = trained_positions(labels)
-        if accepts_logits_to_keep(self.accelerator.unwrap_model(model)) and not return_outputs:
+        if self.keeps_logits and not return_outputs:
             outputs = model(**inputs, use_cache=False, logits_to_keep=positions)
             logits = outputs.logits.float()
         else:  # a caller asking for the outputs gets every position's logits, as from the model itself
