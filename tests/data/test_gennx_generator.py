@@ -115,12 +115,16 @@ def test_every_intent_has_three_languages_and_enough_templates(pools):
     for family in families:
         for lang in LANGUAGES:
             n = len(P.PHRASINGS[f"{family}.{lang}"])
-            assert n >= (8 if family in common else 5), f"{family}.{lang}: only {n} templates"
+            # "a value is missing" is learnt from phrasing alone: with 5 templates (3 trained on)
+            # a model asked 3 of 16 held-out clarify requests correctly, so clarify needs as many
+            # as the common calls
+            wide = family in common or family.startswith("clarify.")
+            assert n >= (8 if wide else 5), f"{family}.{lang}: only {n} templates"
             pool = pools[f"{family}.{lang}"]
             assert pool["train"] and pool["heldout"]
             assert not set(pool["train"]) & set(pool["heldout"])
             assert len(pool["train"]) + len(pool["heldout"]) == n
-            if family in common:
+            if wide:
                 assert len(pool["train"]) >= 5 and len(pool["heldout"]) >= 2
 
 
@@ -156,7 +160,7 @@ def test_record_format(splits):
     for name, records in splits.items():
         assert len({r["id"] for r in records}) == len(records)
         for r in records:
-            assert list(r) == ["id", "split", "language", "category", "template", "messages", "acceptable"]
+            assert list(r) == ["id", "split", "language", "category", "template", "values", "messages", "acceptable"]
             assert r["split"] == name and r["id"].startswith(f"{name}-")
             assert r["language"] in LANGUAGES and r["category"] in CATEGORIES
             assert template_text(r["template"])
@@ -237,6 +241,13 @@ def test_held_out_values_appear_only_in_test(splits):
     big = sum(any(v >= HELDOUT_ID_MIN for c in gold_calls(r) for v in _id_values(c["arguments"])) for r in test)
     odd = sum(bool(ODD_UNITS.search(_final_user(r))) for r in test)
     assert big >= 0.15 * len(test) and odd >= 10
+    # the "values" field marks exactly the records that may hold them, so they are scored apart
+    assert {r["values"] for r in _all(splits, ("train", "validation", "test_id"))} == {"seen"}
+    assert {r["values"] for r in test} == {"seen", "held_out"}
+    for r in test:
+        if r["values"] == "seen":
+            assert not ODD_UNITS.search(_final_user(r)), r["id"]
+            assert all(v < HELDOUT_ID_MIN for c in gold_calls(r) for v in _id_values(c["arguments"])), r["id"]
 
 
 def test_every_split_covers_every_category_and_language(splits):

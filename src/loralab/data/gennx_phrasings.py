@@ -698,6 +698,11 @@ PHRASINGS.update({
         새 노드 {id} 생성 부탁해요
         노드 {id} 넣어줘
         절점 {id}번 생성
+        절점 {id}번 새로 하나 잡아줘
+        모델에 노드 {id}번 추가해 주실 수 있나요?
+        {id}번 노드 생성해 줄래?
+        노드 하나 더 필요해, 번호는 {id}번
+        새 절점 등록 부탁드려요. 절점번호 {id}
     """),
     "clarify.node_coords.en": _t("""
         create node {id}
@@ -705,6 +710,11 @@ PHRASINGS.update({
         I need node #{id}
         make joint {id}
         Can you add node {id}?
+        Please insert a node numbered {id}.
+        new joint {id}
+        could you set up node {id} for me?
+        need a node, id {id}
+        Add joint #{id} to the model
     """),
     "clarify.node_coords.mixed": _t("""
         node {id}번 create 해줘
@@ -712,6 +722,11 @@ PHRASINGS.update({
         new node {id} 만들어줘
         node {id} add 좀
         절점 {id} create plz
+        node {id}번 하나 insert 해줘
+        새 joint {id} 만들어 줄래?
+        node number {id}번 등록해줘
+        {id}번 node 하나 생성 부탁
+        model에 node {id} 추가해 주세요
     """),
     "clarify.node_partial.ko": _t("""
         노드 {id}번 {partial}에 만들어줘
@@ -719,6 +734,11 @@ PHRASINGS.update({
         {partial} 위치에 노드 {id} 생성
         노드 {id} 좌표 {partial}, 넣어줘
         {id}번 노드 {partial}
+        절점 {id}번 만들어줘, {partial}
+        노드 {id} 추가해 주세요. 좌표는 {partial}
+        좌표 {partial}인 노드 {id}번 등록
+        {partial}에 절점 {id} 하나 잡아줄래?
+        노드 {id}번 하나 넣어줘 ({partial})
     """),
     "clarify.node_partial.en": _t("""
         create node {id} at {partial}
@@ -726,6 +746,11 @@ PHRASINGS.update({
         node {id}: {partial}
         put node #{id} at {partial}
         make a node {id}, {partial}
+        define joint {id}: {partial}
+        I need node #{id} placed at {partial}
+        new node {id} ({partial})
+        Could you insert node {id} at {partial}?
+        node {id} goes at {partial}, add it please
     """),
     "clarify.node_partial.mixed": _t("""
         node {id}번 {partial}에 create
@@ -733,6 +758,11 @@ PHRASINGS.update({
         node {id} add 해줘, {partial}
         노드 {id} coordinate {partial}
         new node {id}번 {partial}
+        joint {id} 추가, coordinate {partial}
+        {partial} 위치에 new node {id} 생성해줘
+        node {id}번 만들어줘, coords {partial}
+        절점 {id} insert 해줘 ({partial})
+        node {id} 좌표는 {partial}, create 부탁해요
     """),
     "clarify.load_node.ko": _t("""
         {lcase} 케이스로 {loads} 하중 걸어줘
@@ -740,6 +770,11 @@ PHRASINGS.update({
         하중케이스 {lcase}에 집중하중 {loads} 넣어줘
         {loads} 재하해줘, 케이스 {lcase}
         노드에 {loads} 걸어줘, 케이스 {lcase}
+        {lcase} 하중케이스에 절점하중 추가해 주세요: {loads}
+        절점에 {loads} 작용시켜줘
+        집중하중 {loads} 등록 부탁해요 ({lcase})
+        {loads}짜리 노드 하중 넣어 줄래? 케이스는 {lcase}
+        하중 {loads} 좀 줘, {lcase} 케이스로
     """),
     "clarify.load_node.en": _t("""
         apply {loads} in load case {lcase}
@@ -747,6 +782,11 @@ PHRASINGS.update({
         put {loads} on the node ({lcase})
         nodal load {loads}, case {lcase}
         I want a point load of {loads} in {lcase}
+        Add a point load of {loads} under {lcase}
+        set up a nodal load: {loads} ({lcase})
+        {loads} nodal load please
+        Can you apply a concentrated load {loads} to a node in case {lcase}?
+        need a joint load {loads}, {lcase}
     """),
     "clarify.load_node.mixed": _t("""
         {lcase} case로 {loads} load 걸어줘
@@ -754,6 +794,11 @@ PHRASINGS.update({
         load case {lcase}에 point load {loads}
         {loads} apply 해줘, case {lcase}
         node에 {loads} 걸어줘, {lcase}
+        point load {loads} 추가해줘, {lcase} case
+        nodal load 하나 넣어줘: {loads}
+        {lcase}에 concentrated load {loads} apply 부탁
+        node load {loads} 걸어 줄래? ({lcase})
+        절점에 {loads} load 줘
     """),
     "clarify.load_case.ko": _t("""
         노드 {node}에 {loads} 넣어줘
@@ -761,6 +806,11 @@ PHRASINGS.update({
         절점 {node} 하중 {loads} 추가해줘
         노드 {node}번에 {loads} 재하
         {node}번 노드 절점하중 {loads} 부탁해
+        노드 {node}번에 집중하중 {loads} 걸어 주세요
+        {node}번 절점 하중: {loads}
+        절점 {node}에 {loads} 작용시켜 줄래?
+        노드 {node}에 하중 좀 넣어줘. {loads}
+        {loads} 하중을 {node}번 노드에 재하해줘
     """),
     "clarify.load_case.en": _t("""
         apply {loads} at node {node}
@@ -768,6 +818,11 @@ PHRASINGS.update({
         add a nodal load of {loads} to node #{node}
         node {node} gets {loads}
         load joint {node} with {loads}
+        Please apply a point load of {loads} to joint {node}.
+        node {node}: {loads}
+        I need {loads} on node #{node}
+        could you put a concentrated load {loads} on node {node}?
+        nodal load for node {node}, {loads}
     """),
     "clarify.load_case.mixed": _t("""
         node {node}에 {loads} 넣어줘
@@ -775,6 +830,11 @@ PHRASINGS.update({
         절점 {node} load {loads} add
         node {node}번에 {loads} apply
         {node}번 노드 nodal load {loads} plz
+        node {node}번에 concentrated load {loads} 줘
+        절점 {node}에 {loads} load 걸어 주세요
+        {node}번 joint에 point load {loads} 추가해 줄래?
+        node {node} load: {loads} 넣어줘
+        {loads} nodal load, node {node}에 apply 해주세요
     """),
     "clarify.elem_nodes.ko": _t("""
         {etype} 요소 {id}번 추가해줘, 재질 {matl} 단면 {sect}
@@ -782,6 +842,11 @@ PHRASINGS.update({
         재질 {matl} 단면 {sect}인 {etype} {id}번 생성
         부재 {id}번 넣어줘, 종류 {etype}
         요소번호 {id}, {etype}, 재료 {matl}번
+        {etype} 부재 {id}번 생성해 주세요
+        요소 {id} 추가 부탁해, 재료 {matl}번 단면 {sect}번
+        새 {etype} {id}번 넣어줘
+        부재번호 {id}, 재질 {matl}, 단면 {sect} 등록해줘
+        {id}번 요소 하나 만들어 줄래? 종류는 {etype}
     """),
     "clarify.elem_nodes.en": _t("""
         add a {etype} element {id} with material {matl} and section {sect}
@@ -789,6 +854,11 @@ PHRASINGS.update({
         new {etype} #{id}, material {matl}, section {sect}
         make member {id} a {etype}
         I need element {id}: {etype}, sect {sect}
+        Please define member {id} as a {etype} with section {sect}
+        new element {id}, material {matl}
+        add {etype} {id}
+        can you insert element #{id}? It's a {etype}, mat {matl}, sec {sect}
+        set up a {etype} member numbered {id}
     """),
     "clarify.elem_nodes.mixed": _t("""
         {etype} element {id}번 추가, material {matl} section {sect}
@@ -796,6 +866,11 @@ PHRASINGS.update({
         material {matl} section {sect}인 {etype} {id} 생성
         member {id}번 add, type {etype}
         요소 {id} type {etype}, 하나 만들어
+        {etype} member {id}번 생성해줘
+        요소 {id} add 부탁, material {matl}번 section {sect}번
+        new element {id}번 만들어줘, type {etype}
+        element {id} insert 해 줄래? matl {matl}, sect {sect}
+        {etype} {id} 하나 define 해주세요
     """),
     "clarify.support_type.ko": _t("""
         노드 {nodes}에 지점 조건 걸어줘
@@ -803,6 +878,11 @@ PHRASINGS.update({
         {nodes}번 노드 서포트 추가
         노드 {nodes} 구속해줘
         경계조건 넣어줘, 노드 {nodes}
+        노드 {nodes}에 지지조건 넣어 주세요
+        {nodes}번 절점 경계조건 잡아줘
+        노드 {nodes} 서포트 등록해 줄래?
+        하부 절점 {nodes}에 지점 설정 부탁해요
+        절점 {nodes} 구속조건 추가
     """),
     "clarify.support_type.en": _t("""
         add supports at nodes {nodes}
@@ -810,6 +890,11 @@ PHRASINGS.update({
         set boundary conditions on {nodes}
         nodes {nodes} need supports
         put a support at joint {nodes}
+        Please add boundary conditions to nodes {nodes}.
+        support nodes {nodes}
+        joints {nodes} need to be restrained
+        can you define supports for nodes {nodes}?
+        set up restraints at {nodes}
     """),
     "clarify.support_type.mixed": _t("""
         node {nodes}에 support 걸어줘
@@ -817,6 +902,11 @@ PHRASINGS.update({
         {nodes}번 node support 추가
         node {nodes} restraint 해줘
         support 넣어줘, node {nodes}
+        node {nodes}에 boundary condition 넣어 주세요
+        절점 {nodes} support 설정해 줄래?
+        {nodes}번 joint restraint 추가해줘
+        하부 node {nodes}에 support 좀 잡아줘
+        node {nodes} supports 등록 부탁
     """),
     "clarify.beam_load_value.ko": _t("""
         요소 {elem}에 {lcase} 등분포하중 걸어줘
@@ -824,6 +914,11 @@ PHRASINGS.update({
         보 {elem} 등분포 재하 ({lcase})
         하중케이스 {lcase}에 요소 {elem} 보하중 추가
         요소 {elem} 분포하중 줘
+        {elem}번 요소에 등분포하중 재하해 주세요 ({lcase})
+        부재 {elem} 분포하중 추가해줘, 하중케이스 {lcase}
+        보 {elem}에 선하중 좀 넣어줄래?
+        {lcase} 케이스로 요소 {elem}에 등분포 걸어줘
+        요소 {elem} 보하중 등록 부탁
     """),
     "clarify.beam_load_value.en": _t("""
         put a uniform load on element {elem} in {lcase}
@@ -831,6 +926,11 @@ PHRASINGS.update({
         element {elem} needs a UDL, case {lcase}
         load member {elem} with a distributed load
         apply a line load to beam {elem} under {lcase}
+        Please add a distributed load on member {elem} for {lcase}.
+        UDL on elem {elem}
+        can you put a line load on element #{elem} in case {lcase}?
+        element {elem} should carry a uniformly distributed load ({lcase})
+        I want a member load on beam {elem}, load case {lcase}
     """),
     "clarify.beam_load_value.mixed": _t("""
         element {elem}에 {lcase} UDL 걸어줘
@@ -838,6 +938,11 @@ PHRASINGS.update({
         beam {elem} 등분포 apply ({lcase})
         load case {lcase}에 element {elem} beam load 추가
         element {elem} line load 줘
+        member {elem}에 등분포하중 apply 해주세요 ({lcase})
+        {elem}번 element에 line load 추가해 줄래?
+        {lcase} case로 beam {elem}에 UDL 넣어줘
+        요소 {elem} distributed load 등록, load case {lcase}
+        elem {elem} 분포하중 add 부탁
     """),
     "clarify.matl_grade.ko": _t("""
         {mtype} 재질 {id}번 추가해줘
@@ -845,6 +950,11 @@ PHRASINGS.update({
         새 재질 {id}번, 종류는 {mtype}
         재질 {id} 정의해줘
         재질번호 {id}에 {mtype} 하나
+        {mtype} 재료 {id}번 등록해 주세요
+        재질 {id}번 생성해 줄래?
+        새 재료 하나 추가, 번호 {id}, 종류 {mtype}
+        재료번호 {id}에 {mtype} 넣어줘
+        재질 {id} 잡아줘, {mtype} 계열로
     """),
     "clarify.matl_grade.en": _t("""
         add a {mtype} material {id}
@@ -852,6 +962,11 @@ PHRASINGS.update({
         new material #{id} ({mtype})
         define material {id}
         I need a {mtype} material numbered {id}
+        Please register material {id} as {mtype}.
+        mat {id}, {mtype}
+        can you set up material #{id}?
+        insert a new {mtype} material with id {id}
+        material {id} should be {mtype}, add it
     """),
     "clarify.matl_grade.mixed": _t("""
         {mtype} material {id}번 추가해줘
@@ -859,6 +974,11 @@ PHRASINGS.update({
         new material {id}번 type {mtype}
         material {id} define 해줘
         material number {id}에 {mtype} 하나
+        material {id}번 생성해 줄래? type은 {mtype}
+        new {mtype} material 하나 add, 번호 {id}
+        matl {id} 등록 부탁, {mtype}
+        {mtype} 재질 {id}번 insert 해주세요
+        재료 {id} setting 해줘 ({mtype})
     """),
 })
 
