@@ -3,7 +3,8 @@
 ``generate_splits`` returns train / validation / test / test_id records::
 
     {"id", "split", "language": ko|en|mixed, "category": single|multi|multi_turn|irrelevant|clarify,
-     "template": "<family>.<lang>.<nn>", "messages": [...], "acceptable": null | [{arg: [values]}]}
+     "template": "<family>.<lang>.<nn>", "values": seen|held_out, "messages": [...],
+     "acceptable": null | [{arg: [values]}]}
 
 with no system turn; the last message is the assistant turn that is scored (``tool_calls`` of
 ``{"type": "function", "function": {"name", "arguments"}}``, or plain ``content``).
@@ -11,7 +12,9 @@ with no system turn; the last message is the assistant turn that is scored (``to
 The split is honest: for every intent (tool or request kind x language) the phrasing templates
 are partitioned into a training and a held-out pool; train, validation and test_id use only the
 training pool, test only the held-out one, and part of test also uses value ranges nothing else
-sees (ids >= 1000, cm / N / N·m / N/m / GPa units). A final user text never repeats anywhere.
+sees (ids >= 1000, cm / N / N·m / N/m / GPa units); ``values`` says which records drew from them,
+so the evaluation reports unseen phrasings and unseen values apart. A final user text never
+repeats anywhere.
 
 ``acceptable`` (null, or one dict per gold call of the last turn) lists, per argument, every
 acceptable value (BFCL style); ``""`` in a list means the argument may be omitted, and an argument
@@ -703,7 +706,8 @@ def _make_record(rng, category, lang, split, pools, seen, index) -> dict:
                 if problems:
                     raise RuntimeError(f"generator bug in {tid}: {tc['function']} -> {problems}")
         return {"id": f"{split}-{index:05d}", "split": split, "language": lang, "category": category,
-                "template": tid, "messages": messages, "acceptable": acc if any(acc) else None}
+                "template": tid, "values": "held_out" if c.odd_values else "seen", "messages": messages,
+                "acceptable": acc if any(acc) else None}
     raise RuntimeError(f"no unused {category}/{lang} request left for {split} after {_MAX_TRIES} tries: "
                        "size is too large for the templates")
 

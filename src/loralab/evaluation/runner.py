@@ -24,7 +24,7 @@ from .scoring import score_answer
 
 log = logging.getLogger(__name__)
 
-GROUP_KEYS = ("language", "category")
+GROUP_KEYS = ("language", "category", "values")   # record fields the report breaks scores down by
 HEADLINE = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy", "relevance",
             "multi_call_exact", "hallucinated_tool_rate", "hallucinated_argument_rate")
 
