@@ -50,8 +50,9 @@ docs: setup
 	$(BIN)/python -m loralab.config.reference
 
 # What loralab costs against the plain TRL script (library defaults, and hand-tuned), and what
-# lora.top_layers=15 saves, in alternating runs on the embedded model; writes bench/results/bench.{json,md}. Not a test: run it on a quiet
-# machine (~35 min on 2 cores, over half of it contender A). Options: ARGS="--steps 8 --reps 3 --packing"
+# lora.top_layers=15 saves, in alternating runs on the embedded model; writes
+# bench/results/bench.{json,md}. Not a test: run it on a quiet machine (26 min on 2 cores with
+# --packing before T was added; T's runs add ~3 min). Options: ARGS="--steps 8 --reps 3 --packing"
 bench: setup
 	$(BIN)/python bench/framework_overhead.py --top-layers 15 $(ARGS)
 
