@@ -110,22 +110,17 @@ def test_templates_carry_their_required_slots_and_nothing_unknown():
 def test_every_intent_has_three_languages_and_enough_templates(pools):
     families = {intent.rsplit(".", 1)[0] for intent in P.PHRASINGS}
     assert families == set(P.SLOTS)
-    common = ("node.create", "elem.create", "matl.create", "sect.create", "cons.create", "stld.create",
-              "cnld.create", "bmld.create")
     for family in families:
         for lang in LANGUAGES:
             n = len(P.PHRASINGS[f"{family}.{lang}"])
-            # "a value is missing" is learnt from phrasing alone: the long preset asked for 3 of 16
-            # held-out missing values with 5 clarify templates per intent (3 trained on), 8 of 16
-            # with 10, so clarify needs as many as the common calls
-            wide = family in common or family.startswith("clarify.")
-            assert n >= (8 if wide else 5), f"{family}.{lang}: only {n} templates"
+            # unseen wording is learnt from the variety of the trained wording: the long preset asked
+            # for 3 of 16 held-out missing values with 5 clarify templates per intent (3 trained on),
+            # 8 of 16 with 10; so no intent trains on fewer than 6 phrasings and tests on fewer than 3
+            assert n >= 9, f"{family}.{lang}: only {n} templates"
             pool = pools[f"{family}.{lang}"]
-            assert pool["train"] and pool["heldout"]
             assert not set(pool["train"]) & set(pool["heldout"])
             assert len(pool["train"]) + len(pool["heldout"]) == n
-            if wide:
-                assert len(pool["train"]) >= 5 and len(pool["heldout"]) >= 2
+            assert len(pool["train"]) >= 6 and len(pool["heldout"]) >= 3, f"{family}.{lang}: {pool}"
 
 
 def test_pools_depend_on_fraction_and_seed():

@@ -92,6 +92,10 @@ PHRASINGS: dict[str, list[str]] = {
         절점 {id}의 위치 확인 부탁해요
         노드 {id} 좌표값 좀 보여줘
         {id}번 노드 조회
+        절점 {id}번 좌표가 어떻게 돼?
+        {id}번 노드 위치 좀 확인해 주세요
+        노드 {id} 좌표 정보 가져와 줄래?
+        절점번호 {id} 위치 조회 부탁드립니다
     """),
     "node.get.en": _t("""
         Get node {id}
@@ -100,6 +104,10 @@ PHRASINGS: dict[str, list[str]] = {
         look up node #{id}
         What are node {id}'s coordinates?
         fetch node {id} info
+        can you tell me where joint {id} is located?
+        pls check the position of node {id}
+        I need the x, y, z of node #{id}
+        Query node {id} and report its coordinates.
     """),
     "node.get.mixed": _t("""
         node {id} 좌표 좀 get 해줘
@@ -108,6 +116,10 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 node 위치 query 해줘
         node {id}번 어디야?
         노드 {id} info 조회
+        절점 {id}번 location 알려 주세요
+        node {id} coordinate 확인 부탁해요
+        {id}번 joint 좌표 좀 look up 해줄래?
+        node #{id} position이 어떻게 돼?
     """),
     "node.delete.ko": _t("""
         노드 {id}번 삭제해줘
@@ -116,6 +128,10 @@ PHRASINGS: dict[str, list[str]] = {
         절점 {id} 삭제 부탁드립니다
         노드 {id} 제거
         {id}번 노드 빼줘
+        절점 {id}번 모델에서 제거해 주세요
+        노드 {id} 잘못 만들었어, 지워줄래?
+        {id}번 절점 삭제 좀 해줘
+        노드번호 {id} 삭제 부탁해요
     """),
     "node.delete.en": _t("""
         delete node {id}
@@ -124,6 +140,10 @@ PHRASINGS: dict[str, list[str]] = {
         get rid of node {id}
         Please remove joint {id}.
         drop node {id}
+        can you delete joint #{id}?
+        I made node {id} by mistake, pls remove it
+        Erase node {id} from the model.
+        node {id} has to go, delete it please
     """),
     "node.delete.mixed": _t("""
         node {id}번 delete 해줘
@@ -132,6 +152,10 @@ PHRASINGS: dict[str, list[str]] = {
         node {id} 삭제 plz
         절점 {id} delete
         node {id} 필요없어 remove 해
+        joint {id}번 삭제해 주세요
+        노드 {id} 잘못 만들었어, delete 좀
+        model에서 node {id} 제거해줘
+        node #{id} 더 이상 필요 없어요, remove 부탁해요
     """),
     "elem.get.ko": _t("""
         요소 {id}번 정보 알려줘
@@ -140,6 +164,10 @@ PHRASINGS: dict[str, list[str]] = {
         부재 {id} 속성 확인해 주세요
         요소 {id} 데이터 보여줘
         {id}번 엘리먼트 조회
+        부재 {id}번 재질이랑 단면 뭐로 돼 있어?
+        요소 {id} 어떤 타입인지 확인해줘
+        {id}번 요소 양 끝 절점 번호 알려 주세요
+        엘리먼트 {id} 정보 불러와 줄래?
     """),
     "elem.get.en": _t("""
         get element {id}
@@ -148,6 +176,10 @@ PHRASINGS: dict[str, list[str]] = {
         look up member {id}
         What's element {id}?
         fetch the data for element {id}
+        what material and section does member {id} use?
+        can you check element {id}'s type and nodes?
+        pls pull up the properties of element #{id}
+        I want to see elem {id}'s details
     """),
     "elem.get.mixed": _t("""
         element {id}번 정보 보여줘
@@ -156,6 +188,10 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 element 어떤 node에 붙어있어?
         element {id} check 해줘
         부재 {id} data 보여줘
+        element {id}번 material이랑 section 뭐야?
+        요소 {id} type 확인 부탁해요
+        {id}번 member 속성 look up 해줄래?
+        elem {id} 연결 node 알려 주세요
     """),
     "elem.delete.ko": _t("""
         요소 {id}번 삭제해줘
@@ -164,6 +200,10 @@ PHRASINGS: dict[str, list[str]] = {
         부재 {id} 삭제 부탁해요
         엘리먼트 {id} 제거해
         {id}번 요소 빼줘
+        부재 {id}번 잘못 넣었어, 지워줄래?
+        요소번호 {id} 모델에서 제거해 주세요
+        {id}번 엘리먼트 삭제 좀 해줘
+        요소 {id} 이제 필요 없으니 삭제 부탁드립니다
     """),
     "elem.delete.en": _t("""
         delete element {id}
@@ -172,6 +212,10 @@ PHRASINGS: dict[str, list[str]] = {
         Element {id} is wrong, remove it
         get rid of element {id}
         drop elem {id}
+        can you erase member #{id}?
+        pls take element {id} out of the model
+        I don't need element {id} anymore, delete it
+        Element {id} should be removed.
     """),
     "elem.delete.mixed": _t("""
         element {id}번 delete 해줘
@@ -180,6 +224,10 @@ PHRASINGS: dict[str, list[str]] = {
         element {id} 삭제
         부재 {id} delete 해주세요
         elem {id} 필요없어 remove
+        member {id}번 잘못 만들었어, 삭제해줄래?
+        model에서 요소 {id} 빼 주세요
+        element #{id} 이제 안 써, remove 부탁해요
+        부재 {id} erase 좀 해줘
     """),
     "elem.create.ko": _t("""
         노드 {i}-{j} 잇는 {etype} 요소 {id}번 만들어줘. 재질 {matl}, 단면 {sect}
@@ -420,6 +468,9 @@ PHRASINGS: dict[str, list[str]] = {
         {atype} 해석 수행 부탁해
         지금 모델로 {atype} 해석 진행해줘
         {atype} 해석 ㄱㄱ
+        모델링 끝났으니 {atype} 해석 좀 돌려 주세요
+        {atype} 해석 계산 시작해줘
+        이 모델 {atype} 해석 실행해 줄 수 있어?
     """),
     "anal.run.en": _t("""
         run the {atype} analysis
@@ -429,6 +480,9 @@ PHRASINGS: dict[str, list[str]] = {
         kick off the {atype} analysis
         go ahead and run {atype} analysis
         execute the {atype} analysis please
+        model is ready now, launch the {atype} analysis
+        Could you start the {atype} analysis for this model?
+        I'd like the {atype} analysis executed now
     """),
     "anal.run.mixed": _t("""
         {atype} analysis 돌려줘
@@ -438,6 +492,9 @@ PHRASINGS: dict[str, list[str]] = {
         {atype} 해석 run 부탁
         지금 model로 {atype} analysis 진행해줘
         {atype} analysis 바로 ㄱㄱ
+        모델링 끝났어, {atype} analysis 실행 plz
+        이 model {atype} 해석 run 해줄래?
+        {atype} analysis 시작해 주세요
     """),
 }
 
@@ -450,6 +507,10 @@ PHRASINGS.update({
         {points} 이렇게 노드 찍어줘
         노드 추가: {points}
         아래 좌표로 절점 만들어 줘 {points}
+        절점 {points} 한꺼번에 생성해 주세요
+        노드 몇 개 필요해. {points}
+        좌표 목록대로 노드 추가 부탁해요: {points}
+        새 절점들 {points} 모델에 넣어줄래?
     """),
     "multi.nodes.en": _t("""
         create nodes {points}
@@ -458,6 +519,10 @@ PHRASINGS.update({
         new nodes {points}
         I need nodes {points}
         Define nodes {points}.
+        can you add joints {points}?
+        pls create the nodes listed here: {points}
+        Insert the following nodes into the model: {points}
+        nodes to add -> {points}
     """),
     "multi.nodes.mixed": _t("""
         node {points} create 해줘
@@ -466,6 +531,10 @@ PHRASINGS.update({
         {points} 이렇게 node 만들어줘
         node 추가: {points}
         아래 coordinates로 노드 만들어 {points}
+        절점 {points} 한번에 add 해 주세요
+        node 여러 개 필요해요: {points}
+        {points} 좌표로 new node들 넣어줄래?
+        joint 생성 부탁 - {points}
     """),
     "multi.frame.ko": _t("""
         노드 {i}번 {pi}, {j}번 {pj} 만들고 두 노드 잇는 {etype} 요소 {id}번 추가해줘 (재질 {matl}, 단면 {sect})
@@ -474,6 +543,10 @@ PHRASINGS.update({
         노드 {i} {pi}, 노드 {j} {pj} 추가하고 요소 {id}({etype}, 재질 {matl}, 단면 {sect}) 이어줘
         {etype} 하나 모델링해줘: 노드 {i} {pi}, 노드 {j} {pj}, 요소번호 {id}, 재질 {matl}, 단면 {sect}
         새 노드 {i}번 {pi}, {j}번 {pj} 그리고 둘 연결하는 요소 {id} ({etype}) 재질 {matl}번 단면 {sect}번
+        절점 {i}번 {pi}, {j}번 {pj} 추가한 뒤 {etype} 부재 {id}번으로 연결해 주세요 (재질 {matl}, 단면 {sect})
+        노드 두 개 만들어줘: {i}번 {pi}, {j}번 {pj}. 그다음 {etype} 요소 {id} 생성, 재질 {matl}번, 단면 {sect}번
+        좌표 {pi}에 절점 {i}, 좌표 {pj}에 절점 {j} 추가하고 부재 {id}번({etype}) 연결, 재질 {matl}, 단면 {sect}
+        {etype} 부재 하나 필요해요. 노드 {i} {pi}, 노드 {j} {pj} 넣고 요소번호 {id}, 재질 {matl}, 단면 {sect} 부탁해요
     """),
     "multi.frame.en": _t("""
         Create node {i} at {pi} and node {j} at {pj}, then a {etype} element {id} between them (material {matl}, section {sect})
@@ -482,6 +555,10 @@ PHRASINGS.update({
         make node {i} {pi}, node {j} {pj}, then element {id} as a {etype} with material {matl} and section {sect}
         Model a {etype}: node {i} at {pi}, node {j} at {pj}, element {id}, material {matl}, section {sect}
         new nodes {i} at {pi} and {j} at {pj} plus a {etype} element {id} joining them, material {matl}, section {sect}
+        First create nodes {i} {pi} and {j} {pj}; next, element {id}: {etype}, material {matl}, section {sect}
+        can you place node {i} at {pi} and node {j} at {pj}, and span a {etype} #{id} across them? material {matl}, section {sect}
+        pls build a {etype} element {id} on two new nodes ({i} at {pi}, {j} at {pj}) with material {matl} and section {sect}
+        nodes {i} at {pi} / {j} at {pj}, then {etype} {id} between them using material {matl}, section {sect}
     """),
     "multi.frame.mixed": _t("""
         node {i}번 {pi}, {j}번 {pj} create 하고 두 node 잇는 {etype} element {id} 추가 (material {matl}, section {sect})
@@ -490,6 +567,10 @@ PHRASINGS.update({
         node {i} {pi}, {j} {pj} 추가하고 element {id}({etype}, material {matl}, section {sect}) 연결해줘
         {etype} 하나 modeling 해줘: node {i} {pi}, node {j} {pj}, element {id}, 재질 {matl}, 단면 {sect}
         new node {i}번 {pi}, {j}번 {pj} 그리고 {etype} element {id} 재질 {matl} 단면 {sect}
+        절점 {i}번 {pi}, {j}번 {pj} add 한 뒤 {etype} member {id}번으로 연결, 재질 {matl} 단면 {sect}
+        node 두 개 먼저 만들어줘: {i}번 {pi}, {j}번 {pj}. 그다음 {etype} element {id}, material {matl}, section {sect}
+        {pi}에 joint {i}, {pj}에 joint {j} 생성하고 element {id}({etype}) 연결 plz, matl {matl} sect {sect}
+        {etype} 하나 필요해요: new node {i} {pi}, {j} {pj}, element 번호 {id}, material {matl}, section {sect}
     """),
     "multi.case_load.ko": _t("""
         하중케이스 {name}({ltype}) 만들고 노드 {node}에 {loads} 넣어줘
@@ -498,6 +579,10 @@ PHRASINGS.update({
         케이스 {name} 생성, 타입 {ltype}, 절점 {node} 하중 {loads}
         {ltype} 케이스 {name} 등록 후 노드 {node} 집중하중 {loads}
         노드 {node}에 {loads} 줘야 하는데 케이스 {name}({ltype})부터 만들어줘
+        로드케이스 {name} 추가해 주세요, 종류는 {ltype}. 그 케이스로 절점 {node}에 {loads} 걸어주세요
+        먼저 {ltype} 하중케이스 {name} 만들고, 다음에 노드 {node} 절점하중 {loads} 넣어줘
+        새 하중조건 {name} ({ltype}) 등록하고 {node}번 노드에 집중하중 {loads} 재하 부탁해요
+        케이스 {name} 하나 만들어줄래? 유형 {ltype}, 그리고 거기에 노드 {node} {loads}
     """),
     "multi.case_load.en": _t("""
         Create load case {name} ({ltype}) and apply {loads} at node {node}
@@ -506,6 +591,10 @@ PHRASINGS.update({
         define {name} as a {ltype} case and load node {node} with {loads}
         I need case {name} for {ltype} loads plus {loads} at joint {node}
         set up {ltype} load case {name} then add nodal load {loads} on node {node}
+        first add {name} as a {ltype} load case, then apply {loads} to node {node} under it
+        can you make a {ltype} load case called {name} and load joint {node} with {loads} in it?
+        pls register case {name} (type {ltype}) and put a point load {loads} at node #{node}
+        New {ltype} case {name}; after that, node {node}: {loads} in that case
     """),
     "multi.case_load.mixed": _t("""
         load case {name}({ltype}) 만들고 node {node}에 {loads} 넣어줘
@@ -514,6 +603,10 @@ PHRASINGS.update({
         case {name} 생성, type {ltype}, node {node} load {loads}
         {ltype} load case {name} 등록 후 node {node}에 point load {loads}
         node {node}에 {loads} 줘야 돼, 먼저 load case {name}({ltype}) 만들어줘
+        먼저 {ltype} load case {name} 만들고, 그다음 node {node}에 nodal load {loads} 넣어줘
+        load case {name} add 해 주세요 (종류 {ltype}), 그 case로 절점 {node}에 {loads}
+        새 case {name} 등록해줄래? type {ltype}, 그리고 {node}번 node에 point load {loads}
+        {ltype} 하중케이스 {name} create 후 노드 {node} load {loads} apply plz
     """),
     "multi.matl_sect.ko": _t("""
         재질 {mid}번 {mtype} {grade}, 단면 {sid}번 {sect} 정의해줘
@@ -522,6 +615,10 @@ PHRASINGS.update({
         재질이랑 단면 추가해줘. 재질 {mid} {grade}, 단면 {sid} {sect}
         {mtype} {grade} 재질 {mid}번 만들고 {sect} 단면 {sid}번도 만들어
         재질 {mid}번 {grade} 등록, 이어서 단면 {sid}번 {sect} 등록
+        재료 {mid}번 {grade} 추가해 주시고 단면 {sid}번 {sect}도 추가해 주세요
+        먼저 재질 {mid} 정의해줘 ({mtype}, 등급 {grade}). 다음은 단면 {sid}: {sect}
+        재료 하나랑 단면 하나 필요해요 - 재료 {mid}번 {grade}, 단면 {sid}번 {sect}
+        재질번호 {mid} {mtype} {grade} 등록하고 단면번호 {sid} {sect} 넣어줄래?
     """),
     "multi.matl_sect.en": _t("""
         define material {mid} as {mtype} {grade} and section {sid} as {sect}
@@ -530,6 +627,10 @@ PHRASINGS.update({
         I need material {mid} = {grade} {mtype} plus section {sid} = {sect}
         create {grade} material {mid}, then a {sect} section {sid}
         set up mat {mid} {grade} and sect {sid} {sect} please
+        first define material {mid}, grade {grade}, then section {sid} as {sect}
+        can you add {mtype} material {mid} ({grade}) and section {sid} ({sect})?
+        I need two things: material {mid} with grade {grade}, and section {sid} = {sect}
+        Material {mid} should be {grade}; section {sid} should be {sect}.
     """),
     "multi.matl_sect.mixed": _t("""
         material {mid}번 {mtype} {grade}, section {sid}번 {sect} define 해줘
@@ -538,6 +639,10 @@ PHRASINGS.update({
         material이랑 section 추가해줘. matl {mid} {grade}, sect {sid} {sect}
         {mtype} {grade} material {mid} 만들고 {sect} section {sid}도 create
         재질 {mid}번 {grade} 등록, 그다음 section {sid}번 {sect}
+        먼저 material {mid} 정의해줘 ({mtype}, grade {grade}). 다음은 section {sid}: {sect}
+        재질 하나랑 section 하나 필요해요 - matl {mid}번 {grade}, 단면 {sid}번 {sect}
+        material {mid} {grade} 추가하고 단면 {sid}번 {sect} add 해 주세요
+        {grade} 재료 {mid}번 register 한 다음 section {sid}번 {sect} 넣어줄래?
     """),
     "multi.supports.ko": _t("""
         노드 {nodes1} {ctype1}, 노드 {nodes2} {ctype2} 지점으로 해줘
@@ -546,6 +651,10 @@ PHRASINGS.update({
         지점 설정해줘 - 노드 {nodes1} {ctype1}, 노드 {nodes2} {ctype2}
         노드 {nodes1} {ctype1} 처리하고 {nodes2}번은 {ctype2} 처리해줘
         {ctype1} 지점 노드 {nodes1}, {ctype2} 지점 노드 {nodes2} 입력
+        절점 {nodes1} 지점은 {ctype1}, 절점 {nodes2} 지점은 {ctype2} 부탁해요
+        경계조건 두 가지 넣어줘. 먼저 노드 {nodes1} {ctype1}, 그다음 노드 {nodes2} {ctype2}
+        {nodes1}번 절점 {ctype1} 지지, {nodes2}번 절점 {ctype2} 지지로 설정해 주세요
+        지지조건 입력: 노드 {nodes1} → {ctype1}, 노드 {nodes2} → {ctype2}
     """),
     "multi.supports.en": _t("""
         make nodes {nodes1} {ctype1} and nodes {nodes2} {ctype2}
@@ -554,6 +663,10 @@ PHRASINGS.update({
         nodes {nodes1} should be {ctype1}; nodes {nodes2} should be {ctype2}
         set node {nodes1} to {ctype1} and node {nodes2} to {ctype2}
         boundary conditions please - {ctype1} at {nodes1}, {ctype2} at {nodes2}
+        can you restrain nodes {nodes1} as {ctype1} and nodes {nodes2} as {ctype2}?
+        first {ctype1} boundary conditions at joints {nodes1}, then {ctype2} at joints {nodes2}
+        pls assign a {ctype1} support to nodes {nodes1} and a {ctype2} one to nodes {nodes2}
+        I want {ctype1} restraints on nodes {nodes1} and {ctype2} restraints on nodes {nodes2}
     """),
     "multi.supports.mixed": _t("""
         node {nodes1} {ctype1}, node {nodes2} {ctype2} support로 해줘
@@ -562,6 +675,10 @@ PHRASINGS.update({
         support 설정 - node {nodes1} {ctype1}, node {nodes2} {ctype2}
         node {nodes1} {ctype1} 처리하고 {nodes2}번은 {ctype2}
         {ctype1} support node {nodes1}, {ctype2} support node {nodes2} 입력
+        절점 {nodes1} support는 {ctype1}, 절점 {nodes2} support는 {ctype2} 부탁해요
+        boundary condition 두 개 넣어줘: 먼저 node {nodes1} {ctype1}, 그다음 node {nodes2} {ctype2}
+        {nodes1}번 node {ctype1} restraint, {nodes2}번 node {ctype2} restraint 설정해 주세요
+        지점조건 input - joint {nodes1}: {ctype1} / joint {nodes2}: {ctype2}
     """),
     "multi.cleanup.ko": _t("""
         요소 {eid} 지우고 노드 {nids}도 삭제해줘
@@ -570,6 +687,10 @@ PHRASINGS.update({
         잘못 만든 요소 {eid} 삭제하고, 거기 쓰인 노드 {nids}도 지워줘
         요소 {eid} 제거, 노드 {nids} 제거
         부재 {eid} 빼고 절점 {nids}도 정리해줘
+        먼저 부재 {eid}번 삭제하고, 다음에 절점 {nids}번 지워 주세요
+        요소 {eid} 없애고 남은 노드 {nids}번까지 정리 부탁해요
+        {eid}번 요소 제거한 다음 {nids}번 노드 제거해줄래?
+        엘리먼트 {eid} 삭제, 그리고 절점 {nids} 삭제도 부탁드려요
     """),
     "multi.cleanup.en": _t("""
         delete element {eid}, then remove node {nids} too
@@ -578,6 +699,10 @@ PHRASINGS.update({
         element {eid} was a mistake, delete it and node {nids}
         drop elem {eid} plus node {nids}
         please get rid of element {eid} and then node {nids}
+        first delete member {eid}, after that remove node {nids}
+        can you erase element #{eid} and the leftover node {nids}?
+        pls remove elem {eid}, then delete node {nids} as well
+        I don't need element {eid} or node {nids} anymore, delete them
     """),
     "multi.cleanup.mixed": _t("""
         element {eid} 지우고 node {nids}도 delete 해줘
@@ -586,6 +711,10 @@ PHRASINGS.update({
         잘못 만든 element {eid} 삭제, 거기 쓰인 node {nids}도 remove 해줘
         element {eid} remove, 노드 {nids} remove
         elem {eid} 빼고 node {nids}도 정리 plz
+        먼저 member {eid}번 delete 하고, 다음에 절점 {nids}번 remove 해 주세요
+        element {eid} 없애고 남은 node {nids}번까지 정리 부탁해요
+        {eid}번 요소 remove 한 다음 {nids}번 node 삭제해줄래?
+        elem #{eid} erase 하고 node {nids}번도 delete plz
     """),
 })
 
@@ -599,6 +728,10 @@ PHRASINGS.update({
         절점 {ref}에서 {offset} 간 자리에 {new}번 절점 찍어줘. 좌표는 조회해서 써
         노드 {new}번 만들어줘, 위치는 노드 {ref}에서 {offset}
         노드 {ref} 좌표 모르니까 확인하고 {offset} 오프셋해서 노드 {new} 넣어줘
+        노드 {new}번 추가해줘. 노드 {ref}번 좌표 조회해서 {offset} 이동한 위치에
+        {ref}번 절점 위치 먼저 확인하고 {offset} 옮겨서 새 절점 {new} 생성 부탁해요
+        노드 {ref}번 자리에서 {offset} 이동시킨 위치, 거기에 {new}번 노드 만들어줄래?
+        새 절점 {new}: 위치는 절점 {ref} 좌표에서 {offset}
     """),
     "mt.node_offset.en": _t("""
         look up node {ref} and create node {new} offset {offset} from it
@@ -607,6 +740,10 @@ PHRASINGS.update({
         create node {new} {offset} from node {ref}
         I need a node {new} placed {offset} relative to node {ref}
         check where node {ref} is and put node {new} {offset} from there
+        pls find node {ref} first, then add node {new} shifted {offset}
+        can you create node {new} located {offset} from where node {ref} is?
+        node {new} should sit {offset} relative to node {ref}, check its coords and add it
+        Query node {ref}, then place a new node {new} at that point moved {offset}.
     """),
     "mt.node_offset.mixed": _t("""
         node {ref} 좌표 check 하고 {offset} 옮긴 위치에 node {new} create
@@ -615,6 +752,10 @@ PHRASINGS.update({
         node {ref}에서 {offset} 간 곳에 node {new}번 add 해줘
         node {new}번 만들어줘, location은 node {ref}에서 {offset}
         node {ref} 좌표 get 해서 {offset} offset한 node {new} 넣어
+        node {ref} 위치 먼저 확인하고 {offset} shift 해서 new node {new} 추가 부탁해요
+        {ref}번 joint 좌표 look up 하고 거기서 {offset} 옮긴 점에 node {new}번 만들어줄래?
+        node {new}번 필요해요, reference는 node {ref}, offset은 {offset}
+        새 절점 {new} add 해 주세요, node {ref} 좌표에서 {offset} 이동한 곳
     """),
     "mt.elem_jnode.ko": _t("""
         그 요소 {end} 노드에 {lcase} 케이스로 {loads} 넣어줘
@@ -623,6 +764,10 @@ PHRASINGS.update({
         거기 {end} 노드에 {loads} 추가, 하중케이스 {lcase}
         {end} 쪽 노드에 {loads} 줘, 케이스는 {lcase}
         이 부재 {end} 절점에 {lcase} 절점하중 {loads} 부탁해
+        고마워. 그럼 그 부재 {end} 절점에 집중하중 {loads} 재하해 주세요, 하중케이스 {lcase}
+        확인했어. {lcase} 케이스로 이 요소 {end} 노드에 절점하중 {loads} 추가해줄래?
+        방금 조회한 요소의 {end} 노드, 거기에 {loads} 걸어줘 ({lcase})
+        그 요소 {end} 쪽 절점 하중: {loads}, 케이스 {lcase}
     """),
     "mt.elem_jnode.en": _t("""
         apply {loads} at its {end} node in case {lcase}
@@ -631,6 +776,10 @@ PHRASINGS.update({
         load the {end} node of it with {loads} under {lcase}
         great, {lcase}: {loads} on its {end} node
         please add {loads} to the {end} node of that member in {lcase}
+        got it. can you apply a point load of {loads} at the {end} node of this element? case {lcase}
+        {lcase} case: add {loads} on that member's {end} joint
+        ok so put a nodal load on its {end} node, {loads}, load case {lcase}
+        I want {loads} at the element's {end} node, under load case {lcase}
     """),
     "mt.elem_jnode.mixed": _t("""
         그 element {end} node에 {lcase} case로 {loads} 넣어줘
@@ -639,6 +788,10 @@ PHRASINGS.update({
         거기 {end} node에 {loads} add, load case {lcase}
         {end} 쪽 node에 {loads} 줘, case는 {lcase}
         이 member {end} node에 {lcase} nodal load {loads} plz
+        고마워, 그 member {end} node에 point load {loads} 넣어 주세요, load case {lcase}
+        확인했어. {lcase} case로 이 element {end} 절점에 {loads} apply 해줄래?
+        방금 조회한 element의 {end} node에 nodal load {loads} 추가 ({lcase})
+        load case {lcase}: 그 요소 {end} node에 {loads} 부탁해요
     """),
     "mt.elem_load.ko": _t("""
         방금 만든 요소에 {lcase} 케이스로 등분포하중 {q} 걸어줘, 방향 {dir}
@@ -647,6 +800,10 @@ PHRASINGS.update({
         이어서 새 요소에 보하중 {q}, {dir} 방향, 하중케이스 {lcase}
         거기에 {q} 분포하중 줘 ({dir}, 케이스 {lcase})
         생성된 부재에 {dir} 방향 {q} 등분포, 케이스는 {lcase}
+        고마워. 이제 그 요소에 {dir} 방향 등분포하중 {q} 넣어 주세요, 하중케이스 {lcase}
+        방금 생성한 부재에 {lcase} 케이스 보하중 추가해줄래? {q}, 방향 {dir}
+        새로 만든 요소에도 분포하중 걸어줘: {q} ({dir}), 케이스 {lcase}
+        {lcase} 케이스로 그 부재에 {q} 분포하중 재하 부탁해요 ({dir} 방향)
     """),
     "mt.elem_load.en": _t("""
         now put a {q} uniform load on that element, {dir}, case {lcase}
@@ -655,6 +812,10 @@ PHRASINGS.update({
         apply UDL {q} {dir} on the element you just made, case {lcase}
         next, {lcase} line load {q} on it ({dir})
         please add {q} distributed load in {dir} to that member, load case {lcase}
+        thanks, now add a distributed load of {q} in {dir} on the new element, case {lcase}
+        can you put a {lcase} UDL of {q} along {dir} on the element you just created?
+        ok, that member also needs a beam load: {q}, {dir}, load case {lcase}
+        Apply {q} uniformly on it in direction {dir}, under {lcase}.
     """),
     "mt.elem_load.mixed": _t("""
         방금 만든 element에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
@@ -663,6 +824,10 @@ PHRASINGS.update({
         이어서 new element에 beam load {q}, {dir} 방향, load case {lcase}
         거기에 line load {q} 줘 ({dir}, case {lcase})
         생성된 element에 {dir} direction {q} UDL, case는 {lcase}
+        고마워, 이제 그 element에 {dir} 방향 UDL {q} 넣어 주세요, load case {lcase}
+        방금 생성한 member에 {lcase} case beam load 추가해줄래? {q}, direction {dir}
+        new element에도 distributed load 걸어줘: {q} ({dir}), case {lcase}
+        {lcase} case로 그 요소에 uniform load {q} apply 부탁해요 ({dir})
     """),
     "mt.case_load.ko": _t("""
         그 케이스로 노드 {node}에 {loads} 넣어줘
@@ -671,6 +836,10 @@ PHRASINGS.update({
         거기에 절점 {node} 집중하중 {loads}
         이제 그 케이스로 {node}번 노드에 {loads} 걸어
         새 케이스에 노드 {node} 하중 {loads} 부탁
+        고마워. 그럼 이 케이스에 절점 {node} 하중 {loads} 넣어 주세요
+        방금 추가한 하중케이스로 {node}번 노드에 집중하중 {loads} 걸어줄래?
+        좋아요, 그 하중조건에서 노드 {node}에 절점하중 {loads} 재하 부탁해요
+        이어서 같은 케이스로 절점 {node}번에 {loads}
     """),
     "mt.case_load.en": _t("""
         now apply {loads} at node {node} in that case
@@ -679,6 +848,10 @@ PHRASINGS.update({
         great, node {node} gets {loads} in it
         use that load case for {loads} at joint {node}
         next: {loads} on node {node}, same case
+        thanks, now load node {node} with {loads} in the new case
+        can you add {loads} on joint #{node} under the case you just created?
+        ok, apply a point load of {loads} at node {node} using this load case
+        pls put a nodal load on node {node} for that case, {loads}
     """),
     "mt.case_load.mixed": _t("""
         그 case로 node {node}에 {loads} 넣어줘
@@ -687,6 +860,10 @@ PHRASINGS.update({
         거기에 node {node} point load {loads}
         이제 그 load case로 {node}번 노드에 {loads}
         new case에 node {node} load {loads} plz
+        고마워요, 방금 추가한 load case에 절점 {node} 하중 {loads} 넣어 주세요
+        그 case 써서 {node}번 joint에 point load {loads} 걸어줄래?
+        좋아, this load case로 node {node}에 nodal load {loads} apply 부탁해요
+        이어서 같은 case에서 노드 {node}번에 {loads} add
     """),
 })
 
