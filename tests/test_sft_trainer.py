@@ -22,7 +22,7 @@ def tiny_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny-sft-trainer"))
 
 
-def _trainer(tiny_dir, tmp_path, packing: bool):
+def _trainer(tiny_dir, tmp_path, packing: bool, overrides: tuple[str, ...] = ()):
     from transformers import AutoModelForCausalLM
 
     from loralab.data.pipeline import load_splits, tokenize_split
@@ -34,7 +34,7 @@ def _trainer(tiny_dir, tmp_path, packing: bool):
                            "data.generator.size=100", f"trainer.packing={str(packing).lower()}",
                            "trainer.micro_batch_size=3", "trainer.max_steps=1", "trainer.eval_strategy=no",
                            "trainer.save_strategy=no", "trainer.load_best_model_at_end=false",
-                           "trainer.eval_on_start=false", "lora.dropout=0.0"])
+                           "trainer.eval_on_start=false", "lora.dropout=0.0", *overrides])
     tokenizer = build_tokenizer(cfg.model, str(tiny_dir))
     splits = load_splits(cfg.data)
     train = tokenize_split(splits.records["train"][:24], tokenizer, cfg.data, splits.tools,
@@ -48,7 +48,7 @@ def _trainer(tiny_dir, tmp_path, packing: bool):
                 p.normal_(0, 0.02)
     args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"))
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
-                                fused_lm_head=False)
+                                fused_lm_head=False, loraplus_lr_ratio=cfg.optimizer.loraplus_lr_ratio)
     return trainer, next(iter(trainer.get_train_dataloader()))
 
 
@@ -116,3 +116,23 @@ def test_a_caller_asking_for_the_outputs_gets_every_positions_logits(tiny_dir, t
         reference = trainer.model(**batch, use_cache=False)
     assert outputs.logits.shape == reference.logits.shape
     torch.testing.assert_close(loss, reference.loss, atol=1e-6, rtol=1e-6)
+
+
+def test_loraplus_gives_the_b_matrices_ratio_times_the_lr(tiny_dir, tmp_path):
+    trainer, _ = _trainer(tiny_dir, tmp_path, packing=False,
+                          overrides=("optimizer.lr=1e-3", "optimizer.loraplus_lr_ratio=16", "optimizer.weight_decay=0.01"))
+    optimizer = trainer.create_optimizer()
+    assert type(optimizer).__name__ == "AdamW"   # the class optimizer.optim names, as without LoRA+
+    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    decay_of = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}
+    adapters = {n: p for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert adapters and set(lr_of) == {id(p) for p in adapters.values()}   # every trainable parameter, once
+    for name, p in adapters.items():
+        assert lr_of[id(p)] == pytest.approx(1.6e-2 if "lora_B" in name else 1e-3), name
+        assert decay_of[id(p)] == pytest.approx(0.01), name
+
+
+def test_without_loraplus_every_adapter_shares_one_lr(tiny_dir, tmp_path):
+    trainer, _ = _trainer(tiny_dir, tmp_path, packing=False, overrides=("optimizer.lr=1e-3",))
+    lrs = [group["lr"] for group in trainer.create_optimizer().param_groups]
+    assert lrs == pytest.approx([1e-3] * len(lrs))

@@ -346,7 +346,8 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
     callbacks += prepare_trackers(cfg, run_dir)  # before the Trainer: its tracker callbacks read the env then
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
                                 eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
-                                callbacks=callbacks, fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, hw))
+                                callbacks=callbacks, fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, hw),
+                                loraplus_lr_ratio=cfg.optimizer.loraplus_lr_ratio)
     if tool_callback is not None:
         tool_callback.trainer = trainer
     return trainer

@@ -12,6 +12,7 @@ import inspect
 
 import torch
 import torch.nn.functional as F
+from peft.optimizers import create_loraplus_optimizer
 from trl import SFTTrainer
 
 
@@ -31,10 +32,21 @@ def accepts_logits_to_keep(model) -> bool:
 
 
 class LoralabSFTTrainer(SFTTrainer):
-    def __init__(self, *args, fused_lm_head: bool = True, **kwargs):
+    def __init__(self, *args, fused_lm_head: bool = True, loraplus_lr_ratio: float | None = None, **kwargs):
         self.fused_lm_head = fused_lm_head
+        self.loraplus_lr_ratio = loraplus_lr_ratio
         super().__init__(*args, **kwargs)
         self.keeps_logits = accepts_logits_to_keep(self.model)  # once, not every step
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None and self.loraplus_lr_ratio:
+            opt_model = self.model if model is None else model
+            optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+            kwargs.pop("lr", None)
+            self.optimizer = create_loraplus_optimizer(
+                opt_model, optimizer_cls, lr=self.args.learning_rate, loraplus_lr_ratio=self.loraplus_lr_ratio,
+                loraplus_weight_decay=self.args.weight_decay, **kwargs)
+        return super().create_optimizer(model)  # keeps what is set; wraps it where the Trainer would
 
     def plain_cross_entropy(self, inputs) -> bool:
         """True when the loss is the plain next-token cross-entropy this path computes; TRL's own

@@ -54,6 +54,11 @@ def test_warmup_ratio_above_half():
     assert "[0, 0.5]" in str(err)
 
 
+def test_loraplus_ratio_below_one():
+    err = assert_single_problem(["optimizer.loraplus_lr_ratio=0.5"], "optimizer.loraplus_lr_ratio", "0.5")
+    assert ">= 1" in str(err)
+
+
 def test_micro_batch_size_zero():
     assert_single_problem(["trainer.micro_batch_size=0"], "trainer.micro_batch_size", "0")
 

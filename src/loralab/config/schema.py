@@ -127,6 +127,9 @@ class OptimizerConfig:
     adam_beta1: float = 0.9
     # Adam's second-moment decay
     adam_beta2: float = 0.999
+    # LoRA+: the adapters' B matrices learn at this multiple of lr, A at lr (peft's
+    # create_loraplus_optimizer; the paper suggests 16); null: one lr for all
+    loraplus_lr_ratio: Optional[float] = None
 
 
 @dataclass

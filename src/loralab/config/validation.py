@@ -106,6 +106,9 @@ def _check_optimizer(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("optimizer.weight_decay", opt.weight_decay, "must be >= 0"))
     if opt.max_grad_norm <= 0:
         problems.append(Problem("optimizer.max_grad_norm", opt.max_grad_norm, "must be > 0"))
+    if opt.loraplus_lr_ratio is not None and opt.loraplus_lr_ratio < 1:
+        problems.append(Problem("optimizer.loraplus_lr_ratio", opt.loraplus_lr_ratio,
+                                "must be >= 1 (B's lr over A's), or null for one lr"))
     _one_of(problems, "optimizer.scheduler", opt.scheduler, SCHEDULERS)
     _one_of(problems, "optimizer.optim", opt.optim, OPTIMS)
 
