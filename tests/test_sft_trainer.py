@@ -133,6 +133,7 @@ def test_loraplus_gives_the_b_matrices_ratio_times_the_lr(tiny_dir, tmp_path):
 
 
 def test_without_loraplus_every_adapter_shares_one_lr(tiny_dir, tmp_path):
-    trainer, _ = _trainer(tiny_dir, tmp_path, packing=False, overrides=("optimizer.lr=1e-3",))
+    trainer, _ = _trainer(tiny_dir, tmp_path, packing=False,
+                          overrides=("optimizer.lr=1e-3", "optimizer.loraplus_lr_ratio=null"))
     lrs = [group["lr"] for group in trainer.create_optimizer().param_groups]
     assert lrs == pytest.approx([1e-3] * len(lrs))
