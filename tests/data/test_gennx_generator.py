@@ -115,12 +115,14 @@ def test_every_intent_has_three_languages_and_enough_templates(pools):
             n = len(P.PHRASINGS[f"{family}.{lang}"])
             # unseen wording is learnt from the variety of the trained wording: the long preset asked
             # for 3 of 16 held-out missing values with 5 clarify templates per intent (3 trained on),
-            # 8 of 16 with 10; so no intent trains on fewer than 6 phrasings and tests on fewer than 3
-            assert n >= 9, f"{family}.{lang}: only {n} templates"
+            # 8 of 16 with 10; with 16 templates per intent (11 trained on, slots in varied order)
+            # the quickstart's held-out exact rose from 50.0 to 55.3 % (n=150). So every intent
+            # trains on at least 11 phrasings and tests on at least 5
+            assert n >= 16, f"{family}.{lang}: only {n} templates"
             pool = pools[f"{family}.{lang}"]
             assert not set(pool["train"]) & set(pool["heldout"])
             assert len(pool["train"]) + len(pool["heldout"]) == n
-            assert len(pool["train"]) >= 6 and len(pool["heldout"]) >= 3, f"{family}.{lang}: {pool}"
+            assert len(pool["train"]) >= 11 and len(pool["heldout"]) >= 5, f"{family}.{lang}: {pool}"
 
 
 def test_pools_depend_on_fraction_and_seed():

@@ -62,6 +62,13 @@ PHRASINGS: dict[str, list[str]] = {
         노드{id} 생성 {xyz}
         새 노드 {id}번, 위치는 {xyz}
         {xyz}에 {id}번 절점 하나 만들어 줄래?
+        좌표 {xyz}, 번호 {id}번 — 노드 하나 생성해줘
+        절점 추가 부탁드려요. 위치: {xyz} / 절점번호: {id}
+        {xyz} 지점에 새 절점 만들어 주세요. 번호는 {id}번입니다
+        노드 생성 - ID {id}, 좌표 {xyz}
+        {xyz}에 노드 하나 찍어줘, 번호 {id}
+        혹시 {id}번 노드를 {xyz}에 추가해 줄 수 있어요?
+        노드 만들 거야. 위치 {xyz}, 번호는 {id}번으로 해줘
     """),
     "node.create.en": _t("""
         Create node {id} at {xyz}
@@ -73,6 +80,13 @@ PHRASINGS: dict[str, list[str]] = {
         Define node {id} located at {xyz}
         place a joint {id} at {xyz}
         Add node number {id}, coords {xyz}
+        At {xyz}, create node {id}.
+        Could you add a node at {xyz}? Use ID {id}.
+        node id {id} / location {xyz} - add it
+        Coordinates {xyz}, node number {id}: please create it
+        I'd like a new joint at {xyz}; number it {id}.
+        pls make a node at {xyz} with id {id}
+        Add a node. ID: {id}. Location: {xyz}.
     """),
     "node.create.mixed": _t("""
         node {id}번 {xyz}에 create 해줘
@@ -84,6 +98,13 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 node를 {xyz}에 place 해줘
         create node {id} 좌표는 {xyz}
         절점 {id} position {xyz}에 추가
+        좌표 {xyz}에 new node 하나, 번호는 {id}번
+        node 추가 부탁: ID {id} / position {xyz}
+        {xyz} 위치에 node 생성해줘, id {id}
+        node 하나 create 해줄래? coords {xyz}, node number {id}
+        {id}번 node 만들어 주세요, location은 {xyz}
+        node {id} add plz, 위치 {xyz}
+        joint 생성 - {xyz}, 번호 {id}
     """),
     "node.get.ko": _t("""
         노드 {id}번 좌표 알려줘
@@ -96,6 +117,12 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 노드 위치 좀 확인해 주세요
         노드 {id} 좌표 정보 가져와 줄래?
         절점번호 {id} 위치 조회 부탁드립니다
+        {id}번 노드 x, y, z 값이 뭐야?
+        절점 좌표 확인 좀 해줘. 번호 {id}번
+        노드번호 {id} — 현재 위치 조회
+        혹시 {id}번 절점이 어디에 있는지 알 수 있을까요?
+        좌표 조회 부탁드립니다 (노드 {id})
+        노드 {id}번 좌표 뭐였지?
     """),
     "node.get.en": _t("""
         Get node {id}
@@ -108,6 +135,12 @@ PHRASINGS: dict[str, list[str]] = {
         pls check the position of node {id}
         I need the x, y, z of node #{id}
         Query node {id} and report its coordinates.
+        Coordinates for node {id}, please.
+        What's the location of node number {id}?
+        node {id}: coords?
+        Could you retrieve joint #{id} for me?
+        Quick one: where's node {id} sitting?
+        Read back node ID {id} from the model.
     """),
     "node.get.mixed": _t("""
         node {id} 좌표 좀 get 해줘
@@ -120,6 +153,12 @@ PHRASINGS: dict[str, list[str]] = {
         node {id} coordinate 확인 부탁해요
         {id}번 joint 좌표 좀 look up 해줄래?
         node #{id} position이 어떻게 돼?
+        node 좌표 좀 알려줘, ID {id}
+        절점 번호 {id} coordinates 확인 plz
+        node #{id} 지금 어디 위치해 있어요?
+        {id}번 노드 position 조회해 주실래요?
+        노드 정보 get: {id}번
+        joint {id} xyz 값 보여줘
     """),
     "node.delete.ko": _t("""
         노드 {id}번 삭제해줘
@@ -132,6 +171,12 @@ PHRASINGS: dict[str, list[str]] = {
         노드 {id} 잘못 만들었어, 지워줄래?
         {id}번 절점 삭제 좀 해줘
         노드번호 {id} 삭제 부탁해요
+        삭제할 노드: {id}번
+        절점번호 {id} 지워 주실 수 있나요?
+        모델에서 {id}번 노드 좀 삭제해줘
+        노드 하나 지울게. 번호는 {id}번
+        {id}번 절점 안 쓰니까 제거 부탁해요
+        노드 삭제 - {id}
     """),
     "node.delete.en": _t("""
         delete node {id}
@@ -144,6 +189,12 @@ PHRASINGS: dict[str, list[str]] = {
         I made node {id} by mistake, pls remove it
         Erase node {id} from the model.
         node {id} has to go, delete it please
+        Node to delete: {id}
+        Could you please delete node number {id}?
+        remove the node with id {id}
+        We don't use joint {id}, so delete it.
+        Take node {id} out of the model please
+        node {id} -> delete
     """),
     "node.delete.mixed": _t("""
         node {id}번 delete 해줘
@@ -156,6 +207,12 @@ PHRASINGS: dict[str, list[str]] = {
         노드 {id} 잘못 만들었어, delete 좀
         model에서 node {id} 제거해줘
         node #{id} 더 이상 필요 없어요, remove 부탁해요
+        delete할 node: {id}번
+        {id}번 절점 model에서 빼줘
+        노드 번호 {id} remove 부탁드려요
+        이 node 지워줘 - ID {id}
+        node 하나 delete 할게요, {id}번
+        joint #{id} 안 쓰니까 삭제 plz
     """),
     "elem.get.ko": _t("""
         요소 {id}번 정보 알려줘
@@ -168,6 +225,12 @@ PHRASINGS: dict[str, list[str]] = {
         요소 {id} 어떤 타입인지 확인해줘
         {id}번 요소 양 끝 절점 번호 알려 주세요
         엘리먼트 {id} 정보 불러와 줄래?
+        요소번호 {id} 정보 좀 보여줄래?
+        {id}번 부재 연결 노드랑 단면 확인 부탁드려요
+        부재 정보 조회: {id}번
+        엘리먼트 {id}번 어떻게 정의돼 있는지 알려줘
+        혹시 {id}번 요소 재질 뭐로 들어가 있어요?
+        요소 {id} 상세 정보 확인
     """),
     "elem.get.en": _t("""
         get element {id}
@@ -180,6 +243,12 @@ PHRASINGS: dict[str, list[str]] = {
         can you check element {id}'s type and nodes?
         pls pull up the properties of element #{id}
         I want to see elem {id}'s details
+        Element ID {id} - what is it?
+        Show me the details of member number {id}.
+        element {id}: nodes, material, section?
+        Could you look up elem #{id} for me?
+        Which type is element {id}, and what does it connect?
+        retrieve element {id} from the model pls
     """),
     "elem.get.mixed": _t("""
         element {id}번 정보 보여줘
@@ -192,6 +261,12 @@ PHRASINGS: dict[str, list[str]] = {
         요소 {id} type 확인 부탁해요
         {id}번 member 속성 look up 해줄래?
         elem {id} 연결 node 알려 주세요
+        element 정보 조회 plz, {id}번
+        부재 {id}번 nodes랑 material 확인해 주세요
+        {id}번 요소 details 좀 보여줘
+        elem #{id} 어떻게 정의돼 있어?
+        요소번호 {id} type이랑 section 알려줘
+        member ID {id} 조회 부탁드려요
     """),
     "elem.delete.ko": _t("""
         요소 {id}번 삭제해줘
@@ -204,6 +279,12 @@ PHRASINGS: dict[str, list[str]] = {
         요소번호 {id} 모델에서 제거해 주세요
         {id}번 엘리먼트 삭제 좀 해줘
         요소 {id} 이제 필요 없으니 삭제 부탁드립니다
+        삭제할 요소: {id}번
+        부재번호 {id} 지워 주실 수 있나요?
+        모델에서 {id}번 부재 좀 없애줘
+        요소 하나 지울게. 번호는 {id}번
+        {id}번 엘리먼트 안 쓰니까 제거 부탁해요
+        요소 삭제 - {id}
     """),
     "elem.delete.en": _t("""
         delete element {id}
@@ -216,6 +297,12 @@ PHRASINGS: dict[str, list[str]] = {
         pls take element {id} out of the model
         I don't need element {id} anymore, delete it
         Element {id} should be removed.
+        Element to delete: {id}
+        Could you please remove element number {id}?
+        delete the member with id {id}
+        We're not using elem #{id}, so erase it.
+        Take member {id} out, please
+        element {id} -> remove
     """),
     "elem.delete.mixed": _t("""
         element {id}번 delete 해줘
@@ -228,6 +315,12 @@ PHRASINGS: dict[str, list[str]] = {
         model에서 요소 {id} 빼 주세요
         element #{id} 이제 안 써, remove 부탁해요
         부재 {id} erase 좀 해줘
+        delete할 element: {id}번
+        {id}번 부재 model에서 빼 주세요
+        요소번호 {id} remove 부탁드려요
+        이 member 지워줘 - ID {id}
+        element 하나 delete 할게요, {id}번
+        elem #{id} 안 쓰니까 삭제 plz
     """),
     "elem.create.ko": _t("""
         노드 {i}-{j} 잇는 {etype} 요소 {id}번 만들어줘. 재질 {matl}, 단면 {sect}
@@ -239,6 +332,13 @@ PHRASINGS: dict[str, list[str]] = {
         노드 {i}번이랑 {j}번 연결하는 {etype} 하나 만들어줘. 번호는 {id}, 재질 {matl}번 단면 {sect}번
         {etype} {id} 생성해 주세요: 노드 {i}→{j}, 재질 {matl}, 단면 {sect}
         요소 {id} 추가할게. 종류는 {etype}, 노드 {i}, {j}, 재료 {matl}, 단면 {sect}
+        노드 {i}, {j} 사이에 {etype} 추가 — 재질 {matl}번, 단면 {sect}번, 요소번호 {id}
+        재질 {matl}, 단면 {sect} 써서 {i}번→{j}번 {etype} 만들어줘. 번호 {id}번
+        {etype} 하나 넣어 주세요. i단 노드 {i}, j단 노드 {j}, 단면 {sect}, 재질 {matl}, 번호 {id}
+        단면 {sect}번 / 재질 {matl}번 / 절점 {i}-{j} / {etype} / 요소 {id}번
+        {i}번 노드에서 {j}번 노드까지 {etype} 하나 그려줘. 요소 {id}번, 재료 {matl}, 단면 {sect}
+        절점 {i}번과 {j}번을 잇는 {etype}, 요소번호는 {id}번으로 해줘. 재질 {matl} 단면 {sect}
+        요소 생성 부탁드려요: 종류 {etype}, 연결 절점 {i}번·{j}번, 재질 {matl}, 단면 {sect}, ID {id}
     """),
     "elem.create.en": _t("""
         Create a {etype} element {id} from node {i} to node {j}, material {matl}, section {sect}
@@ -250,6 +350,13 @@ PHRASINGS: dict[str, list[str]] = {
         Define element {id} ({etype}) with i-node {i}, j-node {j}, material {matl}, section {sect}
         please add {etype} element {id} on nodes {i},{j} with material {matl} / section {sect}
         element {id}, type {etype}, nodes {i} and {j}, material id {matl}, section id {sect}
+        Between nodes {i} and {j}, add a {etype} with material {matl}, section {sect}; element number {id}.
+        material {matl}, section {sect}, nodes {i}->{j}, type {etype}, id {id} - create it
+        Could you create a {etype} from joint {i} to joint {j}? Section {sect}, material {matl}, ID {id}.
+        n{i}-n{j} {etype}, mat {matl}, sec {sect}, elem #{id}
+        New element please. Nodes: {i}, {j}. Type: {etype}. Material: {matl}. Section: {sect}. No. {id}.
+        I want a {etype} (id {id}) spanning node {i} to node {j}; matl {matl}, sect {sect}
+        Draw a {etype} from {i} to {j} and number it {id}, using section {sect} and material {matl}
     """),
     "elem.create.mixed": _t("""
         node {i}-{j} 잇는 {etype} element {id}번 만들어줘, material {matl} section {sect}
@@ -261,6 +368,13 @@ PHRASINGS: dict[str, list[str]] = {
         node {i}번이랑 {j}번 연결하는 {etype} 하나 add 해줘. 번호 {id}, matl {matl}, sect {sect}
         new element {id}: {etype}, {i}→{j}, 재질 {matl}번 단면 {sect}번
         {etype} element {id} 추가 plz, node {i}, {j}, material {matl}, section {sect}
+        node {i}, {j} 사이에 {etype} 추가 — matl {matl}, sect {sect}, element 번호 {id}
+        material {matl}번, section {sect}번 써서 {i}→{j} {etype} 만들어줘, ID {id}
+        {etype} 하나 create 해 주세요. i-node {i}, j-node {j}, 단면 {sect}, 재질 {matl}, No. {id}
+        sect {sect} / matl {matl} / nodes {i}-{j} / {etype} / 요소 {id}번
+        {i}번 node에서 {j}번 node까지 {etype} 그려줘, element {id}번, material {matl}, section {sect}
+        element 추가 부탁드려요: type {etype}, 연결 node {i}번·{j}번, 재질 {matl}번, 단면 {sect}번, ID {id}
+        {etype} 좀 넣어줄래? element number {id}, nodes {i}, {j}, matl {matl} sect {sect}
     """),
     "matl.create.ko": _t("""
         재질 {id}번 {mtype} {grade}{extra} 추가해줘
@@ -272,6 +386,13 @@ PHRASINGS: dict[str, list[str]] = {
         {mtype} 재질 하나 추가해줘, 번호 {id}, 등급 {grade}{extra}
         재료번호 {id}에 {grade} {mtype} 넣어줘{extra}
         재질 {id}번 등록: {grade}{extra}
+        {grade}{extra} 재질 추가해줘, 번호는 {id}번
+        등급 {grade}{extra}인 {mtype} 재료 하나 만들어 주세요. 재질번호 {id}
+        재료 등록 부탁드려요 — 번호 {id}, 종류 {mtype}, 등급 {grade}{extra}
+        {mtype} {grade}{extra} 재질, {id}번에 넣어줘
+        재질 정의: {id}번 = {grade}{extra}
+        {id}번 재료 만들어 줄래? {mtype}, 등급 {grade}{extra}
+        새 재질 하나 추가할게요. 등급은 {grade}{extra}, 번호는 {id}번이에요
     """),
     "matl.create.en": _t("""
         Add material {id}: {mtype} {grade}{extra}
@@ -283,6 +404,13 @@ PHRASINGS: dict[str, list[str]] = {
         I need material {id} set to {mtype} grade {grade}{extra}
         mat {id} = {grade}{extra}
         Register material number {id}, type {mtype}, grade {grade}{extra}
+        Please set up {grade}{extra} as material {id}
+        Could you define a {mtype} material, grade {grade}{extra}, with ID {id}?
+        material: {mtype} / grade: {grade}{extra} / no. {id}
+        Add {mtype} {grade}{extra} and number it {id}
+        matl #{id}: {grade}{extra}
+        I need a new material. Type {mtype}, grade {grade}{extra}. Its number is {id}.
+        pls create material number {id} using {grade}{extra}
     """),
     "matl.create.mixed": _t("""
         material {id}번 {mtype} {grade}{extra} 추가해줘
@@ -294,6 +422,13 @@ PHRASINGS: dict[str, list[str]] = {
         재료 {id}번 {grade}{extra} setting 해줘
         matl {id} 추가 {grade} {mtype}{extra}
         material number {id}에 {grade} 넣어줘{extra}
+        {grade}{extra} material 추가해줘, 번호는 {id}번
+        grade {grade}{extra}인 {mtype} 재료 하나 define 해 주세요. ID {id}
+        material 등록 부탁드려요 — No. {id}, type {mtype}, 등급 {grade}{extra}
+        {mtype} {grade}{extra} material, {id}번에 넣어줘
+        matl 정의: {id}번 = {grade}{extra}
+        {id}번 material create 해줄래? {mtype}, grade {grade}{extra}
+        새 material 하나 add 할게요. grade는 {grade}{extra}, 번호는 {id}번
     """),
     "sect.create.ko": _t("""
         단면 {id}번 {sect} 정의해줘
@@ -305,6 +440,13 @@ PHRASINGS: dict[str, list[str]] = {
         {sect} 단면 {id}번 하나 추가
         단면 {id} 생성 {sect}
         부재 단면 {id}번 설정해줘, {sect}
+        {sect} 단면 하나 만들어 주세요. 번호는 {id}번으로요
+        단면 추가 부탁해요 — 번호 {id}, 형상 {sect}
+        {sect}, 이거 단면 {id}번으로 등록 좀
+        단면 목록에 {id}번 하나 넣어줘. 치수는 {sect}
+        단면ID {id} / 형상 {sect} / 신규 생성
+        새로 쓸 단면이 {sect}인데 {id}번으로 만들어 줄래?
+        단면 {id}번에 {sect} 형상 지정해 줄 수 있어요?
     """),
     "sect.create.en": _t("""
         define section {id} as {sect}
@@ -316,6 +458,13 @@ PHRASINGS: dict[str, list[str]] = {
         I need section {id} = {sect}
         make sect {id} {sect}
         Register section number {id} ({sect})
+        {sect} section please, number it {id}
+        Can you create section ID {id} with shape {sect}?
+        sect #{id} -> {sect}
+        New section needed: {sect}. Use ID {id}.
+        Set up a section for {sect} and give it number {id}
+        section no. {id} | shape: {sect} | add
+        I'll be using {sect}; save it as section {id}, thanks
     """),
     "sect.create.mixed": _t("""
         section {id}번 {sect} define 해줘
@@ -327,6 +476,13 @@ PHRASINGS: dict[str, list[str]] = {
         {sect} 단면 하나 add 해줘, 번호 {id}
         section {id} 생성 {sect}
         단면 {id}번 shape {sect} setting
+        {sect} section 하나 만들어줘, ID는 {id}
+        section 추가 부탁: No. {id}, shape {sect}
+        단면 {sect} 쓸 거라서 section {id}번으로 create 좀
+        sect #{id} = {sect}, 등록 plz
+        새 section 필요해요. shape은 {sect}, 번호 {id}
+        section ID {id}에 {sect} 형상 assign 해줄래?
+        section list에 {sect} 추가해주고 id는 {id}번으로
     """),
     "cons.create.ko": _t("""
         노드 {nodes}에 {ctype} 지점 걸어줘
@@ -338,6 +494,13 @@ PHRASINGS: dict[str, list[str]] = {
         하부 노드 {nodes} 지지조건 {ctype}
         노드 {nodes} 서포트 설정, 타입 {ctype}
         경계조건 추가해줘. 노드 {nodes}, 조건 {ctype}
+        {ctype} 지점 추가해 주세요. 대상 노드: {nodes}
+        {ctype} 조건으로 묶어줘 — 노드 {nodes}
+        기초 쪽 {nodes}번 절점 {ctype} 지점 처리 부탁해요
+        경계조건 | 노드 {nodes} | {ctype}
+        {nodes}번 노드 {ctype} 지점으로 구속해 줄 수 있어?
+        지점: {ctype} / 절점: {nodes}
+        노드 {nodes}, 여기 다 {ctype} 지점 줘 ㅇㅇ
     """),
     "cons.create.en": _t("""
         Add {ctype} supports at nodes {nodes}
@@ -349,6 +512,13 @@ PHRASINGS: dict[str, list[str]] = {
         restrain nodes {nodes} as {ctype}
         {ctype} support at {nodes} please
         I want {ctype} boundary conditions at joints {nodes}
+        Could you give nodes {nodes} {ctype} supports?
+        support type {ctype} -> nodes {nodes}
+        {ctype} restraint needed at node(s) {nodes}, please
+        base nodes {nodes}: {ctype}
+        For nodes {nodes}, assign a {ctype} boundary condition.
+        BC: {ctype} @ nodes {nodes}
+        Nodes {nodes} need to be restrained. Use {ctype} supports.
     """),
     "cons.create.mixed": _t("""
         node {nodes}에 {ctype} support 걸어줘
@@ -360,6 +530,13 @@ PHRASINGS: dict[str, list[str]] = {
         하부 node {nodes} {ctype} support 추가
         node {nodes} restraint {ctype} 해줘
         support 추가해줘: nodes {nodes}, {ctype}
+        {ctype} support 추가해 주세요, 대상 node {nodes}
+        BC: {ctype} / 대상 node {nodes}
+        node {nodes} boundary condition 좀 걸어줘, {ctype}
+        {nodes}번 node support 넣어줘, type은 {ctype}
+        support condition {ctype} 적용 부탁해요 → nodes {nodes}
+        node {nodes}에 {ctype} 조건 assign 가능?
+        {ctype}, node {nodes} — support 생성 plz
     """),
     "stld.create.ko": _t("""
         하중케이스 {name} 추가해줘, 타입 {ltype}{desc}
@@ -371,6 +548,13 @@ PHRASINGS: dict[str, list[str]] = {
         {ltype}용 하중케이스 {name} 넣어줘{desc}
         케이스명 {name}, 하중종류 {ltype} 추가해 주세요{desc}
         {name} 케이스 만들어줘 {ltype}{desc}
+        {ltype} 하중케이스 하나 만들어 줄래요? 이름은 {name}{desc}
+        케이스 {name}{desc} — 종류는 {ltype}, 추가 부탁해요
+        하중조건 추가: 이름 {name} / 유형 {ltype}{desc}
+        종류 {ltype}, 이름 {name}{desc}. 이걸로 하중케이스 생성해줘
+        새 케이스 필요해요: {name} ({ltype}){desc}
+        로드케이스 추가 ㄱㄱ - {name}, {ltype}{desc}
+        {ltype} 케이스 등록 좀 해줘. 케이스 이름 {name}{desc}
     """),
     "stld.create.en": _t("""
         Add load case {name}, type {ltype}{desc}
@@ -382,6 +566,13 @@ PHRASINGS: dict[str, list[str]] = {
         please register load case {name} of type {ltype}{desc}
         make a case {name} for {ltype} loads{desc}
         add {name} as a {ltype} load case{desc}
+        Can you set up a {ltype} load case? Name it {name}{desc}
+        case {name}{desc}; type: {ltype}
+        LC {name} | {ltype}{desc} | new
+        We need another load case for {ltype} loads, called {name}{desc}
+        Type {ltype}, name {name}{desc}: please create this static load case
+        register {name}{desc} as a new load case (type {ltype})
+        static load case plz: {name}, {ltype}{desc}
     """),
     "stld.create.mixed": _t("""
         load case {name} 추가해줘, type {ltype}{desc}
@@ -393,6 +584,13 @@ PHRASINGS: dict[str, list[str]] = {
         {ltype}용 load case {name} 넣어줘{desc}
         case name {name}, 하중종류 {ltype} create 해줘{desc}
         {name} case 만들어 {ltype}{desc}
+        {ltype} load case 하나 만들어 줄래? 이름은 {name}{desc}
+        LC {name}{desc} 추가, type {ltype}
+        새 static load case 필요: name {name} / type {ltype}{desc}
+        type은 {ltype}, name은 {name}{desc}. load case create 부탁
+        {name} case 등록 좀 해줘 ({ltype}){desc}
+        load case 추가 plz → {name}, {ltype}{desc}
+        하중케이스 {name}{desc} 만들어줘, 종류는 {ltype} type
     """),
     "cnld.create.ko": _t("""
         노드 {node}에 {lcase} 케이스로 {loads} 넣어줘
@@ -404,6 +602,13 @@ PHRASINGS: dict[str, list[str]] = {
         {lcase} 케이스에 {node}번 절점 하중 {loads} 추가
         노드{node} {loads} ({lcase})
         {node}번 절점에 {lcase} 집중하중 넣어줘: {loads}
+        {loads} 하중을 {node}번 노드에 넣어줘, 하중케이스는 {lcase}
+        기존 하중케이스 {lcase}에 절점하중 추가해줘. 대상 노드 {node}, 값 {loads}
+        {loads} — 절점 {node}, 케이스 {lcase}
+        케이스 {lcase} / 노드 {node} / {loads}
+        절점하중 좀 줘: {loads}, 위치는 {node}번 노드, {lcase} 케이스
+        {node}번 절점 하중 넣어 줄 수 있어? {lcase}에 {loads}
+        집중하중 {loads} 넣을 노드는 {node}번이고 케이스는 {lcase}
     """),
     "cnld.create.en": _t("""
         Apply {loads} at node {node} in load case {lcase}
@@ -415,6 +620,13 @@ PHRASINGS: dict[str, list[str]] = {
         nodal load {loads} at {node} for case {lcase}
         I want {loads} applied to node #{node}, case {lcase}
         Add point load on node {node} in {lcase}: {loads}
+        {loads} -> node {node} (LC {lcase})
+        Could you put a nodal load of {loads} on node #{node}? Use case {lcase}.
+        In the existing {lcase} case, add {loads} at node {node}
+        LC={lcase}, node={node}, load: {loads}
+        Node {node} gets {loads}. Put it under load case {lcase}.
+        add joint load, case {lcase}: {loads} at node {node}
+        Need {loads} applied at joint {node} — case {lcase}, thanks
     """),
     "cnld.create.mixed": _t("""
         node {node}에 {lcase} case로 {loads} 넣어줘
@@ -426,6 +638,13 @@ PHRASINGS: dict[str, list[str]] = {
         {lcase} case에 {node}번 node load {loads} add
         node{node} {loads} ({lcase}) 넣어줘
         {node}번 노드에 {lcase} point load 넣어줘: {loads}
+        {loads} nodal load, node {node}에 apply, case는 {lcase}
+        기존 load case {lcase}에 node {node} point load {loads} 추가
+        LC {lcase} / node {node} / {loads} 넣어줘
+        {node}번 node에 load 좀 줘: {loads}, case {lcase}
+        point load {loads} 필요해요 → 노드 {node}, {lcase} case
+        node {node}에 {loads} 줄 수 있어? case는 {lcase}
+        nodal load: {loads} @ node {node}, LC {lcase} 부탁
     """),
     "bmld.create.ko": _t("""
         요소 {elem}에 {lcase} 케이스로 등분포하중 {q} 걸어줘, 방향 {dir}
@@ -437,6 +656,13 @@ PHRASINGS: dict[str, list[str]] = {
         {elem}번 요소 {dir} 방향으로 {q} 등분포로 줘, 케이스 {lcase}
         요소{elem} 등분포 {q} {dir} {lcase}
         부재 {elem}에 {q}짜리 분포하중, {dir}, {lcase} 케이스
+        하중케이스 {lcase}에서 요소 {elem}에 {dir} 방향 {q} 등분포 줘
+        {q} 분포하중 걸 부재는 {elem}번, 방향 {dir}, 하중케이스 {lcase}
+        케이스 {lcase} / 요소 {elem} / {dir} / {q}
+        보 {elem}번 위에 등분포 {q} 좀 올려줘. {dir} 방향이고 {lcase} 케이스야
+        {dir} 방향 등분포하중 추가 부탁해요: 요소 {elem}, 크기 {q}, 하중케이스 {lcase}
+        {elem}번 요소에 보하중 줄 수 있어? {lcase}에 {q}, {dir}
+        분포하중 {q} ({dir}) → 부재 {elem}, 케이스 {lcase}
     """),
     "bmld.create.en": _t("""
         apply a uniform load of {q} on element {elem}, direction {dir}, case {lcase}
@@ -448,6 +674,13 @@ PHRASINGS: dict[str, list[str]] = {
         I need a {lcase} line load of {q} on element {elem} ({dir})
         beam load on element #{elem}: {q}, direction {dir}, case {lcase}
         add {q} uniformly distributed load to element {elem} ({lcase}, {dir})
+        In load case {lcase}, element {elem} needs a {q} uniform load acting in {dir}
+        {q} along {dir} on element {elem}, case {lcase} please
+        LC {lcase} | elem {elem} | {dir} | {q}
+        Could you add a distributed load to beam #{elem}? {q}, {dir}, load case {lcase}.
+        Direction {dir}, intensity {q}: apply it to member {elem} in case {lcase}
+        uniform beam load for element {elem} please: w = {q}, dir {dir}, lc {lcase}
+        Element {elem} carries {q} in {dir} under the {lcase} case; add that beam load
     """),
     "bmld.create.mixed": _t("""
         element {elem}에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
@@ -459,6 +692,13 @@ PHRASINGS: dict[str, list[str]] = {
         {elem}번 element {dir} 방향으로 {q} UDL, case {lcase}
         elem{elem} 등분포 {q} {dir} {lcase}
         member {elem}에 {q} distributed load, {dir}, {lcase} case
+        load case {lcase}에서 element {elem}에 {dir} 방향 UDL {q} 줘
+        {q} distributed load 걸 element는 {elem}번, dir {dir}, case {lcase}
+        LC {lcase} / elem {elem} / {dir} / {q} beam load 추가
+        beam {elem}번 위에 uniform load {q} 올려줘. {dir} 방향, {lcase} case
+        {dir} direction 등분포 추가 부탁: member {elem}, 크기 {q}, LC {lcase}
+        element {elem}에 beam load 줄 수 있어? {lcase}에 {q}, {dir}
+        UDL {q} ({dir}) → 요소 {elem}, load case {lcase}
     """),
     "anal.run.ko": _t("""
         {atype} 해석 돌려줘
@@ -471,6 +711,12 @@ PHRASINGS: dict[str, list[str]] = {
         모델링 끝났으니 {atype} 해석 좀 돌려 주세요
         {atype} 해석 계산 시작해줘
         이 모델 {atype} 해석 실행해 줄 수 있어?
+        {atype} 해석 좀 걸어줘
+        모델 확인 끝났어요. {atype} 해석 부탁드립니다
+        {atype} 해석 실행 가능해요?
+        이 상태에서 {atype} 해석 바로 돌려 주세요
+        다 입력했으니까 {atype} 해석 돌려봐
+        {atype} 해석 수행해 줄래요?
     """),
     "anal.run.en": _t("""
         run the {atype} analysis
@@ -483,6 +729,12 @@ PHRASINGS: dict[str, list[str]] = {
         model is ready now, launch the {atype} analysis
         Could you start the {atype} analysis for this model?
         I'd like the {atype} analysis executed now
+        time to run the {atype} analysis
+        Run {atype} analysis pls
+        Everything's modelled. Can we do the {atype} analysis now?
+        please solve the model ({atype} analysis)
+        Start {atype} analysis, thanks
+        Would you mind running the {atype} analysis?
     """),
     "anal.run.mixed": _t("""
         {atype} analysis 돌려줘
@@ -495,6 +747,12 @@ PHRASINGS: dict[str, list[str]] = {
         모델링 끝났어, {atype} analysis 실행 plz
         이 model {atype} 해석 run 해줄래?
         {atype} analysis 시작해 주세요
+        {atype} analysis 좀 걸어줘
+        model 입력 끝, {atype} analysis 돌려 주세요
+        {atype} analysis 실행 가능?
+        이 model로 {atype} 해석 solve 해줘
+        {atype} 해석 start 해줄래요?
+        다 입력했어, {atype} analysis 바로 돌려봐 plz
     """),
 }
 
@@ -511,6 +769,12 @@ PHRASINGS.update({
         노드 몇 개 필요해. {points}
         좌표 목록대로 노드 추가 부탁해요: {points}
         새 절점들 {points} 모델에 넣어줄래?
+        {points} — 이 절점들 모델에 추가 좀 해줘
+        노드 생성 요청드립니다. {points}
+        다음 위치에 노드 좀 찍어 주실래요? {points}
+        절점 일괄 생성 ({points})
+        번호랑 좌표 적어둘게, 노드로 만들어줘 → {points}
+        이 좌표들에 새 노드 넣어줘 ㅇㅇ: {points}
     """),
     "multi.nodes.en": _t("""
         create nodes {points}
@@ -523,6 +787,12 @@ PHRASINGS.update({
         pls create the nodes listed here: {points}
         Insert the following nodes into the model: {points}
         nodes to add -> {points}
+        Could you generate nodes at the following points? {points}
+        {points} - add these as new nodes please
+        node list for you to create: {points}
+        make joints: {points}. thanks
+        Place a node at each of these: {points}
+        Create the joints below, ids and coordinates as given: {points}
     """),
     "multi.nodes.mixed": _t("""
         node {points} create 해줘
@@ -535,6 +805,12 @@ PHRASINGS.update({
         node 여러 개 필요해요: {points}
         {points} 좌표로 new node들 넣어줄래?
         joint 생성 부탁 - {points}
+        {points} — 이대로 node create 부탁해요
+        new joint 추가 요청: {points}
+        node 생성 list 드릴게요 → {points}
+        아래 point들 node로 add 해주실래요? {points}
+        nodes 일괄 create: {points}
+        모델에 node 넣어줘 plz, {points}
     """),
     "multi.frame.ko": _t("""
         노드 {i}번 {pi}, {j}번 {pj} 만들고 두 노드 잇는 {etype} 요소 {id}번 추가해줘 (재질 {matl}, 단면 {sect})
@@ -547,6 +823,12 @@ PHRASINGS.update({
         노드 두 개 만들어줘: {i}번 {pi}, {j}번 {pj}. 그다음 {etype} 요소 {id} 생성, 재질 {matl}번, 단면 {sect}번
         좌표 {pi}에 절점 {i}, 좌표 {pj}에 절점 {j} 추가하고 부재 {id}번({etype}) 연결, 재질 {matl}, 단면 {sect}
         {etype} 부재 하나 필요해요. 노드 {i} {pi}, 노드 {j} {pj} 넣고 요소번호 {id}, 재질 {matl}, 단면 {sect} 부탁해요
+        새 노드 {i}번 {pi}, {j}번 {pj} 만들고 둘 잇는 {etype} 추가해줘. 재질 {matl}, 단면 {sect}, 요소번호 {id}
+        {etype} 요소 {id}번 넣고 싶은데 노드가 없어. 먼저 {i}번 {pi}, {j}번 {pj} 만들고 이어줘 (재질 {matl}, 단면 {sect})
+        노드 {i}: {pi} / 노드 {j}: {pj} / 요소 {id}: {etype}, 재질 {matl}, 단면 {sect}
+        절점 {i}번을 {pi}에, {j}번을 {pj}에 만들고 그 사이에 {etype} 넣어줄래? 단면 {sect}, 재질 {matl}, ID {id}
+        좌표 {pi}, {pj}에 각각 절점 {i}번, {j}번 생성하고 {etype} 요소 {id}번 연결. 단면 {sect}, 재질 {matl}
+        {etype} 부재 추가 부탁해요 - 양 끝 새 노드 {i}번 {pi}, {j}번 {pj}, 재질 {matl}번, 단면 {sect}번, 번호 {id}
     """),
     "multi.frame.en": _t("""
         Create node {i} at {pi} and node {j} at {pj}, then a {etype} element {id} between them (material {matl}, section {sect})
@@ -559,6 +841,12 @@ PHRASINGS.update({
         can you place node {i} at {pi} and node {j} at {pj}, and span a {etype} #{id} across them? material {matl}, section {sect}
         pls build a {etype} element {id} on two new nodes ({i} at {pi}, {j} at {pj}) with material {matl} and section {sect}
         nodes {i} at {pi} / {j} at {pj}, then {etype} {id} between them using material {matl}, section {sect}
+        nodes {i} {pi} and {j} {pj} first, then join them with a {etype}; sect {sect}, material {matl}, elem no. {id}
+        Add a {etype} on two new nodes, {i} at {pi} and {j} at {pj}. Mat {matl} / sect {sect}, number it {id}.
+        new nodes {i} {pi}, {j} {pj}; elem {id} = {etype}, mat {matl}, sec {sect}
+        Element {id} ({etype}, sect {sect}, mat {matl}) needs new end nodes first: {i} at {pi}, {j} at {pj}
+        could you create joints {i} at {pi}, {j} at {pj} and link them by a {etype}? ID {id}, matl {matl}, sect {sect}
+        New nodes #{i} {pi} and #{j} {pj}, plus {etype} #{id} joining them. Material {matl}, section {sect}, thanks
     """),
     "multi.frame.mixed": _t("""
         node {i}번 {pi}, {j}번 {pj} create 하고 두 node 잇는 {etype} element {id} 추가 (material {matl}, section {sect})
@@ -571,6 +859,12 @@ PHRASINGS.update({
         node 두 개 먼저 만들어줘: {i}번 {pi}, {j}번 {pj}. 그다음 {etype} element {id}, material {matl}, section {sect}
         {pi}에 joint {i}, {pj}에 joint {j} 생성하고 element {id}({etype}) 연결 plz, matl {matl} sect {sect}
         {etype} 하나 필요해요: new node {i} {pi}, {j} {pj}, element 번호 {id}, material {matl}, section {sect}
+        새 node {i} {pi}, {j} {pj} 만들고 {etype} 연결해줘. section {sect}, material {matl}, element No. {id}
+        element {id}번 ({etype}) 추가하려는데 node가 없어요. 먼저 {i}번 {pi}, {j}번 {pj} create 해주세요. 재질 {matl}, 단면 {sect}
+        node {i}: {pi} / node {j}: {pj} / elem {id}: {etype}, matl {matl}, sect {sect} 입력 plz
+        좌표 {pi}, {pj}에 각각 joint {i}, {j} 추가하고 그 사이 {etype} 연결, ID {id}, sect {sect}, matl {matl}
+        {etype} member 하나 부탁해요 - new node {i}: {pi}, {j}: {pj}, 재질 {matl}번, 단면 {sect}번, 번호 {id}
+        node 두 개 create ({i} at {pi}, {j} at {pj}) 한 다음 {etype} 요소로 이어줘. ID는 {id}, matl {matl}/sect {sect}
     """),
     "multi.case_load.ko": _t("""
         하중케이스 {name}({ltype}) 만들고 노드 {node}에 {loads} 넣어줘
@@ -583,6 +877,12 @@ PHRASINGS.update({
         먼저 {ltype} 하중케이스 {name} 만들고, 다음에 노드 {node} 절점하중 {loads} 넣어줘
         새 하중조건 {name} ({ltype}) 등록하고 {node}번 노드에 집중하중 {loads} 재하 부탁해요
         케이스 {name} 하나 만들어줄래? 유형 {ltype}, 그리고 거기에 노드 {node} {loads}
+        하중케이스부터 추가해줘: 이름 {name}, 종류 {ltype}. 그다음 그 케이스로 노드 {node}에 {loads}
+        {name} ({ltype}) 케이스 신규 생성 → 절점 {node} 집중하중 {loads}
+        케이스가 아직 없어. {ltype} 케이스 {name} 만들고 거기에 {node}번 노드 하중 {loads} 넣어줘
+        노드 {node}에 {loads} 재하할 건데, 새 하중케이스 {name}(유형 {ltype}) 먼저 만들어 주세요
+        하중케이스 생성 {name} / 종류 {ltype} / 절점하중: 노드 {node}, {loads}
+        {ltype} 하중케이스 하나 새로 만들어줄래? 이름 {name}. 만들고 나서 절점 {node}번에 {loads} 걸어줘
     """),
     "multi.case_load.en": _t("""
         Create load case {name} ({ltype}) and apply {loads} at node {node}
@@ -595,6 +895,12 @@ PHRASINGS.update({
         can you make a {ltype} load case called {name} and load joint {node} with {loads} in it?
         pls register case {name} (type {ltype}) and put a point load {loads} at node #{node}
         New {ltype} case {name}; after that, node {node}: {loads} in that case
+        Before loading node {node} with {loads}, create the load case {name} ({ltype} type) and use it
+        new case: {name}, type {ltype} -> nodal load {loads} at node {node}
+        pls add a load case named {name} of type {ltype}, then load joint {node}: {loads}
+        Case {name} doesn't exist yet, so create it as {ltype} and put {loads} on node {node} under it
+        Could you set up a {ltype} case called {name}? After that, point load {loads} on node {node}.
+        need {loads} on node #{node} in a new {ltype} load case {name}, create the case first
     """),
     "multi.case_load.mixed": _t("""
         load case {name}({ltype}) 만들고 node {node}에 {loads} 넣어줘
@@ -607,6 +913,12 @@ PHRASINGS.update({
         load case {name} add 해 주세요 (종류 {ltype}), 그 case로 절점 {node}에 {loads}
         새 case {name} 등록해줄래? type {ltype}, 그리고 {node}번 node에 point load {loads}
         {ltype} 하중케이스 {name} create 후 노드 {node} load {loads} apply plz
+        load case 먼저 추가: name {name}, type {ltype}. 그다음 node {node}에 {loads}
+        {name} case 신규 create ({ltype}) → 노드 {node} point load {loads}
+        case 아직 없어요, {ltype} case {name} 만들고 그 case로 {node}번 node에 {loads} apply 해주세요
+        새 load case {name}(type {ltype}) 등록 후 joint {node} nodal load: {loads}
+        {ltype} type의 new case {name} 만들어줄래? 만든 다음 노드 {node}에 load {loads} plz
+        LC 생성: {name} / {ltype}, 그리고 nodal load - node {node}, {loads}
     """),
     "multi.matl_sect.ko": _t("""
         재질 {mid}번 {mtype} {grade}, 단면 {sid}번 {sect} 정의해줘
@@ -619,6 +931,12 @@ PHRASINGS.update({
         먼저 재질 {mid} 정의해줘 ({mtype}, 등급 {grade}). 다음은 단면 {sid}: {sect}
         재료 하나랑 단면 하나 필요해요 - 재료 {mid}번 {grade}, 단면 {sid}번 {sect}
         재질번호 {mid} {mtype} {grade} 등록하고 단면번호 {sid} {sect} 넣어줄래?
+        재질 추가: 번호 {mid}, 등급 {grade}. 단면 추가: 번호 {sid}, {sect}
+        {grade} 재질 하나 {mid}번에 넣고, 단면 {sid}번에는 {sect} 넣어줘
+        재료번호 {mid} → {mtype} {grade}, 단면번호 {sid} → {sect}. 이렇게 정의 부탁해요
+        {mtype} 재료 등급 {grade}, 번호는 {mid}번. 단면 {sect}도 {sid}번으로 추가해줄래?
+        재질 ID {mid} / 종류 {mtype} / 등급 {grade}, 단면 ID {sid} / 치수 {sect}
+        등급 {grade} 재질은 {mid}번, {sect} 단면은 {sid}번으로 만들어 주세요
     """),
     "multi.matl_sect.en": _t("""
         define material {mid} as {mtype} {grade} and section {sid} as {sect}
@@ -631,6 +949,12 @@ PHRASINGS.update({
         can you add {mtype} material {mid} ({grade}) and section {sid} ({sect})?
         I need two things: material {mid} with grade {grade}, and section {sid} = {sect}
         Material {mid} should be {grade}; section {sid} should be {sect}.
+        Material no. {mid}: grade {grade} ({mtype}). Section no. {sid}: {sect}.
+        pls create mat #{mid} with {grade}, and sect #{sid} with shape {sect}
+        need a {grade} material, ID {mid}, plus section ID {sid} defined as {sect}
+        Could you register {mtype} grade {grade} as material {mid}, then {sect} as section {sid}?
+        matl {mid} = {grade}; sect {sid} = {sect} - create both
+        Add a material (id {mid}, {mtype}, {grade}) followed by a section (id {sid}, {sect})
     """),
     "multi.matl_sect.mixed": _t("""
         material {mid}번 {mtype} {grade}, section {sid}번 {sect} define 해줘
@@ -643,6 +967,12 @@ PHRASINGS.update({
         재질 하나랑 section 하나 필요해요 - matl {mid}번 {grade}, 단면 {sid}번 {sect}
         material {mid} {grade} 추가하고 단면 {sid}번 {sect} add 해 주세요
         {grade} 재료 {mid}번 register 한 다음 section {sid}번 {sect} 넣어줄래?
+        material 추가: ID {mid}, grade {grade}. section 추가: ID {sid}, {sect}
+        {mtype} grade {grade} 재료를 {mid}번으로 register, 그리고 {sect} section은 {sid}번
+        matl #{mid} {grade} / sect #{sid} {sect} 둘 다 create 해줘
+        재질번호 {mid}에 {grade} 넣고 section No. {sid}에 {sect} define 부탁해요
+        material 하나 section 하나 추가해 줄래요? mat {mid}번 = {mtype} {grade}, sec {sid}번 = {sect}
+        등급 {grade} material은 {mid}번, {sect} section은 {sid}번으로 만들어줘
     """),
     "multi.supports.ko": _t("""
         노드 {nodes1} {ctype1}, 노드 {nodes2} {ctype2} 지점으로 해줘
@@ -655,6 +985,12 @@ PHRASINGS.update({
         경계조건 두 가지 넣어줘. 먼저 노드 {nodes1} {ctype1}, 그다음 노드 {nodes2} {ctype2}
         {nodes1}번 절점 {ctype1} 지지, {nodes2}번 절점 {ctype2} 지지로 설정해 주세요
         지지조건 입력: 노드 {nodes1} → {ctype1}, 노드 {nodes2} → {ctype2}
+        지점 입력 부탁해요. {ctype1}: 노드 {nodes1} / {ctype2}: 노드 {nodes2}
+        {nodes1}번 노드는 {ctype1} 조건, {nodes2}번 노드는 {ctype2} 조건으로 잡아줘
+        경계조건 좀 걸어줄래? 절점 {nodes1}에는 {ctype1} 지점, 절점 {nodes2}에는 {ctype2} 지점
+        {ctype1} 지점은 {nodes1}번, {ctype2} 지점은 {nodes2}번 절점에 설정
+        노드 {nodes1}번에 {ctype1} 주고, 노드 {nodes2}번에는 {ctype2} 줘
+        지점 두 종류야 - {ctype1} ({nodes1}번), {ctype2} ({nodes2}번)
     """),
     "multi.supports.en": _t("""
         make nodes {nodes1} {ctype1} and nodes {nodes2} {ctype2}
@@ -667,6 +1003,12 @@ PHRASINGS.update({
         first {ctype1} boundary conditions at joints {nodes1}, then {ctype2} at joints {nodes2}
         pls assign a {ctype1} support to nodes {nodes1} and a {ctype2} one to nodes {nodes2}
         I want {ctype1} restraints on nodes {nodes1} and {ctype2} restraints on nodes {nodes2}
+        {ctype1}: nodes {nodes1}; {ctype2}: nodes {nodes2}. please add these supports
+        could you set the boundary conditions - nodes {nodes1} get {ctype1}, nodes {nodes2} get {ctype2}?
+        Joints {nodes1} are {ctype1} supported and joints {nodes2} are {ctype2} supported; please model that
+        add support type {ctype1} at {nodes1}, then support type {ctype2} at {nodes2}
+        restraints -> {nodes1}: {ctype1} | {nodes2}: {ctype2}
+        Please define two support sets: {ctype1} for nodes {nodes1} and {ctype2} for nodes {nodes2}
     """),
     "multi.supports.mixed": _t("""
         node {nodes1} {ctype1}, node {nodes2} {ctype2} support로 해줘
@@ -679,6 +1021,12 @@ PHRASINGS.update({
         boundary condition 두 개 넣어줘: 먼저 node {nodes1} {ctype1}, 그다음 node {nodes2} {ctype2}
         {nodes1}번 node {ctype1} restraint, {nodes2}번 node {ctype2} restraint 설정해 주세요
         지점조건 input - joint {nodes1}: {ctype1} / joint {nodes2}: {ctype2}
+        support 입력 부탁해요. {ctype1}: node {nodes1} / {ctype2}: node {nodes2}
+        {ctype1} 조건은 node {nodes1}, {ctype2} 조건은 node {nodes2}에 assign 해줘
+        BC 설정 좀 해줄래? joint {nodes1}에는 {ctype1}, joint {nodes2}에는 {ctype2}
+        node {nodes1}번 support type {ctype1}, node {nodes2}번 support type {ctype2} 적용
+        restraint 두 개: {nodes1}번 → {ctype1}, {nodes2}번 → {ctype2}
+        먼저 node {nodes1}에 {ctype1} support 주고, 그다음 node {nodes2}에 {ctype2} support plz
     """),
     "multi.cleanup.ko": _t("""
         요소 {eid} 지우고 노드 {nids}도 삭제해줘
@@ -691,6 +1039,12 @@ PHRASINGS.update({
         요소 {eid} 없애고 남은 노드 {nids}번까지 정리 부탁해요
         {eid}번 요소 제거한 다음 {nids}번 노드 제거해줄래?
         엘리먼트 {eid} 삭제, 그리고 절점 {nids} 삭제도 부탁드려요
+        삭제 요청: 요소 {eid}번, 노드 {nids}번
+        부재 {eid}번 필요 없어졌어. 지우고 절점 {nids}도 같이 삭제 부탁해
+        요소번호 {eid} 삭제 → 노드번호 {nids} 삭제
+        {eid}번 엘리먼트랑 {nids}번 절점 모두 지워 주실래요?
+        모델 정리 좀 해줘 ㅇㅇ 요소 {eid} 삭제, 그 뒤에 노드 {nids} 삭제
+        노드 {nids} 지우려면 요소 {eid}부터 지워야 해. 둘 다 삭제해줘
     """),
     "multi.cleanup.en": _t("""
         delete element {eid}, then remove node {nids} too
@@ -703,6 +1057,12 @@ PHRASINGS.update({
         can you erase element #{eid} and the leftover node {nids}?
         pls remove elem {eid}, then delete node {nids} as well
         I don't need element {eid} or node {nids} anymore, delete them
+        Delete request: element {eid}, then node {nids}
+        elem {eid} isn't needed, delete it; node {nids} can go too
+        can you remove element no. {eid} followed by node {nids}?
+        To delete node {nids} I first need element {eid} gone, so please delete both
+        pls erase member #{eid}, and after it node {nids}
+        remove: elem {eid} -> node {nids}
     """),
     "multi.cleanup.mixed": _t("""
         element {eid} 지우고 node {nids}도 delete 해줘
@@ -715,6 +1075,12 @@ PHRASINGS.update({
         element {eid} 없애고 남은 node {nids}번까지 정리 부탁해요
         {eid}번 요소 remove 한 다음 {nids}번 node 삭제해줄래?
         elem #{eid} erase 하고 node {nids}번도 delete plz
+        delete 요청: element {eid}번, node {nids}번
+        member {eid}번 필요 없어요, delete 하고 node {nids}도 같이 지워줘
+        node {nids} 지우기 전에 element {eid}부터 remove 해줘, 둘 다 삭제
+        elem No. {eid} 삭제 → node No. {nids} 삭제
+        {eid}번 element랑 {nids}번 joint 모두 erase 해 주실래요?
+        모델 cleanup 좀: 요소 {eid} delete, 그다음 절점 {nids} delete
     """),
 })
 
@@ -732,6 +1098,12 @@ PHRASINGS.update({
         {ref}번 절점 위치 먼저 확인하고 {offset} 옮겨서 새 절점 {new} 생성 부탁해요
         노드 {ref}번 자리에서 {offset} 이동시킨 위치, 거기에 {new}번 노드 만들어줄래?
         새 절점 {new}: 위치는 절점 {ref} 좌표에서 {offset}
+        새 노드 번호는 {new}. 위치는 노드 {ref} 좌표 조회해서 {offset} 이동한 곳
+        {offset} 이동한 자리에 절점 하나 추가해줘 - 기준 절점 {ref}번, 새 번호 {new}번
+        기준 노드 {ref} / 이동 {offset} / 신규 노드 {new}
+        노드 {ref}번 좌표 확인해 줄래? 거기서 {offset} 옮긴 위치에 {new}번 노드 생성해줘
+        {new}번 절점 생성 부탁해요. {ref}번 절점 위치를 확인한 뒤 {offset} 이동한 점으로 해 주세요
+        노드 {ref} 기준 오프셋: {offset}. 그 점에 노드 {new} 만들어줘 ㅇㅇ
     """),
     "mt.node_offset.en": _t("""
         look up node {ref} and create node {new} offset {offset} from it
@@ -744,6 +1116,12 @@ PHRASINGS.update({
         can you create node {new} located {offset} from where node {ref} is?
         node {new} should sit {offset} relative to node {ref}, check its coords and add it
         Query node {ref}, then place a new node {new} at that point moved {offset}.
+        new node {new}: take node {ref}'s coordinates and move {offset}
+        Please add node {new}. Position = node {ref}'s coordinates, moved {offset}.
+        ref node {ref}, offset {offset}, new id {new}. create it
+        could you read node {ref}'s location and drop node {new} there, shifted {offset}?
+        I don't know where node {ref} is, but I need node {new} {offset} from it
+        Create node {new} by offsetting node {ref}'s position {offset}
     """),
     "mt.node_offset.mixed": _t("""
         node {ref} 좌표 check 하고 {offset} 옮긴 위치에 node {new} create
@@ -756,6 +1134,12 @@ PHRASINGS.update({
         {ref}번 joint 좌표 look up 하고 거기서 {offset} 옮긴 점에 node {new}번 만들어줄래?
         node {new}번 필요해요, reference는 node {ref}, offset은 {offset}
         새 절점 {new} add 해 주세요, node {ref} 좌표에서 {offset} 이동한 곳
+        new node {new} 추가해줘, 위치는 node {ref} 좌표 기준 {offset}
+        reference node {ref} / offset {offset} / new node {new} 생성
+        node {ref}번 coordinates 확인 후 {offset} 이동한 point에 {new}번 node create 부탁해요
+        {offset} shift한 위치에 node 하나 add 해줄래? 기준은 node {ref}, ID는 {new}
+        node {ref} 좌표 조회 → {offset} 이동 → node {new} 생성
+        {new}번 joint 만들어야 해요. node {ref} 좌표 get 해서 {offset} offset 적용해줘
     """),
     "mt.elem_jnode.ko": _t("""
         그 요소 {end} 노드에 {lcase} 케이스로 {loads} 넣어줘
@@ -768,6 +1152,12 @@ PHRASINGS.update({
         확인했어. {lcase} 케이스로 이 요소 {end} 노드에 절점하중 {loads} 추가해줄래?
         방금 조회한 요소의 {end} 노드, 거기에 {loads} 걸어줘 ({lcase})
         그 요소 {end} 쪽 절점 하중: {loads}, 케이스 {lcase}
+        하중케이스는 {lcase}. 그 요소 {end} 노드에 {loads} 넣어줘
+        {loads}, 그 부재 {end} 절점에 재하해줘. 케이스 {lcase}
+        알겠어. 케이스 {lcase} 기준으로 {end} 노드 집중하중 {loads} 부탁
+        그러면 이 요소의 {end} 절점 번호 써서 절점하중 넣어줄래? {loads}, 케이스 {lcase}
+        {end} 노드 쪽 하중 입력 - 케이스: {lcase} / 값: {loads}
+        오케이, 거기 {end} 쪽 절점에다 {lcase} 케이스 하중 {loads} 걸어 주세요
     """),
     "mt.elem_jnode.en": _t("""
         apply {loads} at its {end} node in case {lcase}
@@ -780,6 +1170,12 @@ PHRASINGS.update({
         {lcase} case: add {loads} on that member's {end} joint
         ok so put a nodal load on its {end} node, {loads}, load case {lcase}
         I want {loads} at the element's {end} node, under load case {lcase}
+        case {lcase}, {loads} - put it on the {end} node of that element
+        Thanks. Under {lcase}, load its {end} node with {loads} please
+        so the {end} node of this member should carry {loads} in load case {lcase}; add that
+        {loads} at the {end} joint of the element above, LC {lcase}
+        could you take the {end} node from that result and apply {loads} to it ({lcase})?
+        nodal load on that element's {end} node: {loads}, case {lcase}. pls
     """),
     "mt.elem_jnode.mixed": _t("""
         그 element {end} node에 {lcase} case로 {loads} 넣어줘
@@ -792,6 +1188,12 @@ PHRASINGS.update({
         확인했어. {lcase} case로 이 element {end} 절점에 {loads} apply 해줄래?
         방금 조회한 element의 {end} node에 nodal load {loads} 추가 ({lcase})
         load case {lcase}: 그 요소 {end} node에 {loads} 부탁해요
+        load case는 {lcase}. 그 element {end} node에 {loads} 넣어줘
+        {loads}, 이 member {end} 절점에 apply 해줘 (case {lcase})
+        LC {lcase} 기준, 그 요소 {end} node에 point load {loads} 부탁
+        그 element의 {end} node 번호 써서 nodal load 넣어줄래? {loads}, case {lcase}
+        {end} node 하중 input - case: {lcase} / value: {loads}
+        알겠어요, 거기 {end} 쪽 node에다 {lcase} case load {loads} 걸어 주세요
     """),
     "mt.elem_load.ko": _t("""
         방금 만든 요소에 {lcase} 케이스로 등분포하중 {q} 걸어줘, 방향 {dir}
@@ -804,6 +1206,12 @@ PHRASINGS.update({
         방금 생성한 부재에 {lcase} 케이스 보하중 추가해줄래? {q}, 방향 {dir}
         새로 만든 요소에도 분포하중 걸어줘: {q} ({dir}), 케이스 {lcase}
         {lcase} 케이스로 그 부재에 {q} 분포하중 재하 부탁해요 ({dir} 방향)
+        하중케이스 {lcase}, 방향 {dir}, 크기 {q}. 방금 그 요소에 등분포로 넣어줘
+        {q} 등분포하중 그 요소에 걸어줄래? 케이스는 {lcase}, {dir} 방향
+        좋아요. 이제 보하중: {dir} / {q} / {lcase}
+        새 부재에 분포하중 추가 부탁해요 - 케이스 {lcase}, 하중 {q}, 방향 {dir}
+        그 요소 전 길이에 {dir} 방향으로 {q} 재하해줘 ({lcase})
+        ㅇㅋ 그럼 {lcase} 케이스에 {q} 등분포 줘, 방향은 {dir}
     """),
     "mt.elem_load.en": _t("""
         now put a {q} uniform load on that element, {dir}, case {lcase}
@@ -816,6 +1224,12 @@ PHRASINGS.update({
         can you put a {lcase} UDL of {q} along {dir} on the element you just created?
         ok, that member also needs a beam load: {q}, {dir}, load case {lcase}
         Apply {q} uniformly on it in direction {dir}, under {lcase}.
+        load case {lcase}, direction {dir}, intensity {q}: apply it as a UDL on that element
+        Could you add {q} along {dir} to the new member? Use case {lcase}
+        ok now beam load: {dir} / {q} / {lcase}
+        for {lcase}, that element gets a uniform {q} in {dir}
+        great. please load the whole element with {q} ({dir}) under load case {lcase}
+        UDL on the element just created -> q = {q}, dir = {dir}, LC = {lcase}
     """),
     "mt.elem_load.mixed": _t("""
         방금 만든 element에 {lcase} case로 UDL {q} 걸어줘, direction {dir}
@@ -828,6 +1242,12 @@ PHRASINGS.update({
         방금 생성한 member에 {lcase} case beam load 추가해줄래? {q}, direction {dir}
         new element에도 distributed load 걸어줘: {q} ({dir}), case {lcase}
         {lcase} case로 그 요소에 uniform load {q} apply 부탁해요 ({dir})
+        load case {lcase}, direction {dir}, 크기 {q}. 방금 만든 element에 UDL로 넣어줘
+        {q} distributed load 그 member에 걸어줄래? case는 {lcase}, {dir} 방향
+        좋아요, 이제 beam load: {dir} / {q} / {lcase}
+        새 element에 uniform load 추가 부탁해요 - LC {lcase}, q {q}, dir {dir}
+        그 element 전체에 {dir} direction으로 {q} 재하해줘 ({lcase})
+        ㅇㅋ 그럼 {lcase} case에 {q} UDL 줘, direction은 {dir}
     """),
     "mt.case_load.ko": _t("""
         그 케이스로 노드 {node}에 {loads} 넣어줘
@@ -840,6 +1260,12 @@ PHRASINGS.update({
         방금 추가한 하중케이스로 {node}번 노드에 집중하중 {loads} 걸어줄래?
         좋아요, 그 하중조건에서 노드 {node}에 절점하중 {loads} 재하 부탁해요
         이어서 같은 케이스로 절점 {node}번에 {loads}
+        {loads}, 노드 {node}에 걸어줘. 케이스는 방금 그거
+        그 하중케이스 쓰고 절점번호 {node}, 하중 {loads}
+        추가된 케이스에 집중하중 넣어줄래? 노드 {node}번, {loads}
+        하중값 {loads} / 대상 노드 {node} / 케이스: 방금 만든 것
+        ㅇㅋ 이제 이 케이스에서 {node}번 절점 하중 입력해 주세요 - {loads}
+        그다음은 절점하중이야. 방금 케이스, 노드 {node}, {loads}
     """),
     "mt.case_load.en": _t("""
         now apply {loads} at node {node} in that case
@@ -852,6 +1278,12 @@ PHRASINGS.update({
         can you add {loads} on joint #{node} under the case you just created?
         ok, apply a point load of {loads} at node {node} using this load case
         pls put a nodal load on node {node} for that case, {loads}
+        {loads} on node {node}, in the case you just added
+        perfect. Now use it: node {node}, load {loads}
+        could you put a point load into that new case? node #{node}, {loads}
+        Load value {loads}, target node {node}, case = the one just created
+        that case should carry {loads} at joint {node}, please add it
+        ok next, nodal load under this case -> node {node}: {loads}
     """),
     "mt.case_load.mixed": _t("""
         그 case로 node {node}에 {loads} 넣어줘
@@ -864,6 +1296,12 @@ PHRASINGS.update({
         그 case 써서 {node}번 joint에 point load {loads} 걸어줄래?
         좋아, this load case로 node {node}에 nodal load {loads} apply 부탁해요
         이어서 같은 case에서 노드 {node}번에 {loads} add
+        {loads}, node {node}에 걸어줘. case는 방금 그거
+        그 load case 쓰고 node No. {node}, load {loads}
+        추가된 case에 point load 넣어줄래? node {node}번, {loads}
+        load 값 {loads} / target node {node} / case: 방금 만든 것
+        ㅇㅋ 이제 이 case에서 {node}번 joint load input 해 주세요 - {loads}
+        다음은 nodal load예요. 방금 case, node {node}, {loads}
     """),
 })
 
@@ -880,6 +1318,12 @@ PHRASINGS.update({
         {id}번 노드 생성해 줄래?
         노드 하나 더 필요해, 번호는 {id}번
         새 절점 등록 부탁드려요. 절점번호 {id}
+        {id}번으로 절점 하나 생성해 주세요
+        노드 추가 요청: 번호 {id}
+        절점 하나 새로 만들 건데 번호는 {id}번으로 해줘
+        {id}번 노드가 아직 없네요. 만들어 주실래요?
+        노드 생성 부탁드립니다 (노드번호 {id})
+        새 노드 - {id}번, 추가 ㅇㅇ
     """),
     "clarify.node_coords.en": _t("""
         create node {id}
@@ -892,6 +1336,12 @@ PHRASINGS.update({
         could you set up node {id} for me?
         need a node, id {id}
         Add joint #{id} to the model
+        node {id} - create it please
+        Could you create a node with ID {id}?
+        Add one more joint to the model, number {id}.
+        new node, No. {id}, plz
+        Node {id} doesn't exist yet. Can you make it?
+        I'd like to add node number {id}.
     """),
     "clarify.node_coords.mixed": _t("""
         node {id}번 create 해줘
@@ -904,6 +1354,12 @@ PHRASINGS.update({
         node number {id}번 등록해줘
         {id}번 node 하나 생성 부탁
         model에 node {id} 추가해 주세요
+        ID {id}번으로 node 하나 추가해 주세요
+        node 생성 요청: 번호 {id}
+        {id}번 joint 좀 만들어줘 plz
+        새 node 필요해요, node no. {id}
+        node {id}번 아직 없네, create 해줄래?
+        노드 하나 add 해줘 - ID {id}
     """),
     "clarify.node_partial.ko": _t("""
         노드 {id}번 {partial}에 만들어줘
@@ -916,6 +1372,12 @@ PHRASINGS.update({
         좌표 {partial}인 노드 {id}번 등록
         {partial}에 절점 {id} 하나 잡아줄래?
         노드 {id}번 하나 넣어줘 ({partial})
+        {partial}, 이 위치에 {id}번 절점 생성해줘
+        노드 번호 {id}, 좌표 {partial} 입력 부탁드려요
+        좌표값 {partial}. 여기에 노드 하나 만들어 주세요, 번호 {id}
+        노드 생성: {id}번 / {partial}
+        {partial} 지점에 새 노드 추가해 줄래요? 번호는 {id}번
+        절점 {id}번 좀 찍어줘 ㅇㅇ 좌표 {partial}
     """),
     "clarify.node_partial.en": _t("""
         create node {id} at {partial}
@@ -928,6 +1390,12 @@ PHRASINGS.update({
         new node {id} ({partial})
         Could you insert node {id} at {partial}?
         node {id} goes at {partial}, add it please
+        at {partial}, add node {id}
+        Node ID {id}; coordinates {partial}. Please create it.
+        new joint - {partial}, number {id}
+        Can you place a node numbered {id} at {partial}?
+        {partial}: that's where node #{id} goes, create it plz
+        Please add one node (No. {id}) with {partial}.
     """),
     "clarify.node_partial.mixed": _t("""
         node {id}번 {partial}에 create
@@ -940,6 +1408,12 @@ PHRASINGS.update({
         node {id}번 만들어줘, coords {partial}
         절점 {id} insert 해줘 ({partial})
         node {id} 좌표는 {partial}, create 부탁해요
+        {partial} 위치에 node 하나, ID {id}번
+        node 번호 {id}, coordinates: {partial} 생성 부탁해요
+        좌표 {partial}에 joint {id}번 create 해줄래?
+        new node 요청 - {partial}, No. {id}
+        node {id} 좀 찍어줘 plz, 좌표 {partial}
+        {id}번 절점 add 해주세요 (coords: {partial})
     """),
     "clarify.load_node.ko": _t("""
         {lcase} 케이스로 {loads} 하중 걸어줘
@@ -952,6 +1426,12 @@ PHRASINGS.update({
         집중하중 {loads} 등록 부탁해요 ({lcase})
         {loads}짜리 노드 하중 넣어 줄래? 케이스는 {lcase}
         하중 {loads} 좀 줘, {lcase} 케이스로
+        집중하중 하나 넣어줘. 크기 {loads}, 하중케이스 {lcase}
+        하중케이스 {lcase} / 절점하중 {loads} 추가 부탁드립니다
+        {loads} 크기의 절점하중 좀 넣어줄래? ㅇㅇ
+        케이스 {lcase}에서 노드 하중 추가: {loads}
+        절점하중 추가 요청 - {loads}, {lcase}
+        {lcase} 케이스에 절점하중 넣어 주세요. 값은 {loads}
     """),
     "clarify.load_node.en": _t("""
         apply {loads} in load case {lcase}
@@ -964,6 +1444,12 @@ PHRASINGS.update({
         {loads} nodal load please
         Can you apply a concentrated load {loads} to a node in case {lcase}?
         need a joint load {loads}, {lcase}
+        In load case {lcase}, add a nodal load: {loads}
+        Nodal load please - {loads}, LC {lcase}
+        {loads} as a point load, case {lcase}, thanks
+        Could you add a joint load of {loads}?
+        LC {lcase}: nodal load {loads}
+        I'd like to apply {loads} as a concentrated load under load case {lcase}.
     """),
     "clarify.load_node.mixed": _t("""
         {lcase} case로 {loads} load 걸어줘
@@ -976,6 +1462,12 @@ PHRASINGS.update({
         {lcase}에 concentrated load {loads} apply 부탁
         node load {loads} 걸어 줄래? ({lcase})
         절점에 {loads} load 줘
+        LC {lcase}에 nodal load 추가해줘: {loads}
+        point load 값 {loads}, load case는 {lcase}
+        {loads}짜리 joint load 하나 넣어 주세요
+        하중케이스 {lcase} - node load {loads} add 부탁
+        nodal load 넣어줄래? {loads}, case {lcase}
+        concentrated load {loads} 좀 apply 해줘 plz
     """),
     "clarify.load_case.ko": _t("""
         노드 {node}에 {loads} 넣어줘
@@ -988,6 +1480,12 @@ PHRASINGS.update({
         절점 {node}에 {loads} 작용시켜 줄래?
         노드 {node}에 하중 좀 넣어줘. {loads}
         {loads} 하중을 {node}번 노드에 재하해줘
+        {loads}, 노드 {node}번에 넣어 주세요
+        절점하중 추가: 노드 {node} / {loads}
+        하중 {loads} 재하 부탁해요. 대상 절점은 {node}번
+        노드번호 {node}에 집중하중 줘 ㅇㅇ {loads}
+        {node}번 노드에 {loads} 걸어 줄 수 있어요?
+        집중하중 {loads} 추가해줘 → {node}번 절점
     """),
     "clarify.load_case.en": _t("""
         apply {loads} at node {node}
@@ -1000,6 +1498,12 @@ PHRASINGS.update({
         I need {loads} on node #{node}
         could you put a concentrated load {loads} on node {node}?
         nodal load for node {node}, {loads}
+        {loads} on joint #{node}, please
+        Add a point load to node {node}: {loads}
+        Could you apply {loads} at node number {node}?
+        nodal load - node {node}, {loads}
+        For node {node}, I need a concentrated load of {loads}.
+        apply this load: {loads}. Target node is {node}.
     """),
     "clarify.load_case.mixed": _t("""
         node {node}에 {loads} 넣어줘
@@ -1012,6 +1516,12 @@ PHRASINGS.update({
         {node}번 joint에 point load {loads} 추가해 줄래?
         node {node} load: {loads} 넣어줘
         {loads} nodal load, node {node}에 apply 해주세요
+        {loads} point load를 node {node}번에 걸어줘
+        node no. {node}에 nodal load 추가: {loads}
+        하중 {loads}, target node {node}번, apply 부탁해요
+        joint {node}번 load 좀 넣어줘 plz → {loads}
+        {node}번 node에 concentrated load {loads} 걸어 주실래요?
+        nodal load 추가 - {loads} @ 노드 {node}
     """),
     "clarify.elem_nodes.ko": _t("""
         {etype} 요소 {id}번 추가해줘, 재질 {matl} 단면 {sect}
@@ -1024,6 +1534,12 @@ PHRASINGS.update({
         새 {etype} {id}번 넣어줘
         부재번호 {id}, 재질 {matl}, 단면 {sect} 등록해줘
         {id}번 요소 하나 만들어 줄래? 종류는 {etype}
+        재질 {matl}번, 단면 {sect}번으로 {etype} 하나 추가해줘. 요소번호 {id}
+        단면 {sect} 재질 {matl} 쓰는 부재 만들어 주세요, 번호는 {id}번
+        요소 생성: ID {id} / {etype} / 재료 {matl} / 단면 {sect}
+        {etype} 부재 하나 필요해요 (번호 {id}, 단면 {sect}번)
+        새 요소 {id}번 ㅇㅇ 재질 {matl}
+        재료 {matl}, 단면 {sect}, 종류 {etype} - 요소 {id}번 추가 좀
     """),
     "clarify.elem_nodes.en": _t("""
         add a {etype} element {id} with material {matl} and section {sect}
@@ -1036,6 +1552,12 @@ PHRASINGS.update({
         add {etype} {id}
         can you insert element #{id}? It's a {etype}, mat {matl}, sec {sect}
         set up a {etype} member numbered {id}
+        Material {matl}, section {sect}: add {etype} element #{id}
+        elem {id}: {etype}, mat {matl}, sec {sect}
+        Could you create a {etype} using section {sect} and material {matl}? Its ID is {id}.
+        need one more member - No. {id}, type {etype}
+        With material {matl}, add element number {id}.
+        Please create a new {etype}, id {id}, section {sect}
     """),
     "clarify.elem_nodes.mixed": _t("""
         {etype} element {id}번 추가, material {matl} section {sect}
@@ -1048,6 +1570,12 @@ PHRASINGS.update({
         new element {id}번 만들어줘, type {etype}
         element {id} insert 해 줄래? matl {matl}, sect {sect}
         {etype} {id} 하나 define 해주세요
+        material {matl}번, section {sect}번 {etype} element 하나, 번호 {id}
+        elem {id}번 추가: type {etype}, matl {matl}, sect {sect}
+        section {sect} 쓰는 {etype} 만들어줘 plz, element ID {id}
+        새 member 필요해요 - No. {id}, 재질 {matl}
+        {etype} 요소 create 부탁해요 (요소번호 {id})
+        재료 {matl}, 단면 {sect}번으로 element {id}번 add 해줄래?
     """),
     "clarify.support_type.ko": _t("""
         노드 {nodes}에 지점 조건 걸어줘
@@ -1060,6 +1588,12 @@ PHRASINGS.update({
         노드 {nodes} 서포트 등록해 줄래?
         하부 절점 {nodes}에 지점 설정 부탁해요
         절점 {nodes} 구속조건 추가
+        지점 조건 추가해 주세요. 대상 노드: {nodes}
+        지지조건 필요해요, {nodes}번 절점
+        경계조건 설정 부탁 - 절점 {nodes}
+        노드 {nodes} 쪽에 서포트 좀 달아 줄래?
+        절점번호 {nodes}에 경계조건 지정해줘
+        서포트 입력: {nodes}번 노드 ㅇㅇ
     """),
     "clarify.support_type.en": _t("""
         add supports at nodes {nodes}
@@ -1072,6 +1606,12 @@ PHRASINGS.update({
         joints {nodes} need to be restrained
         can you define supports for nodes {nodes}?
         set up restraints at {nodes}
+        Nodes {nodes}: add boundary conditions.
+        Could you assign supports to joints {nodes}?
+        need restraints on node(s) {nodes} plz
+        Supports at {nodes}, please.
+        Please restrain the following nodes: {nodes}
+        boundary condition for nodes {nodes} - can you set that up?
     """),
     "clarify.support_type.mixed": _t("""
         node {nodes}에 support 걸어줘
@@ -1084,6 +1624,12 @@ PHRASINGS.update({
         {nodes}번 joint restraint 추가해줘
         하부 node {nodes}에 support 좀 잡아줘
         node {nodes} supports 등록 부탁
+        boundary condition 추가 부탁해요. 대상 node: {nodes}
+        {nodes}번 node restraint 좀 걸어줘 plz
+        support 설정: 절점 {nodes}
+        node no. {nodes}에 지지조건 assign 해 줄래?
+        절점 {nodes} boundary 조건 넣어 주세요
+        supports 필요함 - node {nodes}
     """),
     "clarify.beam_load_value.ko": _t("""
         요소 {elem}에 {lcase} 등분포하중 걸어줘
@@ -1096,6 +1642,12 @@ PHRASINGS.update({
         보 {elem}에 선하중 좀 넣어줄래?
         {lcase} 케이스로 요소 {elem}에 등분포 걸어줘
         요소 {elem} 보하중 등록 부탁
+        하중케이스 {lcase}에서 {elem}번 보에 등분포하중 추가해 주세요
+        등분포하중 넣어줘. 대상 요소 {elem}번, 케이스 {lcase}
+        {elem}번 부재 선하중 좀 걸어줄래? ㅇㅇ
+        보하중 추가 요청: 요소 {elem} / {lcase}
+        케이스 {lcase} - 부재번호 {elem} 분포하중 재하
+        요소번호 {elem}에 분포하중 필요해요
     """),
     "clarify.beam_load_value.en": _t("""
         put a uniform load on element {elem} in {lcase}
@@ -1108,6 +1660,12 @@ PHRASINGS.update({
         can you put a line load on element #{elem} in case {lcase}?
         element {elem} should carry a uniformly distributed load ({lcase})
         I want a member load on beam {elem}, load case {lcase}
+        In {lcase}, apply a distributed load to element {elem}.
+        beam load plz - elem #{elem}, LC {lcase}
+        Could member {elem} get a line load?
+        LC {lcase}: UDL on member {elem}
+        I need a uniform load on element number {elem}.
+        Add a distributed load, load case {lcase}, to beam {elem}
     """),
     "clarify.beam_load_value.mixed": _t("""
         element {elem}에 {lcase} UDL 걸어줘
@@ -1120,6 +1678,12 @@ PHRASINGS.update({
         {lcase} case로 beam {elem}에 UDL 넣어줘
         요소 {elem} distributed load 등록, load case {lcase}
         elem {elem} 분포하중 add 부탁
+        LC {lcase}에서 element {elem}번 UDL 추가해줘
+        distributed load 넣어 주세요. 대상 member {elem}번
+        elem {elem} 등분포 load 좀 걸어줄래? plz
+        beam load 추가 요청: element {elem} / case {lcase}
+        {lcase} load case - 부재 {elem} line load apply
+        요소번호 {elem}에 uniform load 필요해요, LC {lcase}
     """),
     "clarify.matl_grade.ko": _t("""
         {mtype} 재질 {id}번 추가해줘
@@ -1132,6 +1696,12 @@ PHRASINGS.update({
         새 재료 하나 추가, 번호 {id}, 종류 {mtype}
         재료번호 {id}에 {mtype} 넣어줘
         재질 {id} 잡아줘, {mtype} 계열로
+        재질 하나 추가해 주세요. 번호 {id}번, 종류 {mtype}
+        {mtype} 재료 필요해요 - 재질번호 {id}
+        새 재료 등록: ID {id}
+        재질 {id}번 좀 만들어줘 ㅇㅇ 종류는 {mtype}
+        {mtype} 계열 재질 정의 부탁드립니다 (번호 {id})
+        재료번호 {id}번 새로 만들어 줄 수 있어요?
     """),
     "clarify.matl_grade.en": _t("""
         add a {mtype} material {id}
@@ -1144,6 +1714,12 @@ PHRASINGS.update({
         can you set up material #{id}?
         insert a new {mtype} material with id {id}
         material {id} should be {mtype}, add it
+        Material {id} - {mtype}, please add it
+        Could you create a new {mtype} material? ID {id}.
+        matl #{id}: {mtype}
+        need a material with number {id}
+        Please define a {mtype} material, No. {id}.
+        Add material ID {id} to the model.
     """),
     "clarify.matl_grade.mixed": _t("""
         {mtype} material {id}번 추가해줘
@@ -1156,6 +1732,12 @@ PHRASINGS.update({
         matl {id} 등록 부탁, {mtype}
         {mtype} 재질 {id}번 insert 해주세요
         재료 {id} setting 해줘 ({mtype})
+        {mtype} material 하나 필요해요, 번호 {id}
+        material 추가: ID {id}번, type {mtype}
+        재질번호 {id}에 new material define 해줘
+        matl {id}번 create 해 줄래? {mtype} 계열
+        새 material 등록 부탁드립니다 (No. {id}, {mtype})
+        재료 {id}번 add 좀 plz
     """),
 })
 
