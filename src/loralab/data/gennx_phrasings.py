@@ -64,10 +64,10 @@ PHRASINGS: dict[str, list[str]] = {
         {xyz}에 {id}번 절점 하나 만들어 줄래?
         좌표 {xyz}, 번호 {id}번 — 노드 하나 생성해줘
         절점 추가 부탁드려요. 위치: {xyz} / 절점번호: {id}
-        {xyz} 지점에 새 절점 만들어 주세요. 번호는 {id}번입니다
+        {xyz} 위치에 새 절점 만들어 주세요. 번호는 {id}번입니다
         노드 생성 - ID {id}, 좌표 {xyz}
         {xyz}에 노드 하나 찍어줘, 번호 {id}
-        혹시 {id}번 노드를 {xyz}에 추가해 줄 수 있어요?
+        {id}번 노드를 {xyz}에 추가해 줄 수 있어요?
         노드 만들 거야. 위치 {xyz}, 번호는 {id}번으로 해줘
     """),
     "node.create.en": _t("""
@@ -120,7 +120,7 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 노드 x, y, z 값이 뭐야?
         절점 좌표 확인 좀 해줘. 번호 {id}번
         노드번호 {id} — 현재 위치 조회
-        혹시 {id}번 절점이 어디에 있는지 알 수 있을까요?
+        {id}번 절점이 어디에 있는지 알 수 있을까요?
         좌표 조회 부탁드립니다 (노드 {id})
         노드 {id}번 좌표 뭐였지?
     """),
@@ -139,7 +139,7 @@ PHRASINGS: dict[str, list[str]] = {
         What's the location of node number {id}?
         node {id}: coords?
         Could you retrieve joint #{id} for me?
-        Quick one: where's node {id} sitting?
+        Where's node {id} sitting? I need its coordinates.
         Read back node ID {id} from the model.
     """),
     "node.get.mixed": _t("""
@@ -229,7 +229,7 @@ PHRASINGS: dict[str, list[str]] = {
         {id}번 부재 연결 노드랑 단면 확인 부탁드려요
         부재 정보 조회: {id}번
         엘리먼트 {id}번 어떻게 정의돼 있는지 알려줘
-        혹시 {id}번 요소 재질 뭐로 들어가 있어요?
+        {id}번 요소 재질 뭐로 들어가 있어요?
         요소 {id} 상세 정보 확인
     """),
     "elem.get.en": _t("""
@@ -353,7 +353,7 @@ PHRASINGS: dict[str, list[str]] = {
         Between nodes {i} and {j}, add a {etype} with material {matl}, section {sect}; element number {id}.
         material {matl}, section {sect}, nodes {i}->{j}, type {etype}, id {id} - create it
         Could you create a {etype} from joint {i} to joint {j}? Section {sect}, material {matl}, ID {id}.
-        n{i}-n{j} {etype}, mat {matl}, sec {sect}, elem #{id}
+        nodes {i}-{j} {etype}, mat {matl}, sec {sect}, elem #{id}
         New element please. Nodes: {i}, {j}. Type: {etype}. Material: {matl}. Section: {sect}. No. {id}.
         I want a {etype} (id {id}) spanning node {i} to node {j}; matl {matl}, sect {sect}
         Draw a {etype} from {i} to {j} and number it {id}, using section {sect} and material {matl}
@@ -461,7 +461,7 @@ PHRASINGS: dict[str, list[str]] = {
         {sect} section please, number it {id}
         Can you create section ID {id} with shape {sect}?
         sect #{id} -> {sect}
-        New section needed: {sect}. Use ID {id}.
+        New section needed: {sect}, use ID {id}.
         Set up a section for {sect} and give it number {id}
         section no. {id} | shape: {sect} | add
         I'll be using {sect}; save it as section {id}, thanks
@@ -495,7 +495,7 @@ PHRASINGS: dict[str, list[str]] = {
         노드 {nodes} 서포트 설정, 타입 {ctype}
         경계조건 추가해줘. 노드 {nodes}, 조건 {ctype}
         {ctype} 지점 추가해 주세요. 대상 노드: {nodes}
-        {ctype} 조건으로 묶어줘 — 노드 {nodes}
+        {ctype} 조건으로 구속해줘 — 노드 {nodes}
         기초 쪽 {nodes}번 절점 {ctype} 지점 처리 부탁해요
         경계조건 | 노드 {nodes} | {ctype}
         {nodes}번 노드 {ctype} 지점으로 구속해 줄 수 있어?
@@ -732,7 +732,7 @@ PHRASINGS: dict[str, list[str]] = {
         time to run the {atype} analysis
         Run {atype} analysis pls
         Everything's modelled. Can we do the {atype} analysis now?
-        please solve the model ({atype} analysis)
+        please solve the model and run the {atype} analysis
         Start {atype} analysis, thanks
         Would you mind running the {atype} analysis?
     """),
@@ -772,7 +772,7 @@ PHRASINGS.update({
         {points} — 이 절점들 모델에 추가 좀 해줘
         노드 생성 요청드립니다. {points}
         다음 위치에 노드 좀 찍어 주실래요? {points}
-        절점 일괄 생성 ({points})
+        절점 일괄 생성: {points}
         번호랑 좌표 적어둘게, 노드로 만들어줘 → {points}
         이 좌표들에 새 노드 넣어줘 ㅇㅇ: {points}
     """),
@@ -864,7 +864,7 @@ PHRASINGS.update({
         node {i}: {pi} / node {j}: {pj} / elem {id}: {etype}, matl {matl}, sect {sect} 입력 plz
         좌표 {pi}, {pj}에 각각 joint {i}, {j} 추가하고 그 사이 {etype} 연결, ID {id}, sect {sect}, matl {matl}
         {etype} member 하나 부탁해요 - new node {i}: {pi}, {j}: {pj}, 재질 {matl}번, 단면 {sect}번, 번호 {id}
-        node 두 개 create ({i} at {pi}, {j} at {pj}) 한 다음 {etype} 요소로 이어줘. ID는 {id}, matl {matl}/sect {sect}
+        node 두 개 create: {i} at {pi}, {j} at {pj}. 그 다음 {etype} 요소로 이어줘. ID는 {id}, matl {matl} / sect {sect}
     """),
     "multi.case_load.ko": _t("""
         하중케이스 {name}({ltype}) 만들고 노드 {node}에 {loads} 넣어줘
@@ -934,7 +934,7 @@ PHRASINGS.update({
         재질 추가: 번호 {mid}, 등급 {grade}. 단면 추가: 번호 {sid}, {sect}
         {grade} 재질 하나 {mid}번에 넣고, 단면 {sid}번에는 {sect} 넣어줘
         재료번호 {mid} → {mtype} {grade}, 단면번호 {sid} → {sect}. 이렇게 정의 부탁해요
-        {mtype} 재료 등급 {grade}, 번호는 {mid}번. 단면 {sect}도 {sid}번으로 추가해줄래?
+        {mtype} 재료 등급 {grade}, 번호는 {mid}번. 단면도 하나 {sid}번으로 추가해줄래? 형상은 {sect}
         재질 ID {mid} / 종류 {mtype} / 등급 {grade}, 단면 ID {sid} / 치수 {sect}
         등급 {grade} 재질은 {mid}번, {sect} 단면은 {sid}번으로 만들어 주세요
     """),
@@ -949,7 +949,7 @@ PHRASINGS.update({
         can you add {mtype} material {mid} ({grade}) and section {sid} ({sect})?
         I need two things: material {mid} with grade {grade}, and section {sid} = {sect}
         Material {mid} should be {grade}; section {sid} should be {sect}.
-        Material no. {mid}: grade {grade} ({mtype}). Section no. {sid}: {sect}.
+        Please add material no. {mid}: grade {grade} ({mtype}), and section no. {sid}: {sect}
         pls create mat #{mid} with {grade}, and sect #{sid} with shape {sect}
         need a {grade} material, ID {mid}, plus section ID {sid} defined as {sect}
         Could you register {mtype} grade {grade} as material {mid}, then {sect} as section {sid}?
@@ -1044,7 +1044,7 @@ PHRASINGS.update({
         요소번호 {eid} 삭제 → 노드번호 {nids} 삭제
         {eid}번 엘리먼트랑 {nids}번 절점 모두 지워 주실래요?
         모델 정리 좀 해줘 ㅇㅇ 요소 {eid} 삭제, 그 뒤에 노드 {nids} 삭제
-        노드 {nids} 지우려면 요소 {eid}부터 지워야 해. 둘 다 삭제해줘
+        노드 {nids} 지우려면 요소 {eid}부터 지워야 해. 전부 삭제해줘
     """),
     "multi.cleanup.en": _t("""
         delete element {eid}, then remove node {nids} too
@@ -1060,7 +1060,7 @@ PHRASINGS.update({
         Delete request: element {eid}, then node {nids}
         elem {eid} isn't needed, delete it; node {nids} can go too
         can you remove element no. {eid} followed by node {nids}?
-        To delete node {nids} I first need element {eid} gone, so please delete both
+        To delete node {nids} I first need element {eid} gone, so please delete all of them
         pls erase member #{eid}, and after it node {nids}
         remove: elem {eid} -> node {nids}
     """),
@@ -1077,7 +1077,7 @@ PHRASINGS.update({
         elem #{eid} erase 하고 node {nids}번도 delete plz
         delete 요청: element {eid}번, node {nids}번
         member {eid}번 필요 없어요, delete 하고 node {nids}도 같이 지워줘
-        node {nids} 지우기 전에 element {eid}부터 remove 해줘, 둘 다 삭제
+        node {nids} 지우기 전에 element {eid}부터 remove 해줘, 전부 삭제
         elem No. {eid} 삭제 → node No. {nids} 삭제
         {eid}번 element랑 {nids}번 joint 모두 erase 해 주실래요?
         모델 cleanup 좀: 요소 {eid} delete, 그다음 절점 {nids} delete
@@ -1120,7 +1120,7 @@ PHRASINGS.update({
         Please add node {new}. Position = node {ref}'s coordinates, moved {offset}.
         ref node {ref}, offset {offset}, new id {new}. create it
         could you read node {ref}'s location and drop node {new} there, shifted {offset}?
-        I don't know where node {ref} is, but I need node {new} {offset} from it
+        I don't know where node {ref} is, but I need node {new} placed {offset} from it
         Create node {new} by offsetting node {ref}'s position {offset}
     """),
     "mt.node_offset.mixed": _t("""
@@ -1376,7 +1376,7 @@ PHRASINGS.update({
         노드 번호 {id}, 좌표 {partial} 입력 부탁드려요
         좌표값 {partial}. 여기에 노드 하나 만들어 주세요, 번호 {id}
         노드 생성: {id}번 / {partial}
-        {partial} 지점에 새 노드 추가해 줄래요? 번호는 {id}번
+        {partial} 위치에 새 노드 추가해 줄래요? 번호는 {id}번
         절점 {id}번 좀 찍어줘 ㅇㅇ 좌표 {partial}
     """),
     "clarify.node_partial.en": _t("""
