@@ -313,6 +313,33 @@ def test_compare_reports_flags_only_real_differences():
         compare_reports(aggregate(good), aggregate(good), metrics=["nope"])
 
 
+def test_reports_on_the_same_examples_are_compared_pairwise():
+    scores, ids, _ = hand_set()
+    report = aggregate(scores, ids=ids)
+    # every per-answer rate is counted from its outcome string, one mark per answer
+    for metric, marks in report["outcomes"]["marks"].items():
+        assert len(marks) == len(scores)
+        assert (marks.count("1"), len(marks) - marks.count(".")) == (
+            report["rates"][metric]["k"], report["rates"][metric]["n"]), metric
+    assert report["outcomes"]["marks"]["irrelevance_accuracy"] == "..10..."
+    # 40 shared examples; the second run fixes 7 answers and breaks none
+    right, wrong = score_answer(block(NODE), [NODE], TOOLS), score_answer("no", [NODE], TOOLS)
+    ex_ids = [f"t{i}" for i in range(40)]
+    before = aggregate([right] * 20 + [wrong] * 20, ids=ex_ids)
+    after = aggregate([right] * 27 + [wrong] * 13, ids=ex_ids)
+    row = compare_reports(before, after, metrics=["exact_call_accuracy"])[0]
+    assert row["test"] == "mcnemar" and row["significant"] is True and row["delta"] == pytest.approx(7 / 40)
+    # other examples, no ids, or the same ids with other gold answers: unpaired, and 50 vs 67.5 % is noise
+    for other in (aggregate([right] * 27 + [wrong] * 13, ids=[f"u{i}" for i in range(40)]),
+                  aggregate([right] * 27 + [wrong] * 13)):
+        row = compare_reports(before, other, metrics=["exact_call_accuracy"])[0]
+        assert row["test"] == "z" and row["significant"] is False
+    # a regenerated data set that reuses the ids for other requests
+    load = call("POST /db/load", node=1, case="D", loads={"fz": -10})
+    regolded = aggregate([right] * 27 + [score_answer(block(load), [load], TOOLS)] * 13, ids=ex_ids)
+    assert compare_reports(before, regolded, metrics=["exact_call_accuracy"])[0]["test"] == "z"
+
+
 def test_markdown_names_every_metric_and_failure_class():
     scores, ids, langs = hand_set()
     report = aggregate(scores, groups={"language": langs}, ids=ids)
@@ -322,6 +349,7 @@ def test_markdown_names_every_metric_and_failure_class():
         assert name in md, name
     assert set(RATE_DENOMINATORS) == set(RATE_METRICS)
     assert "`POST /db/node`" in md and "## By language" in md and "## Comparison" in md
+    assert "McNemar (paired)" in md   # a report compared with itself shares every example
     assert "DELETE /db/everything" in md  # failure example rendered
     # Fences stay balanced even when the answer itself contains backticks.
     s = score_answer("```\n" + block(call("X", a=1)) + "\n```", [NODE], TOOLS)

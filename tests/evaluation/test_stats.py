@@ -2,7 +2,9 @@ import math
 
 import pytest
 
-from loralab.evaluation.stats import compare_proportions, rate, two_proportion_z_test, wilson_interval
+from loralab.evaluation.stats import (
+    compare_paired, compare_proportions, mcnemar_exact_test, rate, two_proportion_z_test, wilson_interval,
+)
 
 
 def test_wilson_zero_successes():
@@ -69,3 +71,38 @@ def test_degenerate_comparisons():
     empty = compare_proportions(0, 0, 5, 10)
     assert empty["p_value"] is None and empty["significant"] is False and empty["delta"] is None
     assert not math.isnan(compare_proportions(0, 10, 0, 10)["p_value"])
+
+
+def test_mcnemar_exact_known_values():
+    # all 5 discordant examples favour one side: 2 * 0.5**5
+    assert mcnemar_exact_test(0, 5) == pytest.approx(0.0625)
+    # 2 vs 8: 2 * (1 + 10 + 45) / 1024
+    assert mcnemar_exact_test(2, 8) == pytest.approx(0.109375)
+    assert mcnemar_exact_test(8, 2) == mcnemar_exact_test(2, 8)
+    assert mcnemar_exact_test(0, 0) == 1.0 and mcnemar_exact_test(7, 7) == 1.0
+    with pytest.raises(ValueError):
+        mcnemar_exact_test(-1, 3)
+
+
+def test_paired_test_sees_what_the_unpaired_one_cannot():
+    # 100 shared examples: the second run fixes 6 answers and breaks none. Unpaired, 50 % vs 56 %
+    # is noise; paired, six changes all in one direction are not (p = 2 / 64).
+    before = [True] * 50 + [False] * 50
+    after = [True] * 56 + [False] * 44
+    paired = compare_paired(before, after)
+    assert paired["test"] == "mcnemar" and paired["discordant"] == [0, 6]
+    assert paired["delta"] == pytest.approx(0.06)
+    assert paired["p_value"] == pytest.approx(0.03125) and paired["significant"] is True
+    unpaired = compare_proportions(50, 100, 56, 100)
+    assert unpaired["test"] == "z" and unpaired["significant"] is False
+    # the same totals with changes both ways (8 fixed, 2 broken) stay within the noise
+    mixed = compare_paired([True] * 48 + [False] * 8 + [True] * 2 + [False] * 42,
+                           [True] * 48 + [True] * 8 + [False] * 2 + [False] * 42)
+    assert mixed["discordant"] == [2, 8] and mixed["significant"] is False
+
+
+def test_paired_needs_the_same_examples():
+    with pytest.raises(ValueError, match="same examples"):
+        compare_paired([True, False], [True])
+    empty = compare_paired([], [])
+    assert empty["p_value"] is None and empty["delta"] is None and empty["significant"] is False

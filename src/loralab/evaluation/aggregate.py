@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from .scoring import FAILURE_CLASSES, AnswerScore
-from .stats import compare_proportions, rate
+from .stats import compare_paired, compare_proportions, rate
 
 RATE_METRICS = (
     "valid_json", "tool_name_accuracy", "exact_call_accuracy", "irrelevance_accuracy", "relevance",
@@ -35,31 +37,39 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
     the class at least once. Per-tool rows count gold calls by gold tool name.
     """
     n = len(scores)
-    ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
+    example_ids = None if ids is None else [str(i) for i in ids]   # only real ids make reports pairable
+    ids = example_ids or [str(i) for i in range(n)]
     if len(ids) != n:
         raise ValueError(f"{len(ids)} ids for {n} scores")
-    pos = [s for s in scores if s.gold_has_call]
-    neg = [s for s in scores if not s.gold_has_call]
-    multi = [s for s in scores if len(s.gold_calls) >= 2]
     known_calls = sum(s.n_known_calls for s in scores)
 
     def frac(items: list[AnswerScore], attr: str, negate: bool = False) -> dict[str, Any]:
         return rate(sum(bool(getattr(s, attr)) != negate for s in items), len(items))
 
-    rates = {
-        "valid_json": frac(scores, "valid_json"),
-        "tool_name_accuracy": frac(scores, "tool_name_correct"),
-        "exact_call_accuracy": frac(scores, "exact"),
-        "irrelevance_accuracy": frac(neg, "has_call", negate=True),
-        "relevance": frac(pos, "has_call"),
-        "multi_call_exact": frac(multi, "exact"),
+    # One character per answer for each per-answer rate: "1" counted as a success, "0" as a failure,
+    # "." outside the rate's denominator. The rates are counted from these strings, and two reports
+    # on the same examples are compared example by example (``compare_reports``).
+    def marks(attr: str, applies=lambda s: True, negate: bool = False) -> str:
+        return "".join(("1" if bool(getattr(s, attr)) != negate else "0") if applies(s) else "." for s in scores)
+
+    outcomes = {
+        "valid_json": marks("valid_json"),
+        "tool_name_accuracy": marks("tool_name_correct"),
+        "exact_call_accuracy": marks("exact"),
+        "irrelevance_accuracy": marks("has_call", lambda s: not s.gold_has_call, negate=True),
+        "relevance": marks("has_call", lambda s: s.gold_has_call),
+        "multi_call_exact": marks("exact", lambda s: len(s.gold_calls) >= 2),
+        "missed_call_rate": marks("missed_call", lambda s: s.gold_has_call),
+        "spurious_call_rate": marks("spurious_call", lambda s: not s.gold_has_call),
+    }
+    counted = {m: rate(o.count("1"), len(o) - o.count(".")) for m, o in outcomes.items()}
+    counted |= {
         "hallucinated_tool_rate": rate(sum(len(s.hallucinated_tools) for s in scores),
                                        sum(s.n_pred_calls for s in scores)),
         "hallucinated_argument_rate": rate(sum(s.n_calls_hallucinated_args for s in scores), known_calls),
         "type_error_rate": rate(sum(s.n_calls_type_errors for s in scores), known_calls),
-        "missed_call_rate": frac(pos, "missed_call"),
-        "spurious_call_rate": frac(neg, "spurious_call"),
     }
+    rates = {m: counted[m] for m in RATE_METRICS}
     arguments = _prf(sum(s.arg_tp for s in scores), sum(s.arg_n_pred for s in scores),
                      sum(s.arg_n_gold for s in scores))
 
@@ -101,19 +111,40 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
                     "detail": next(d["message"] for d in s.details if d["kind"] == kind),
                 })
     return {"n": n, "rates": rates, "arguments": arguments, "per_tool": per_tool,
-            "groups": group_out, "failures": failures}
+            "groups": group_out, "failures": failures, "outcomes": {
+                "ids": example_ids, "gold": _gold_digest(scores), "marks": outcomes}}
+
+
+def _gold_digest(scores: list[AnswerScore]) -> str:
+    gold = json.dumps([s.gold_calls for s in scores], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(gold.encode("utf-8")).hexdigest()[:16]
+
+
+def _paired_outcomes(before: dict, after: dict, metric: str) -> tuple[list[bool], list[bool]] | None:
+    """Both reports' outcomes for ``metric`` when they scored the same examples: the same ids in the
+    same order with the same gold calls (a regenerated data set may reuse ids). None otherwise, or
+    for a report written before outcomes were kept."""
+    b, a = before.get("outcomes") or {}, after.get("outcomes") or {}
+    if not b.get("ids") or (b["ids"], b.get("gold")) != (a.get("ids"), a.get("gold")):
+        return None
+    ob, oa = b["marks"].get(metric), a["marks"].get(metric)
+    if ob is None or oa is None:
+        return None
+    return [c == "1" for c in ob if c != "."], [c == "1" for c in oa if c != "."]
 
 
 def compare_reports(before: dict, after: dict, metrics: list[str] | None = None) -> list[dict[str, Any]]:
-    """Row per rate metric: before, after, delta (after - before), z-test p-value, significant."""
+    """Row per rate metric: before, after, delta (after - before), p-value, significant, and the test
+    used: McNemar on the examples both reports scored when they scored the same ones, else a z-test."""
     metrics = metrics or [m for m in RATE_METRICS if m in before["rates"] and m in after["rates"]]
     rows = []
     for metric in metrics:
         if metric not in before["rates"] or metric not in after["rates"]:
             raise KeyError(f"{metric!r} is not a rate in both reports; rates: {sorted(before['rates'])}")
         b, a = before["rates"][metric], after["rates"][metric]
-        cmp = compare_proportions(b["k"], b["n"], a["k"], a["n"])
+        paired = _paired_outcomes(before, after, metric)
+        cmp = compare_paired(*paired) if paired else compare_proportions(b["k"], b["n"], a["k"], a["n"])
         rows.append({"metric": metric, "before": b["value"], "after": a["value"], "delta": cmp["delta"],
                      "before_ci95": b["ci95"], "after_ci95": a["ci95"], "p_value": cmp["p_value"],
-                     "ci_overlap": cmp["ci_overlap"], "significant": cmp["significant"]})
+                     "ci_overlap": cmp["ci_overlap"], "significant": cmp["significant"], "test": cmp["test"]})
     return rows

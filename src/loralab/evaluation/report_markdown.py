@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from .stats import TEST_NAMES
+
 # What each rate counts, shown next to the numbers so nobody misreads a denominator.
 RATE_DENOMINATORS = {
     "valid_json": "answers whose tool-call blocks all parse and are closed (over all answers)",
@@ -93,10 +95,11 @@ def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] 
             out += [""]
 
     if comparison:
-        out += ["## Comparison (after − before; two-proportion z-test, α = 0.05)", ""]
+        out += ["## Comparison (after − before, α = 0.05)", "",
+                "Paired (McNemar) where both sides answered the same examples, else a two-proportion z-test.", ""]
         rows = [[c["metric"], _pct(c["before"]), _pct(c["after"]),
                  "n/a" if c["delta"] is None else f"{100 * c['delta']:+.1f} pp",
-                 "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}",
+                 "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}", TEST_NAMES[c.get("test", "z")],
                  "yes" if c["significant"] else "no"] for c in comparison]
-        out += _table(["Metric", "Before", "After", "Δ", "p", "Significant"], rows)
+        out += _table(["Metric", "Before", "After", "Δ", "p", "Test", "Significant"], rows)
     return "\n".join(out).rstrip() + "\n"

@@ -1,22 +1,30 @@
 """Binomial-proportion statistics for evaluation rates (stdlib only).
 
 Rates on a few hundred examples are noisy, so every rate carries a Wilson score interval
-(well behaved at k = 0 and k = n, unlike the normal "Wald" interval), and differences
-between two runs are judged by a two-sided, pooled two-proportion z-test.
+(well behaved at k = 0 and k = n, unlike the normal "Wald" interval). A difference between two
+runs is judged by one of two tests:
 
-``compare_proportions`` decides ``significant`` from the z-test p-value (< ``alpha``).
-It also reports whether the two Wilson 95 % intervals overlap, but does not use that for
-the decision: non-overlap is much stricter than a 5 % test (roughly a 0.5 % test), so it
-would hide real improvements. Both treat examples as independent Bernoulli trials; the
-test is unpaired, so it is conservative when the two runs share the same examples.
+- ``compare_paired``, when both runs answered the same examples (a run against another on the same
+  split, or base vs fine-tuned on the same examples): the exact McNemar test, which looks only at
+  the examples the two runs disagree on. Sharing the examples removes their difficulty from the
+  noise, so it detects smaller real differences than an unpaired test does.
+- ``compare_proportions`` otherwise: a two-sided, pooled two-proportion z-test, which treats the
+  two samples as independent (conservative when they overlap).
+
+Both decide ``significant`` from the p-value (< ``alpha``). They also report whether the two
+Wilson 95 % intervals overlap, but do not use that for the decision: non-overlap is much stricter
+than a 5 % test (roughly a 0.5 % test), so it would hide real improvements.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95 % standard-normal quantile
+# how tables name the ``test`` of a comparison
+TEST_NAMES = {"z": "z (unpaired)", "mcnemar": "McNemar (paired)"}
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -70,4 +78,36 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int, alpha: float = 0.05)
         "p_value": p_value,
         "ci_overlap": intervals_overlap(ci1, ci2),
         "significant": p_value is not None and p_value < alpha,
+        "test": "z",
+    }
+
+
+def mcnemar_exact_test(only_before: int, only_after: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant examples (right before only, right after
+    only): under H0 each is equally likely to go either way, so the counts split as Binomial(n, 1/2)."""
+    if only_before < 0 or only_after < 0:
+        raise ValueError(f"discordant counts must be >= 0, got {only_before}, {only_after}")
+    n = only_before + only_after
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(only_before, only_after) + 1))
+    return min(1.0, 2 * tail / 2**n)
+
+
+def compare_paired(before: Sequence[bool], after: Sequence[bool], alpha: float = 0.05) -> dict[str, Any]:
+    """Compare two runs' outcomes on the same examples, in the same order (exact McNemar test)."""
+    if len(before) != len(after):
+        raise ValueError(f"paired outcomes need the same examples: {len(before)} vs {len(after)}")
+    n = len(before)
+    k1, k2 = sum(map(bool, before)), sum(map(bool, after))
+    only_before = sum(1 for b, a in zip(before, after) if b and not a)
+    only_after = sum(1 for b, a in zip(before, after) if a and not b)
+    p_value = mcnemar_exact_test(only_before, only_after) if n else None
+    return {
+        "delta": (k2 - k1) / n if n else None,
+        "p_value": p_value,
+        "ci_overlap": intervals_overlap(wilson_interval(k1, n), wilson_interval(k2, n)),
+        "significant": p_value is not None and p_value < alpha,
+        "test": "mcnemar",
+        "discordant": [only_before, only_after],
     }

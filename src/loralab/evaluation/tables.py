@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from ..console import console
+from .stats import TEST_NAMES
 
 
 def _pct(rate: dict | None) -> str:
@@ -44,12 +45,12 @@ def print_eval_tables(payload: dict) -> None:
 def print_comparison(rows: list[dict], title: str) -> None:
     """Run-vs-run: each headline metric, both values, and whether the gap exceeds the noise."""
     table = Table(title=title, title_justify="left")
-    for name in ("metric", "before", "after", "delta", "p-value", "beyond noise?"):
+    for name in ("metric", "before", "after", "delta", "p-value", "test", "beyond noise?"):
         table.add_column(name, no_wrap=name == "metric")
     for row in rows:
         if row["before"] is None or row["after"] is None:
             continue
         table.add_row(row["metric"], f"{100 * row['before']:.1f}%", f"{100 * row['after']:.1f}%",
                       f"{100 * row['delta']:+.1f}", f"{row['p_value']:.3g}" if row["p_value"] is not None else "n/a",
-                      "yes" if row["significant"] else "no")
+                      TEST_NAMES[row.get("test", "z")], "yes" if row["significant"] else "no")
     console.print(table)
