@@ -99,7 +99,7 @@ def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] 
                 "Paired (McNemar) where both sides answered the same examples, else a two-proportion z-test.", ""]
         rows = [[c["metric"], _pct(c["before"]), _pct(c["after"]),
                  "n/a" if c["delta"] is None else f"{100 * c['delta']:+.1f} pp",
-                 "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}", TEST_NAMES[c.get("test", "z")],
+                 "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}", TEST_NAMES[c["test"]],
                  "yes" if c["significant"] else "no"] for c in comparison]
         out += _table(["Metric", "Before", "After", "Δ", "p", "Test", "Significant"], rows)
     return "\n".join(out).rstrip() + "\n"

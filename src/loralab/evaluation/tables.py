@@ -52,5 +52,5 @@ def print_comparison(rows: list[dict], title: str) -> None:
             continue
         table.add_row(row["metric"], f"{100 * row['before']:.1f}%", f"{100 * row['after']:.1f}%",
                       f"{100 * row['delta']:+.1f}", f"{row['p_value']:.3g}" if row["p_value"] is not None else "n/a",
-                      TEST_NAMES[row.get("test", "z")], "yes" if row["significant"] else "no")
+                      TEST_NAMES[row["test"]], "yes" if row["significant"] else "no")
     console.print(table)
