@@ -1,4 +1,5 @@
 import json
+import os
 import unicodedata
 
 import pytest
@@ -355,3 +356,17 @@ def test_markdown_names_every_metric_and_failure_class():
     s = score_answer("```\n" + block(call("X", a=1)) + "\n```", [NODE], TOOLS)
     md2 = render(aggregate([s]), "fences")
     assert "````" in md2
+
+
+def test_terminal_comparison_fits_80_columns_without_cutting_words(monkeypatch):
+    from rich.console import Console
+    from loralab.evaluation import tables
+    scores, ids, _ = hand_set()
+    report = aggregate(scores, ids=ids)
+    rows = compare_reports(report, report) + compare_reports(report, aggregate(scores))   # paired, then z
+    screen = Console(width=80, record=True, file=open(os.devnull, "w"))
+    monkeypatch.setattr(tables, "console", screen)
+    tables.print_comparison(rows, "run vs run")
+    text = screen.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert "McNemar" in text and " z " in text and "hallucinated_argument_rate" in text

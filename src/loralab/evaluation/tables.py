@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 
 from ..console import console
@@ -44,13 +45,17 @@ def print_eval_tables(payload: dict) -> None:
 
 def print_comparison(rows: list[dict], title: str) -> None:
     """Run-vs-run: each headline metric, both values, and whether the gap exceeds the noise."""
-    table = Table(title=title, title_justify="left")
-    for name in ("metric", "before", "after", "delta", "p-value", "test", "beyond noise?"):
-        table.add_column(name, no_wrap=name == "metric")
+    # no vertical rules and one-word test names: the table fits an 80-column terminal
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                  caption="test: McNemar (paired) where both runs answered the same examples, else z (unpaired)",
+                  caption_justify="left")
+    for name in ("metric", "before", "after", "delta", "p-value", "test"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("beyond noise?", max_width=7)
     for row in rows:
         if row["before"] is None or row["after"] is None:
             continue
         table.add_row(row["metric"], f"{100 * row['before']:.1f}%", f"{100 * row['after']:.1f}%",
                       f"{100 * row['delta']:+.1f}", f"{row['p_value']:.3g}" if row["p_value"] is not None else "n/a",
-                      TEST_NAMES[row["test"]], "yes" if row["significant"] else "no")
+                      TEST_NAMES[row["test"]].split()[0], "yes" if row["significant"] else "no")
     console.print(table)
