@@ -1,5 +1,5 @@
+import io
 import json
-import os
 import unicodedata
 
 import pytest
@@ -364,7 +364,7 @@ def test_terminal_comparison_fits_80_columns_without_cutting_words(monkeypatch):
     scores, ids, _ = hand_set()
     report = aggregate(scores, ids=ids)
     rows = compare_reports(report, report) + compare_reports(report, aggregate(scores))   # paired, then z
-    screen = Console(width=80, record=True, file=open(os.devnull, "w"))
+    screen = Console(width=80, record=True, file=io.StringIO())
     monkeypatch.setattr(tables, "console", screen)
     tables.print_comparison(rows, "run vs run")
     text = screen.export_text()
