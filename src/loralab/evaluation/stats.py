@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95 % standard-normal quantile
-# how tables name the ``test`` of a comparison
+# how tables name the ``test`` of a comparison, and the rule that picks it
 TEST_NAMES = {"z": "z (unpaired)", "mcnemar": "McNemar (paired)"}
+TEST_RULE = "McNemar (paired) where both sides answered the same examples, else a two-proportion z-test"
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
