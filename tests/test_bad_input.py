@@ -97,6 +97,8 @@ CONFIG_CASES = {
     "files-without-path": (["data=files"], ["data.train_file"]),
     "negative-train-mix": (["data.generator.train_mix.single=-1"],
                            ["data.generator.train_mix", "weights must be >= 0 with a positive sum"]),
+    "twins-out-of-range": (["data.generator.clarify_twins=1.5"],
+                           ["data.generator.clarify_twins = 1.5", "must be a share in [0, 1]"]),
     "zero-top-layers": (["lora.top_layers=0"], ["lora.top_layers = 0", "top decoder layers to adapt"]),
 }
 

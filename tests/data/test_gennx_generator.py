@@ -11,8 +11,8 @@ import pytest
 
 from loralab.data import gennx_phrasings as P
 from loralab.data.gennx_generator import (CATEGORIES, DEFAULT_MIX, HELDOUT_ID_MIN, LANGUAGES, SPLITS,
-                                          generate_splits, gold_calls, read_jsonl, template_pools,
-                                          template_text, write_jsonl)
+                                          generate_splits, gold_calls, read_jsonl, skeleton,
+                                          template_pools, template_text, write_jsonl)
 from loralab.data.gennx_tools import TOOL_NAMES, TOOLS, tool_by_name, validate_arguments
 
 ID_KEYS = ("id", "node", "nodes", "elem")
@@ -280,6 +280,94 @@ def test_train_mix_changes_train_alone():
     assert list(more_text) == ["train", "validation", "test", "test_id"]
     with pytest.raises(ValueError, match=r"data\.generator\.train_mix: unknown categories \['chitchat'\]"):
         generate_splits(size=200, train_mix={"chitchat": 1.0})
+
+
+def _twins(records, plain):
+    """The records a clarify_twins run adds after the plain run's train split."""
+    assert records[: len(plain)] == plain
+    return records[len(plain):]
+
+
+def test_clarify_twins_add_completed_requests_and_change_nothing_else():
+    mix = {"single": 1, "clarify": 1}
+    plain = generate_splits(seed=0, size=400, train_mix=mix)
+    both = generate_splits(seed=0, size=400, train_mix=mix, clarify_twins=1.0)
+    for split in ("validation", "test", "test_id"):
+        assert both[split] == plain[split]
+    twins = _twins(both["train"], plain["train"])
+    clarify = [r for r in plain["train"] if r["category"] == "clarify"]
+    # only requests that write every other value the call needs can have a twin
+    assert 0.7 * len(clarify) <= len(twins) <= len(clarify)
+    assert [r["id"] for r in twins] == [f"train-{i:05d}" for i in range(len(plain["train"]), len(both["train"]))]
+    assert {r["template"].rsplit(".", 2)[0] for r in twins} == {f"clarify.{kind}" for kind in P.CLARIFY_ANSWERS}
+    texts = [re.sub(r"\s+", "", _final_user(r).casefold()) for rs in both.values() for r in rs]
+    assert len(texts) == len(set(texts))   # no request repeats, twins included
+    assert Counter(r["language"] for r in twins).keys() == set(LANGUAGES)
+    half = _twins(generate_splits(seed=0, size=400, train_mix=mix, clarify_twins=0.5)["train"], plain["train"])
+    assert 0.3 * len(twins) <= len(half) <= 0.7 * len(twins)
+    with pytest.raises(ValueError, match=r"clarify_twins must be in \[0, 1\], got 1.5"):
+        generate_splits(size=200, clarify_twins=1.5)
+
+
+def _words(kind, value):
+    return [w for lang in LANGUAGES for w in P.WORDS[kind][lang][value]]
+
+
+def test_a_clarify_twin_writes_every_value_of_its_call():
+    mix = {"clarify": 1}
+    plain = generate_splits(seed=1, size=1200, train_mix=mix)
+    twins = _twins(generate_splits(seed=1, size=1200, train_mix=mix, clarify_twins=1.0)["train"], plain["train"])
+    assert len(twins) > 600   # every form of every kind and language drawn several times
+    pools = template_pools(seed=1)
+    for r in twins:
+        family, lang, _ = r["template"].rsplit(".", 2)
+        assert r["category"] == "single" and r["values"] == "seen"
+        assert r["template"] in pools[f"{family}.{lang}"]["train"]
+        (call,) = gold_calls(r)
+        assert validate_arguments(call["name"], call["arguments"]) == []
+        text, args = _final_user(r), call["arguments"]
+        ranges = [(int(a), int(b)) for a, b in re.findall(r"(\d+)(?:~| to | through )(\d+)", text)]
+        for v in [*_id_values(args), *(args[k] for k in ("matl", "sect") if k in args)]:
+            assert re.search(rf"(?<!\d){v}(?!\d)", text) or any(a <= v <= b for a, b in ranges), (text, v)
+        for key in ("lcase", "grade"):
+            if key in args:
+                assert args[key].casefold() in text.casefold(), (text, key)
+        words = {"POST /db/elem": ("etype", "type"), "POST /db/cons": ("ctype", "type"),
+                 "POST /db/matl": ("mtype", "type"), "POST /db/bmld": ("dir", "dir")}.get(call["name"])
+        if words:
+            assert any(w.casefold() in text.casefold() for w in _words(words[0], args[words[1]])), (text, args)
+        nums, factor = _numbers(text), 1000 if "mm" in text else 1
+        for key in ("x", "y", "z", "q", "fx", "fy", "fz", "mx", "my", "mz"):
+            if key in args:
+                assert any(abs(n - args[key] * (factor if key in "xyz" else 1)) < 1e-6 for n in nums), (text, key)
+
+
+def _pattern(template):
+    """A regex for requests filled from ``template`` (any prefix, values as wildcards)."""
+    body = "".join(re.escape(lit) + ("" if field is None else ".+?")
+                   for lit, field, _, _ in string.Formatter().parse(template))
+    return re.compile(r"(?:\S+ ){0,2}" + re.sub(r"(\\ )+", r"\\s*", body) + r"[.?!]?", re.S)
+
+
+def test_clarify_twins_never_rebuild_a_held_out_phrasing():
+    # with seeds 2 and 9, "create node {id}" (a clarify phrasing) + " at {xyz}" would be
+    # node.create's held-out "Create node {id} at {xyz}": those twins must take another form
+    assert skeleton("create node {id} at {xyz}") == skeleton("Create node {n}  at {p}.")
+    guarded = 0
+    for seed in (2, 9):
+        mix = {"clarify": 1}
+        plain = generate_splits(seed=seed, size=5000, train_mix=mix)
+        twins = _twins(generate_splits(seed=seed, size=5000, train_mix=mix, clarify_twins=1.0)["train"], plain["train"])
+        pools = template_pools(seed=seed)
+        heldout = {skeleton(template_text(t)) for pool in pools.values() for t in pool["heldout"]}
+        for r in twins:
+            kind, lang = r["template"].split(".")[1:3]
+            forms = [f.replace("{req}", template_text(r["template"])) for f in P.CLARIFY_COMPLETIONS[kind][lang]]
+            made_by = [f for f in forms if _pattern(f).fullmatch(_final_user(r))]   # none: a typo
+            if made_by and any(skeleton(f) in heldout for f in forms):
+                guarded += 1
+                assert any(skeleton(f) not in heldout for f in made_by), _final_user(r)
+    assert guarded >= 40   # the guard had something to refuse
 
 
 # ------------------------------------------------------------------------------------ categories

@@ -144,6 +144,10 @@ class GeneratorConfig:
     mix: dict[str, float] = field(default_factory=dict)
     # the same, for the train split alone (validation and test keep `mix`); empty: `mix`
     train_mix: dict[str, float] = field(default_factory=dict)
+    # share [0, 1] of train's clarify requests (a value missing) also trained completed: the same
+    # request with the value written in, answered with the call; added on top of train's count.
+    # Only requests that write every other value the call needs can have one
+    clarify_twins: float = 0.0
 
 
 @dataclass

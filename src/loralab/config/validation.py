@@ -194,6 +194,9 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
             problem = mix_problem(dict(d.generator[name])) if d.generator[name] else None
             if problem:
                 problems.append(Problem(f"data.generator.{name}", dict(d.generator[name]), problem))
+        if not 0.0 <= d.generator.clarify_twins <= 1.0:
+            problems.append(Problem("data.generator.clarify_twins", d.generator.clarify_twins,
+                                    "must be a share in [0, 1] (0: no completed twins)"))
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))

@@ -35,7 +35,7 @@ import string
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import gennx_phrasings as P
 from .gennx_tools import validate_arguments
@@ -80,6 +80,7 @@ class _Ctx:
     side: str            # which template pool: "train" or "heldout"
     pools: dict
     odd_values: bool     # draw from the value ranges held out for test
+    twin: _Twin | None = None   # set by a clarify builder whose request can have a completed twin
 
     def choice(self, seq):
         return self.rng.choice(seq)
@@ -606,40 +607,111 @@ def _r_multi_turn(c):
     return _weighted(c, table)(c)
 
 
-def _clarify_slots(c, kind: str) -> tuple[dict, dict]:
-    """(request slots, answer slots) for a request that lacks a required value."""
+# completion(ctx) -> (the value's fields in a CLARIFY_COMPLETIONS form, gold calls, acceptable)
+_Completion = Callable[[_Ctx], tuple[dict, list[dict], list[dict]]]
+
+
+@dataclass
+class _Twin:
+    """A clarify request and how to supply its missing value (drawn later, from another stream)."""
+    kind: str
+    template: str
+    slots: dict
+    complete: _Completion
+
+
+def _clarify_slots(c, kind: str) -> tuple[dict, dict, _Completion]:
+    """(request slots, answer slots, completion) for a request that lacks a required value. The
+    completion draws the missing value from its own context, so asking for twins never changes
+    what the clarify request itself draws."""
     if kind == "node_coords":
         nid = _nid(c)
-        return {"id": nid}, {"id": nid}
+
+        def coords(t):
+            pt = _point(t)
+            return {"xyz": _xyz(t, pt, _len_unit(t))}, [_node_call(nid, pt)], [{}]
+        return {"id": nid}, {"id": nid}, coords
     if kind == "node_partial":
         nid, pt = _nid(c), _point(c)
         given = sorted(c.rng.sample(range(3), c.choice([1, 2])))
         partial = ", ".join(f"{'xyz'[k]}={_fmt(pt[k])}" for k in given) + c.choice(["", "", "m"])
         missing = ", ".join("xyz"[k] for k in range(3) if k not in given)
-        return {"id": nid, "partial": partial}, {"id": nid, "missing": missing}
+        rest = ", ".join(f"{'xyz'[k]}={_fmt(pt[k])}" for k in range(3) if k not in given)
+        return ({"id": nid, "partial": partial}, {"id": nid, "missing": missing},
+                lambda t: ({"rest": rest}, [_node_call(nid, pt)], [{}]))
     if kind in ("load_node", "load_case"):
-        node, (_, lcase_text, _), (loads, _, _) = _nid(c), _lcase(c), _loads(c)
-        return {"node": node, "lcase": lcase_text, "loads": loads}, {"node": node}
+        node, (lcase, lcase_text, acc_case), (loads, comps, acc_zero) = _nid(c), _lcase(c), _loads(c)
+        supplied = {"node": node} if kind == "load_node" else {"lcase": lcase_text}   # what the request lacks
+        return ({"node": node, "lcase": lcase_text, "loads": loads}, {"node": node},
+                lambda t: (supplied, [_call("POST /db/cnld", lcase=lcase, node=node, **comps)],
+                           [{**acc_case, **acc_zero}]))
     if kind == "elem_nodes":
         a = _elem(c)
         slots = {"id": a["id"], "etype": c.word("etype", a["type"]), "matl": a["matl"], "sect": a["sect"]}
-        return slots, {"id": a["id"]}
+        return (slots, {"id": a["id"]},
+                lambda t: ({"i": a["nodes"][0], "j": a["nodes"][1]}, [_call("POST /db/elem", **a)], [{}]))
     if kind == "support_type":
-        _, text = _node_list(c)
-        return {"nodes": text}, {"nodes": text}
+        ids, text = _node_list(c)
+
+        def support(t):
+            ctype = t.pick(_CTYPES)
+            return {"ctype": t.word("ctype", ctype)}, [_call("POST /db/cons", nodes=ids, type=ctype)], [{}]
+        return {"nodes": text}, {"nodes": text}, support
     if kind == "beam_load_value":
-        elem = _nid(c)
-        return {"elem": elem, "lcase": _lcase(c)[1]}, {"elem": elem}
-    mid = _sid(c)   # matl_grade
-    return {"id": mid, "mtype": c.word("mtype", c.choice(["steel", "steel", "concrete"]))}, {"id": mid}
+        elem, (lcase, lcase_text, acc) = _nid(c), _lcase(c)
+
+        def beam_load(t):
+            q_text, dir_text, d, q = _beam_load(t)
+            return {"q": q_text, "dir": dir_text}, [_call("POST /db/bmld", lcase=lcase, elem=elem, dir=d, q=q)], [acc]
+        return {"elem": elem, "lcase": lcase_text}, {"elem": elem}, beam_load
+    mid, mtype = _sid(c), c.choice(["steel", "steel", "concrete"])   # matl_grade
+
+    def grade(t):
+        g = t.choice(_GRADES[mtype])[1]
+        return {"grade": g}, [_call("POST /db/matl", id=mid, type=mtype, grade=g)], [{}]
+    return {"id": mid, "mtype": c.word("mtype", mtype)}, {"id": mid}, grade
 
 
 def _r_clarify(c):
     kind = c.choice(list(P.CLARIFY_ANSWERS))
-    slots, answer_slots = _clarify_slots(c, kind)
+    slots, answer_slots, complete = _clarify_slots(c, kind)
     tid = c.template(f"clarify.{kind}")
     answer = c.choice(P.CLARIFY_ANSWERS[kind][c.base_lang]).format(**answer_slots)
-    return tid, [_user(_fill(c, tid, slots, prefix=True)), _text_msg(answer)], []
+    text = _fill(c, tid, slots, prefix=True)
+    # a twin needs every other value the call takes written in the request (some slots are optional)
+    supplied = _slot_names(P.CLARIFY_COMPLETIONS[kind]["en"][0]) - {"req"}
+    if set(slots) - supplied <= _slot_names(template_text(tid)):
+        c.twin = _Twin(kind, tid, slots, complete)
+    return tid, [_user(text), _text_msg(answer)], []
+
+
+def _slot_names(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+def skeleton(template: str) -> str:
+    """A phrasing with its values and punctuation taken out: two templates that differ only there
+    are the same phrasing."""
+    return re.sub(r"[^\w{}]", "", re.sub(r"\{\w+\}", "{}", template).casefold())
+
+
+def _completed_twin(c: _Ctx, twin: _Twin, heldout: set[str]) -> tuple[list[dict], list[dict]] | None:
+    """(messages, acceptable) of the twin: the clarify request with its missing value written in,
+    before or after it, answered with the call. Trained beside the request that asks, it shows
+    the model that the value's presence, not the phrasing, decides between asking and calling.
+    None when the form drawn would rebuild a held-out phrasing (``heldout``: their skeletons),
+    e.g. "create node {id}" + " at {xyz}" is node.create's "Create node {id} at {xyz}"."""
+    form = c.choice(P.CLARIFY_COMPLETIONS[twin.kind][c.lang])
+    if skeleton(form.replace("{req}", template_text(twin.template))) in heldout:
+        return None
+    fields, calls, acc = twin.complete(c)
+    req = _fill(c, twin.template, twin.slots)
+    end = req[-1] if req[-1] in ".?!" else ""
+    req = req[: len(req) - len(end)]
+    if not form.startswith("{req}") and req[:1].isupper() and req[1:2].islower():
+        req = req[0].lower() + req[1:]   # "In DL, apply ...", not "In DL, Apply ..."
+    text = c.choice(P.PREFIXES[c.base_lang]) + form.format(req=req, **fields) + end
+    return [_user(text), _calls_msg(calls)], acc
 
 
 def _r_irrelevant(c):
@@ -691,36 +763,73 @@ def _norm_text(text: str) -> str:   # spacing-only variants count as the same re
     return re.sub(r"\s+", "", text.casefold())
 
 
-def _make_record(rng, category, lang, split, pools, seen, index) -> dict:
+def _record(c: _Ctx, split, index, category, tid, messages, acc, seen) -> dict | None:
+    """The record, or None when its request was already used (the caller draws again)."""
+    key = _norm_text([m for m in messages if m["role"] == "user"][-1]["content"])
+    if key in seen:
+        return None
+    seen.add(key)
+    for m in messages:
+        for tc in m.get("tool_calls", []):
+            problems = validate_arguments(tc["function"]["name"], tc["function"]["arguments"])
+            if problems:
+                raise RuntimeError(f"generator bug in {tid}: {tc['function']} -> {problems}")
+    return {"id": f"{split}-{index:05d}", "split": split, "language": c.lang, "category": category,
+            "template": tid, "values": "held_out" if c.odd_values else "seen", "messages": messages,
+            "acceptable": acc if any(acc) else None}
+
+
+def _make_record(rng, category, lang, split, pools, seen, index, twins: list | None = None) -> dict:
+    """One record; a clarify record's _Twin goes to ``twins`` when a list is given."""
     side = "heldout" if split == "test" else "train"
     for _ in range(_MAX_TRIES):
         c = _Ctx(rng, lang, side, pools, odd_values=side == "heldout" and rng.random() < HELDOUT_VALUE_RATE)
         tid, messages, acc = _BUILDERS[category](c)
-        key = _norm_text([m for m in messages if m["role"] == "user"][-1]["content"])
-        if key in seen:
-            continue
-        seen.add(key)
-        for m in messages:
-            for tc in m.get("tool_calls", []):
-                problems = validate_arguments(tc["function"]["name"], tc["function"]["arguments"])
-                if problems:
-                    raise RuntimeError(f"generator bug in {tid}: {tc['function']} -> {problems}")
-        return {"id": f"{split}-{index:05d}", "split": split, "language": lang, "category": category,
-                "template": tid, "values": "held_out" if c.odd_values else "seen", "messages": messages,
-                "acceptable": acc if any(acc) else None}
+        record = _record(c, split, index, category, tid, messages, acc, seen)
+        if record is not None:
+            if twins is not None and c.twin is not None:
+                twins.append((lang, c.twin))
+            return record
     raise RuntimeError(f"no unused {category}/{lang} request left for {split} after {_MAX_TRIES} tries: "
                        "size is too large for the templates")
 
 
+def _twin_records(rng, twins: list, share: float, pools, seen, first_index: int) -> list[dict]:
+    """Completed twins for ``share`` of the train split's clarify requests that can have one, as
+    single-call records that keep their clarify template id; none rebuilds a held-out phrasing.
+    Drawn from their own stream after every other record: asking for twins changes no other record."""
+    heldout = {skeleton(template_text(t)) for pool in pools.values() for t in pool["heldout"]}
+    out = []
+    for lang, twin in twins:
+        if rng.random() >= share:
+            continue
+        for _ in range(_MAX_TRIES):
+            c = _Ctx(rng, lang, "train", pools, odd_values=False)
+            completed = _completed_twin(c, twin, heldout)
+            if completed is None:
+                continue
+            messages, acc = completed
+            record = _record(c, "train", first_index + len(out), "single", twin.template, messages, acc, seen)
+            if record is not None:
+                out.append(record)
+                break
+    return out
+
+
 def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | None = None,
                     heldout_template_fraction: float = 0.3,
-                    train_mix: dict[str, float] | None = None) -> dict[str, list[dict]]:
+                    train_mix: dict[str, float] | None = None,
+                    clarify_twins: float = 0.0) -> dict[str, list[dict]]:
     """train / validation / test = 80/10/10 of ``size`` (exact totals); test_id is an extra
     in-distribution test set the size of test. ``mix`` weighs the categories of every split;
     ``train_mix`` (default: ``mix``) those of train alone, so a recipe can train on more of a
-    category without changing what it is tested on. Same arguments -> identical output."""
+    category without changing what it is tested on. ``clarify_twins`` is the share of train's
+    clarify requests that also appear completed, with the call as the answer; those records come
+    after train's ``size``-derived count. Same arguments -> identical output."""
     if size < 10:
         raise ValueError(f"size must be >= 10, got {size}")
+    if not 0.0 <= clarify_twins <= 1.0:
+        raise ValueError(f"data.generator.clarify_twins must be in [0, 1], got {clarify_twins}")
     weights = mix_weights(mix)
     split_weights = {split: weights for split in SPLITS}
     if train_mix is not None:
@@ -739,7 +848,11 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
             for lang, m in _apportion(n, LANGUAGE_MIX).items():
                 plan += [(category, lang)] * m
         rng.shuffle(plan)
-        out[split] = [_make_record(rng, cat, lang, split, pools, seen, i) for i, (cat, lang) in enumerate(plan)]
+        twins = [] if split == "train" and clarify_twins > 0 else None
+        out[split] = [_make_record(rng, cat, lang, split, pools, seen, i, twins) for i, (cat, lang) in enumerate(plan)]
+        if twins and clarify_twins > 0:
+            out[split] += _twin_records(random.Random(f"gennx|{seed}|train-twins"), twins, clarify_twins,
+                                        pools, seen, len(out[split]))
     return {split: out[split] for split in SPLITS}
 
 

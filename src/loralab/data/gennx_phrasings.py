@@ -1922,6 +1922,55 @@ CLARIFY_ANSWERS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# How a training request that lacks a value gets it back, for its completed twin (the same request
+# with the value supplied, answered with the call; `data.generator.clarify_twins`). {req} is the
+# request, which keeps any closing punctuation at the very end; the other fields are the value.
+CLARIFY_COMPLETIONS: dict[str, dict[str, list[str]]] = {
+    "node_coords": {
+        "ko": ["{req}, 좌표 {xyz}", "{req}, 위치는 {xyz}", "좌표 {xyz}: {req}", "{req} ({xyz})"],
+        "en": ["{req} at {xyz}", "{req}, coordinates {xyz}", "At {xyz}: {req}", "{req}, located at {xyz}"],
+        "mixed": ["{req}, 좌표 {xyz}", "{req}, coordinates {xyz}", "좌표 {xyz}: {req}", "{req} ({xyz})"],
+    },
+    "node_partial": {
+        "ko": ["{req}, {rest}", "{req}, 나머지는 {rest}", "{req} ({rest})"],
+        "en": ["{req}, {rest}", "{req} and {rest}", "{req} ({rest})"],
+        "mixed": ["{req}, {rest}", "{req}, 나머지 {rest}", "{req} ({rest})"],
+    },
+    "load_node": {
+        "ko": ["{req}, 절점 {node}번", "{req}, 노드는 {node}번", "{node}번 절점: {req}", "{req} (노드 {node})"],
+        "en": ["{req} at node {node}", "{req}, node {node}", "{req} on joint #{node}", "Node {node}: {req}"],
+        "mixed": ["{req}, node {node}", "{req} ({node}번 node)", "node {node}: {req}", "{req}, 노드 {node}"],
+    },
+    "load_case": {
+        "ko": ["{req}, 하중케이스 {lcase}", "{req} ({lcase})", "하중케이스 {lcase}: {req}", "{lcase} 케이스, {req}",
+               "{req}, 케이스는 {lcase}"],
+        "en": ["{req} in {lcase}", "{req}, case {lcase}", "{req} (load case {lcase})", "In {lcase}, {req}",
+               "Case {lcase}: {req}", "{req} under LC {lcase}"],
+        "mixed": ["{req}, load case {lcase}", "{req} ({lcase} case)", "case {lcase}: {req}", "{lcase} 케이스, {req}"],
+    },
+    "elem_nodes": {
+        "ko": ["{req}, 절점 {i}-{j}", "{req} ({i}번→{j}번 노드)", "노드 {i}, {j} 연결: {req}", "{req}, i단 {i} j단 {j}"],
+        "en": ["{req}, nodes {i}-{j}", "{req} from node {i} to {j}", "{req}, connecting {i} and {j}",
+               "Between nodes {i} and {j}: {req}"],
+        "mixed": ["{req}, nodes {i}-{j}", "{req} ({i}번→{j}번 node)", "node {i}→{j}: {req}", "{req}, 노드 {i}-{j}"],
+    },
+    "support_type": {
+        "ko": ["{req}, {ctype}", "{req} ({ctype})", "{ctype} 조건: {req}", "{req}, 조건은 {ctype}"],
+        "en": ["{req} as {ctype}", "{req}, {ctype}", "{req} ({ctype} supports)", "{ctype} supports: {req}"],
+        "mixed": ["{req}, type {ctype}", "{req} ({ctype})", "{ctype} support: {req}", "{req}, 조건 {ctype}"],
+    },
+    "beam_load_value": {
+        "ko": ["{req}, {q} {dir} 방향", "{req} ({dir} {q})", "{dir} 방향 {q}: {req}"],
+        "en": ["{req}, {q} in {dir}", "{req}: {q} ({dir})", "{req} with q = {q}, {dir}", "{q} along {dir}: {req}"],
+        "mixed": ["{req}, {q} {dir} direction", "{req} ({dir}, {q})", "{dir} 방향 {q}: {req}"],
+    },
+    "matl_grade": {
+        "ko": ["{req}, 등급 {grade}", "{req} ({grade})", "{grade} 등급, {req}"],
+        "en": ["{req}, grade {grade}", "{req} ({grade})", "{grade}: {req}", "{req}, use {grade}"],
+        "mixed": ["{req}, grade {grade}", "{req} ({grade})", "{grade} grade, {req}"],
+    },
+}
+
 # Assistant summaries between a tool response and the user's follow-up (mixed -> ko).
 SUMMARIES: dict[str, dict[str, str]] = {
     "elem_get": {"ko": "요소 {id}: {etype}, 노드 {i}→{j}, 재질 {matl}, 단면 {sect}.",

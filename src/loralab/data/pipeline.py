@@ -96,7 +96,8 @@ def load_splits(data_cfg: DictConfig, problems: DataProblems | None = None) -> S
         gen = data_cfg.generator
         records = generate_splits(seed=gen.seed, size=gen.size, mix=dict(gen.mix) or None,
                                   heldout_template_fraction=gen.heldout_template_fraction,
-                                  train_mix=dict(gen.train_mix) or None)
+                                  train_mix=dict(gen.train_mix) or None,
+                                  clarify_twins=gen.clarify_twins)
         return Splits(records, TOOLS)
     collected = problems if problems is not None else DataProblems()
     tools = _read_tools(data_cfg.tools_file, collected) if data_cfg.tools_file else None
