@@ -351,6 +351,7 @@ def test_markdown_names_every_metric_and_failure_class():
     assert set(RATE_DENOMINATORS) == set(RATE_METRICS)
     assert "`POST /db/node`" in md and "## By language" in md and "## Comparison" in md
     assert "McNemar (paired)" in md   # a report compared with itself shares every example
+    assert "not training randomness: compare several seeds" in md
     assert "DELETE /db/everything" in md  # failure example rendered
     # Fences stay balanced even when the answer itself contains backticks.
     s = score_answer("```\n" + block(call("X", a=1)) + "\n```", [NODE], TOOLS)
@@ -370,3 +371,4 @@ def test_terminal_comparison_fits_80_columns_without_cutting_words(monkeypatch):
     text = screen.export_text()
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     assert "McNemar" in text and " z " in text and "hallucinated_argument_rate" in text
+    assert "not training randomness" in " ".join(text.split())   # the caption wraps

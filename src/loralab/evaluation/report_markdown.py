@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from .stats import TEST_NAMES, TEST_RULE
+from .stats import NOISE_SCOPE, TEST_NAMES, TEST_RULE
 
 # What each rate counts, shown next to the numbers so nobody misreads a denominator.
 RATE_DENOMINATORS = {
@@ -96,7 +96,7 @@ def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] 
 
     if comparison:
         out += ["## Comparison (after − before, α = 0.05)", "",
-                f"Test: {TEST_RULE}.", ""]
+                f"Test: {TEST_RULE}; {NOISE_SCOPE}.", ""]
         rows = [[c["metric"], _pct(c["before"]), _pct(c["after"]),
                  "n/a" if c["delta"] is None else f"{100 * c['delta']:+.1f} pp",
                  "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}", TEST_NAMES[c["test"]],

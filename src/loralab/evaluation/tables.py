@@ -6,7 +6,7 @@ from rich import box
 from rich.table import Table
 
 from ..console import console
-from .stats import TEST_NAMES, TEST_RULE
+from .stats import NOISE_SCOPE, TEST_NAMES, TEST_RULE
 
 
 def _pct(rate: dict | None) -> str:
@@ -47,7 +47,7 @@ def print_comparison(rows: list[dict], title: str) -> None:
     """Run-vs-run: each headline metric, both values, and whether the gap exceeds the noise."""
     # no vertical rules and one-word test names: the table fits an 80-column terminal
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
-                  caption=f"test: {TEST_RULE}", caption_justify="left")
+                  caption=f"test: {TEST_RULE}; {NOISE_SCOPE}", caption_justify="left")
     for name in ("metric", "before", "after", "delta", "p-value", "test"):
         table.add_column(name, no_wrap=True)
     table.add_column("beyond noise?", max_width=7)
