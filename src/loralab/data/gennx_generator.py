@@ -850,7 +850,7 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
         rng.shuffle(plan)
         twins = [] if split == "train" and clarify_twins > 0 else None
         out[split] = [_make_record(rng, cat, lang, split, pools, seen, i, twins) for i, (cat, lang) in enumerate(plan)]
-        if twins and clarify_twins > 0:
+        if twins:
             out[split] += _twin_records(random.Random(f"gennx|{seed}|train-twins"), twins, clarify_twins,
                                         pools, seen, len(out[split]))
     return {split: out[split] for split in SPLITS}
