@@ -305,7 +305,7 @@ def test_clarify_twins_add_completed_requests_and_change_nothing_else():
     assert Counter(r["language"] for r in twins).keys() == set(LANGUAGES)
     half = _twins(generate_splits(seed=0, size=400, train_mix=mix, clarify_twins=0.5)["train"], plain["train"])
     assert 0.3 * len(twins) <= len(half) <= 0.7 * len(twins)
-    with pytest.raises(ValueError, match=r"clarify_twins must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"data\.generator\.clarify_twins: must be a share in \[0, 1\] .*got 1.5"):
         generate_splits(size=200, clarify_twins=1.5)
 
 

@@ -188,15 +188,15 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     if d.source == "gennx" and d.generator.size < 100:
         problems.append(Problem("data.generator.size", d.generator.size, "must be >= 100 for an 80/10/10 split"))
     if d.source == "gennx":
-        from ..data.gennx_generator import mix_problem
+        from ..data.gennx_generator import mix_problem, twins_problem
 
         for name in ("mix", "train_mix"):
             problem = mix_problem(dict(d.generator[name])) if d.generator[name] else None
             if problem:
                 problems.append(Problem(f"data.generator.{name}", dict(d.generator[name]), problem))
-        if not 0.0 <= d.generator.clarify_twins <= 1.0:
-            problems.append(Problem("data.generator.clarify_twins", d.generator.clarify_twins,
-                                    "must be a share in [0, 1] (0: no completed twins)"))
+        problem = twins_problem(d.generator.clarify_twins)
+        if problem:
+            problems.append(Problem("data.generator.clarify_twins", d.generator.clarify_twins, problem))
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))

@@ -750,6 +750,11 @@ def mix_problem(mix: dict[str, float]) -> str | None:
     return None
 
 
+def twins_problem(share: float) -> str | None:
+    """What is wrong with a clarify_twins share, or None (reported like mix_problem's)."""
+    return None if 0.0 <= share <= 1.0 else "must be a share in [0, 1] (0: no completed twins)"
+
+
 def mix_weights(mix: dict[str, float] | None, name: str = "mix") -> dict[str, float]:
     """Category -> weight (DEFAULT_MIX when ``mix`` is None); ValueError naming data.generator.<name>."""
     mix = dict(DEFAULT_MIX if mix is None else mix)
@@ -828,8 +833,8 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
     after train's ``size``-derived count. Same arguments -> identical output."""
     if size < 10:
         raise ValueError(f"size must be >= 10, got {size}")
-    if not 0.0 <= clarify_twins <= 1.0:
-        raise ValueError(f"data.generator.clarify_twins must be in [0, 1], got {clarify_twins}")
+    if twins_problem(clarify_twins):
+        raise ValueError(f"data.generator.clarify_twins: {twins_problem(clarify_twins)}, got {clarify_twins}")
     weights = mix_weights(mix)
     split_weights = {split: weights for split in SPLITS}
     if train_mix is not None:
