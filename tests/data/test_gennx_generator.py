@@ -46,6 +46,16 @@ def _id_values(args):
             yield value
 
 
+def _id_written(value, text):
+    """An id appears in the request, alone or inside a written range ("4~7", "4 to 7")."""
+    ranges = [(int(a), int(b)) for a, b in re.findall(r"(\d+)(?:~| to | through )(\d+)", text)]
+    return bool(re.search(rf"(?<!\d){value}(?!\d)", text)) or any(a <= value <= b for a, b in ranges)
+
+
+def _squeezed(text):   # the generator counts requests that differ only in spacing or case as one
+    return re.sub(r"\s+", "", text.casefold())
+
+
 def _tool_results(record):
     return [json.loads(m["content"]) for m in record["messages"] if m["role"] == "tool"]
 
@@ -220,7 +230,7 @@ def test_train_and_test_share_no_template_and_no_request(splits, pools):
     assert not {r["template"] for r in splits["train"]} & {r["template"] for r in splits["test"]}
     texts = [_final_user(r) for r in _all(splits)]
     assert len(set(texts)) == len(texts)
-    squeezed = [re.sub(r"\s+", "", t.casefold()) for t in texts]
+    squeezed = [_squeezed(t) for t in texts]
     assert len(set(squeezed)) == len(squeezed)
 
 
@@ -300,7 +310,7 @@ def test_clarify_twins_add_completed_requests_and_change_nothing_else():
     assert 0.7 * len(clarify) <= len(twins) <= len(clarify)
     assert [r["id"] for r in twins] == [f"train-{i:05d}" for i in range(len(plain["train"]), len(both["train"]))]
     assert {r["template"].rsplit(".", 2)[0] for r in twins} == {f"clarify.{kind}" for kind in P.CLARIFY_ANSWERS}
-    texts = [re.sub(r"\s+", "", _final_user(r).casefold()) for rs in both.values() for r in rs]
+    texts = [_squeezed(_final_user(r)) for rs in both.values() for r in rs]
     assert len(texts) == len(set(texts))   # no request repeats, twins included
     assert Counter(r["language"] for r in twins).keys() == set(LANGUAGES)
     half = _twins(generate_splits(seed=0, size=400, train_mix=mix, clarify_twins=0.5)["train"], plain["train"])
@@ -326,9 +336,8 @@ def test_a_clarify_twin_writes_every_value_of_its_call():
         (call,) = gold_calls(r)
         assert validate_arguments(call["name"], call["arguments"]) == []
         text, args = _final_user(r), call["arguments"]
-        ranges = [(int(a), int(b)) for a, b in re.findall(r"(\d+)(?:~| to | through )(\d+)", text)]
         for v in [*_id_values(args), *(args[k] for k in ("matl", "sect") if k in args)]:
-            assert re.search(rf"(?<!\d){v}(?!\d)", text) or any(a <= v <= b for a, b in ranges), (text, v)
+            assert _id_written(v, text), (text, v)
         for key in ("lcase", "grade"):
             if key in args:
                 assert args[key].casefold() in text.casefold(), (text, key)
@@ -418,11 +427,9 @@ def test_ids_the_gold_depends_on_are_written_in_the_request(splits):
         if r["category"] not in ("single", "multi"):
             continue
         text = _final_user(r)
-        ranges = [(int(a), int(b)) for a, b in re.findall(r"(\d+)(?:~| to | through )(\d+)", text)]
         for call in gold_calls(r):
             for v in _id_values(call["arguments"]):
-                written = re.search(rf"(?<!\d){v}(?!\d)", text) or any(a <= v <= b for a, b in ranges)
-                assert written, (r["id"], v, text)
+                assert _id_written(v, text), (r["id"], v, text)
             for key in ("grade", "name", "desc"):
                 if key in call["arguments"]:
                     assert call["arguments"][key].casefold() in text.casefold(), (r["id"], key, text)
