@@ -35,8 +35,8 @@ test: setup
 	$(BIN)/python -m pytest -q $(ARGS)
 
 # Unit tests only (< 2 minutes): no training, not even of the tiny model. They are many small
-# single-threaded tests, so they run in one worker per core (at most 4): 145 s -> 80 s on a slow
-# 2-core session. The whole suite stays serial: its training tests use every core already.
+# single-threaded tests, so they run in one worker per core (at most 4): 144 s -> 80-93 s on a
+# slow 2-core session. The whole suite stays serial: its training tests use every core already.
 test-fast: setup
 	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 -m "not slow and not integration" $(ARGS)
 
