@@ -833,8 +833,9 @@ def generate_splits(seed: int = 0, size: int = 3000, mix: dict[str, float] | Non
     after train's ``size``-derived count. Same arguments -> identical output."""
     if size < 10:
         raise ValueError(f"size must be >= 10, got {size}")
-    if twins_problem(clarify_twins):
-        raise ValueError(f"data.generator.clarify_twins: {twins_problem(clarify_twins)}, got {clarify_twins}")
+    twins_error = twins_problem(clarify_twins)
+    if twins_error:
+        raise ValueError(f"data.generator.clarify_twins: {twins_error}, got {clarify_twins}")
     weights = mix_weights(mix)
     split_weights = {split: weights for split in SPLITS}
     if train_mix is not None:
