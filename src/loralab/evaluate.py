@@ -14,14 +14,24 @@ import sys
 from pathlib import Path
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value} (leave the option out for every example)")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="loralab-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", help="a completed run directory")
     p.add_argument("--kind", choices=("adapter", "base", "merged"), default="adapter")
     p.add_argument("--merged-dir", help="merged model directory (default: RUN/merged)")
     p.add_argument("--splits", nargs="+", help="splits to evaluate (default: the run's eval.splits)")
-    p.add_argument("--max-examples", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-examples", type=_at_least_one, help="examples scored per split (default: the run's eval.max_examples)")
+    p.add_argument("--batch-size", type=_at_least_one)
     p.add_argument("--compare-base", action="store_true", help="also score the base model (adapter disabled)")
     p.add_argument("--test-file", help="your own test file (messages + tools format)")
     p.add_argument("--tools-file", help="tool schema (JSON list) for --test-file rows without 'tools'")

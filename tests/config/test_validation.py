@@ -167,3 +167,19 @@ def test_tool_call_format_and_added_tokens_with_full_embedding_training_are_refu
         compose(["model.tool_call_format=xml"])
     with pytest.raises(ConfigError, match=r"lora.modules_to_save .*\['lm_head'\] cannot be trained in full"):
         compose(["model.add_special_tokens=['<|tool|>']", "lora.modules_to_save=[lm_head]"])
+
+
+@pytest.mark.parametrize("field", ["eval.max_examples", "eval.base_max_examples"])
+def test_eval_example_caps_below_one_are_refused_with_the_way_to_skip(field):
+    # 0 once read as "no cap" and scored every example: a 13-minute evaluation nobody asked for
+    err = assert_single_problem([f"{field}=0"], field, "0")
+    assert "eval.at_end=false" in str(err)
+
+
+@pytest.mark.parametrize("field", ["eval.batch_size", "eval.during_training_examples", "eval.max_new_tokens"])
+def test_eval_sizes_below_one_are_refused(field):
+    assert_single_problem([f"{field}=0"], field, "0")
+
+
+def test_eval_needs_a_split():
+    assert_single_problem(["eval.splits=[]"], "eval.splits", "[]")

@@ -206,6 +206,24 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     _check_field_templates(d, problems)
 
 
+def _check_eval(cfg: DictConfig, problems: list[Problem]) -> None:
+    e = cfg.eval
+    # 0 would read as "no cap" where a slice takes `or None`; say what each field wants instead
+    for name in ("max_examples", "base_max_examples"):
+        if e[name] is not None and e[name] < 1:
+            problems.append(Problem(f"eval.{name}", e[name],
+                                    "must be >= 1, or null for every example; eval.at_end=false skips the "
+                                    "evaluation, eval.compare_base=false the base model's"))
+    for name in ("batch_size", "during_training_examples"):
+        if e[name] < 1:
+            problems.append(Problem(f"eval.{name}", e[name], "must be >= 1"))
+    if e.max_new_tokens is not None and e.max_new_tokens < 1:
+        problems.append(Problem("eval.max_new_tokens", e.max_new_tokens,
+                                "must be >= 1, or null to derive it from the longest gold answer"))
+    if not e.splits:
+        problems.append(Problem("eval.splits", list(e.splits), "name at least one split, e.g. [test]"))
+
+
 def _check_split_ratios(d: DictConfig, problems: list[Problem]) -> None:
     ratios = list(d.split_ratios)
     if len(ratios) != 3 or not all(0.0 <= r <= 1.0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
@@ -307,7 +325,7 @@ def _check_distributed(cfg: DictConfig, problems: list[Problem]) -> None:
 
 
 CHECKS = (_check_model, _check_lora, _check_optimizer, _check_trainer, _check_precision, _check_data,
-          _check_batching, _check_distributed, _check_packing)
+          _check_eval, _check_batching, _check_distributed, _check_packing)
 
 
 def validate(cfg: DictConfig) -> None:

@@ -103,7 +103,7 @@ def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, ba
         if not has_conversations(records):
             log.warning("eval split %r is empty, missing or not chat data: skipped", split)
             continue
-        records = records[: cfg.eval.max_examples or None]
+        records = records[: cfg.eval.max_examples]  # None: all (validation refuses < 1)
         max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
         tuned = evaluate_records(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size, max_new,
                                  call_format)
@@ -111,7 +111,7 @@ def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, ba
         answers_out += [{"split": split, **a} for a in tuned.pop("answers")]
         comparison = None
         if base_model_context is not None:
-            base_records = records[: cfg.eval.base_max_examples or None]
+            base_records = records[: cfg.eval.base_max_examples]
             cache = _base_cache_path(cfg.paths.cache_dir, [base_key, split, len(base_records), max_new,
                                                            tokenizer.chat_template, splits.fingerprint(cfg.data),
                                                            call_format])
