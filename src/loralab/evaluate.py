@@ -20,7 +20,7 @@ def _at_least_one(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value} (leave the option out for every example)")
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kind", choices=("adapter", "base", "merged"), default="adapter")
     p.add_argument("--merged-dir", help="merged model directory (default: RUN/merged)")
     p.add_argument("--splits", nargs="+", help="splits to evaluate (default: the run's eval.splits)")
-    p.add_argument("--max-examples", type=_at_least_one, help="examples scored per split (default: the run's eval.max_examples)")
+    p.add_argument("--max-examples", type=_at_least_one, help="examples scored per split (default: the run's eval.max_examples; null there: all)")
     p.add_argument("--batch-size", type=_at_least_one)
     p.add_argument("--compare-base", action="store_true", help="also score the base model (adapter disabled)")
     p.add_argument("--test-file", help="your own test file (messages + tools format)")

@@ -208,7 +208,7 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
 
 def _check_eval(cfg: DictConfig, problems: list[Problem]) -> None:
     e = cfg.eval
-    # 0 would read as "no cap" where a slice takes `or None`; say what each field wants instead
+    # a cap of 0 once read as "no cap" and scored every example; point at the switches that skip
     for name in ("max_examples", "base_max_examples"):
         if e[name] is not None and e[name] < 1:
             problems.append(Problem(f"eval.{name}", e[name],
