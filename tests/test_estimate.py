@@ -278,3 +278,13 @@ def test_cli_warns_and_names_a_fallback_when_it_does_not_fit(capsys):
     assert "cheapest fallback that fits" in out and "loralab-train trainer." in out
     code, _ = run_cli(capsys, "--gpu-memory-gb", "1", "--check")
     assert code == 1
+
+
+@pytest.mark.parametrize("size", ["-4", "nan", "inf", "0"])
+def test_cli_refuses_a_gpu_memory_that_is_not_a_positive_size(capsys, size):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--gpu-memory-gb", size])
+    assert exit_info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"argument --gpu-memory-gb: '{size}' is not a GPU memory size" in err
+    assert "positive number of GiB" in err and "Traceback" not in err

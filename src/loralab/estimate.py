@@ -6,7 +6,7 @@
 Takes the overrides ``loralab-train`` takes and prints each component of the peak (weights by
 quantisation, the adapter, its gradients and optimizer states, activations, the loss's logits,
 CUDA overhead) in GiB, the total, and whether it fits this GPU's memory, or ``--gpu-memory-gb``
-on a machine without one. When it does not fit, it names the cheapest change from the seeds'
+on a machine without one. When it does not fit, it names the cheapest change from the
 OOM guide that does (each candidate re-estimated). Counts come from the shipped architecture
 config (model.arch_config) by arithmetic alone: nothing loads, nothing downloads. The arithmetic,
 and where each constant comes from, is in loralab/memory/.
@@ -15,14 +15,27 @@ and where each constant comes from, is in loralab/memory/.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+
+
+def gib(value: str) -> float:
+    """A GPU memory size in GiB: a finite number above 0."""
+    try:
+        size = float(value)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size > 0):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a GPU memory size: give a positive number of GiB, "
+                                         "e.g. 12 for an RTX 3060 12 GB")
+    return size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="loralab-estimate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for loralab-train (e.g. lora=r64)")
-    p.add_argument("--gpu-memory-gb", type=float, default=None,
+    p.add_argument("--gpu-memory-gb", type=gib, default=None,
                    help="plan for a GPU with this much memory in GiB (default: this machine's GPU)")
     p.add_argument("--check", action="store_true", help="exit with status 1 when the run is predicted not to fit")
     return p.parse_args(argv)

@@ -25,6 +25,15 @@ def open_run(run_dir: str | Path, force: bool = False) -> tuple[Path, DictConfig
     return run_dir, OmegaConf.load(run_dir / "config.yaml")
 
 
+def require_adapter(run_dir: Path) -> Path:
+    """The run's adapter directory; a run stopped before its first save has none."""
+    adapter = run_dir / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise IncompleteRun(f"{adapter} is missing (no adapter_config.json): the run saved no adapter. Continue "
+                            f"it with `loralab-train resume={run_dir}`, or train it again")
+    return adapter
+
+
 def load_for_inference(cfg: DictConfig, run_dir: Path, kind: str = "adapter", merged_dir: str | None = None,
                        dtype: str | None = None):
     """Return (model, tokenizer, location). kind: "adapter" (base + run's adapter), "base", "merged"."""
@@ -33,6 +42,7 @@ def load_for_inference(cfg: DictConfig, run_dir: Path, kind: str = "adapter", me
     from .hardware import detect, resolve_precision
     from .modeling import DTYPES, build_model, build_tokenizer, model_location
 
+    adapter = require_adapter(run_dir) if kind == "adapter" else None  # before the base model loads
     hw = detect()
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
     if kind == "merged":
@@ -48,9 +58,6 @@ def load_for_inference(cfg: DictConfig, run_dir: Path, kind: str = "adapter", me
     if kind == "adapter":
         from peft import PeftModel
 
-        adapter = run_dir / "adapter"
-        if not adapter.is_dir():
-            raise IncompleteRun(f"{adapter} does not exist: the run saved no adapter")
         model = PeftModel.from_pretrained(model, adapter)
     model.eval()
     return model, build_tokenizer(cfg.model, location), location
