@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,8 @@ from loralab.sweeps.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-STUDY = "lr-rank-tiny"  # conf/hparams_search/lr-rank.yaml names it lr-rank-${model.name}
+# conf/hparams_search/lr-rank.yaml names it lr-rank-${model.name}-{fingerprint}
+STUDY = re.compile(r"lr-rank-tiny-[0-9a-f]{8}")
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 # Every trial: 4 steps, evaluations at steps 0, 2 and 4, no checkpoints, no generation.
@@ -62,8 +64,12 @@ def tail(proc) -> str:
     return (proc.stdout or "")[-4000:] + "\n--- stderr ---\n" + (proc.stderr or "")[-4000:]
 
 
-def load(url: str, name: str = STUDY) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=open_storage(url))
+def load(url: str) -> optuna.Study:
+    """The storage's one study (named lr-rank-tiny-<fingerprint>)."""
+    storage = open_storage(url)
+    (name,) = optuna.get_all_study_names(storage)
+    assert STUDY.fullmatch(name), name
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 def counted(study) -> list:
@@ -95,7 +101,7 @@ def test_sweep_results_match_the_study_in_storage(four_trials):
     assert results["best_value"] == pytest.approx(study.best_value)
     assert results["best_params"] == study.best_params
     assert results["best_trial"] == study.best_trial.number
-    assert results["study_name"] == STUDY and results["direction"] == "minimize" and results["n_trials"] == 4
+    assert results["study_name"] == study.study_name and results["direction"] == "minimize" and results["n_trials"] == 4
     assert results["storage"] == url and results["counted_trials"] == 4
     rows = list(csv.DictReader((root / "sweep" / "trials.csv").open()))
     assert len(rows) == 4
@@ -145,27 +151,35 @@ def test_worse_arm_is_pruned_and_broken_arm_fails_while_the_sweep_goes_on(four_t
     assert rows["6"]["reason"] == "pruned at step 2" and rows["5"]["reason"].startswith("ConfigError")
 
 
-def running_after_a_complete(url: str) -> int | None:
+def journal_url(cwd: Path) -> str | None:
+    """The default storage of the lr-rank study, relative to the cwd, once it exists."""
+    found = sorted((cwd / "multirun" / "optuna").glob("lr-rank-tiny-*.log"))
+    return f"journal://{found[0]}" if found else None
+
+
+def running_after_a_complete(url: str | None) -> int | None:
     """The number of a RUNNING (launched) trial that follows a COMPLETE one, if any."""
-    if not Path(url[len("journal://"):]).exists():
+    if url is None:
         return None
     try:
         trials = load(url).get_trials()
-    except KeyError:  # the study is being created
+    except (KeyError, ValueError):  # the study is being created
         return None
     if not trials or trials[0].state != TrialState.COMPLETE:
         return None
-    # launched: the job directory is recorded right before the launcher starts the training
-    running = [t.number for t in trials if t.state == TrialState.RUNNING and "job_dir" in t.user_attrs]
+    # training: the job directory is recorded right before the launch, and the run marks it running
+    running = [t.number for t in trials if t.state == TrialState.RUNNING and "job_dir" in t.user_attrs
+               and read_status(Path(t.user_attrs["job_dir"]))["state"] == "running"]
     return running[0] if running else None
 
 
 def test_killed_sweep_resumes_without_duplicates(tiny_model_dir, tmp_path):
     """SIGKILL the sweeper while trial k >= 1 runs, re-run the same command: the completed trials
     are kept, trial k is failed as "worker died" and its point evaluated again, numbering
-    continues and the study ends with exactly n_trials counted trials."""
+    continues and the study ends with exactly n_trials counted trials. The killed trial's run
+    directory, left "running" by the SIGKILL, is marked failed."""
     args = sweep_args(tiny_model_dir, "hydra.sweeper.n_trials=3")
-    url = f"journal://{tmp_path}/multirun/optuna/{STUDY}.log"  # the default storage, relative to the cwd
+    url = None
     proc = subprocess.Popen([cli(), *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=os.environ.copy())
     deadline = time.monotonic() + 180
@@ -174,6 +188,7 @@ def test_killed_sweep_resumes_without_duplicates(tiny_model_dir, tmp_path):
         while killed is None:
             assert proc.poll() is None, "the sweep ended before it could be killed during a trial"
             assert time.monotonic() < deadline, "no trial after the first one ever ran"
+            url = url or journal_url(tmp_path)
             if running_after_a_complete(url) is not None:
                 # a warm trial takes ~2 s: freeze the process, then make sure the trial still runs
                 os.kill(proc.pid, signal.SIGSTOP)
@@ -187,6 +202,8 @@ def test_killed_sweep_resumes_without_duplicates(tiny_model_dir, tmp_path):
     before = load(url).get_trials()
     assert before[killed].state == TrialState.RUNNING
     assert all(t.state == TrialState.COMPLETE for t in before[:killed])
+    killed_dir = Path(before[killed].user_attrs["job_dir"])
+    assert read_status(killed_dir)["state"] == "running"
 
     rerun = run_sweep(args, cwd=tmp_path)
     assert rerun.returncode == 0, tail(rerun)
@@ -197,6 +214,9 @@ def test_killed_sweep_resumes_without_duplicates(tiny_model_dir, tmp_path):
         assert trials[old.number].state == TrialState.COMPLETE and trials[old.number].value == old.value
     assert trials[killed].state == TrialState.FAIL
     assert trials[killed].user_attrs["fail_reason"].startswith("worker died")
+    status = read_status(killed_dir)
+    assert status["state"] == "failed" and status["trial"] == killed
+    assert status["error"].startswith("the sweep process died during this trial (process gone")
     retry = [t for t in trials if t.user_attrs.get("retry_of") == killed]
     assert len(retry) == 1 and retry[0].params == before[killed].params and retry[0].state in COUNTED
     assert retry[0].number == len(before)  # the first trial the re-run asked for

@@ -9,3 +9,5 @@ OVERRIDES_ATTR = "overrides"
 OBJECTIVES_ATTR = "objectives"
 RETRY_OF_ATTR = "retry_of"
 SKIPPED_ATTR = "skipped"
+# the problem fingerprint of the sweep that ran the trial (loralab.sweeps.identity)
+FINGERPRINT_ATTR = "fingerprint"

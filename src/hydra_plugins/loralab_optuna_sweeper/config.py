@@ -51,8 +51,16 @@ class PrunerConf:
 @dataclass
 class LoralabOptunaSweeperConf:
     _target_: str = "hydra_plugins.loralab_optuna_sweeper.sweeper.LoralabOptunaSweeper"
-    # one study per name in one storage; re-running the same command continues the study
-    study_name: str = "${hydra.job.name}"
+    # one study per name in one storage; re-running the same command continues the study.
+    # "{fingerprint}" becomes the first 8 hex digits of the problem's fingerprint: the resolved
+    # config without the searched keys, the data files' content, the search space and the
+    # objective (loralab.sweeps.identity lists what is left out: run_name, paths, logger, env,
+    # hydra.*, ...). Another dataset, step budget or search space then starts another study.
+    study_name: str = "${hydra.job.name}-{fingerprint}"
+    # A study records its problem's fingerprint when created; a sweep of another problem on it is
+    # refused (the error names the fields that differ). true: add this sweep's trials anyway (the
+    # sampler then learns from trials of both problems, and "best" compares across them).
+    allow_config_change: bool = False
     # Optuna storage URL: sqlite:///path.db, postgresql://user@host/db, journal:///abs/path.log.
     # None: journal:///<cwd>/multirun/optuna/<study_name>.log: Optuna's append-only journal with a
     # file lock, safe for parallel local processes (SQLite is not, under concurrent writers).

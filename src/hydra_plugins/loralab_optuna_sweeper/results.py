@@ -12,20 +12,25 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 from loralab.rundir import write_text
 from loralab.secrets import redact_text
+from loralab.sweeps.identity import STUDY_FINGERPRINT_ATTR
 
-from .attrs import FAIL_REASON_ATTR, JOB_DIR_ATTR, PRUNED_AT_ATTR, RETRY_OF_ATTR
+from .attrs import FAIL_REASON_ATTR, FINGERPRINT_ATTR, JOB_DIR_ATTR, PRUNED_AT_ATTR, RETRY_OF_ATTR
 
 RESULTS_FILE = "optimization_results.yaml"
+# columns of trials.csv only, not of the printed and markdown tables
+CSV_ONLY = ("fingerprint", "job_dir")
 
 
 def trial_rows(study, param_names: Sequence[str], objectives: Sequence[str]) -> tuple[list[str], list[dict]]:
     """(columns, one row per trial of the study); ``param_names`` first, then the params of older
-    search spaces of a resumed study. The last column, job_dir, is left out of the tables."""
+    search spaces of a resumed study. The CSV_ONLY columns (the problem fingerprint of the sweep
+    that ran the trial, its job directory) are left out of the tables."""
     trials = study.get_trials(deepcopy=False)
     names = list(param_names)
     for t in trials:  # params of older search spaces of a resumed study too
         names += [n for n in t.params if n not in names]
-    columns = ["number", "state", *objectives, *names, "duration_s", "reason", "job_dir"]
+    columns = ["number", "state", *objectives, *names, "duration_s", "reason", *CSV_ONLY]
+    study_fingerprint = study.user_attrs.get(STUDY_FINGERPRINT_ATTR)
     rows = []
     for t in trials:
         row: Dict[str, Any] = {"number": t.number, "state": t.state.name}
@@ -43,15 +48,17 @@ def trial_rows(study, param_names: Sequence[str], objectives: Sequence[str]) -> 
         elif t.state.name != "FAIL" and RETRY_OF_ATTR in t.user_attrs:
             reason = f"retry of trial {t.user_attrs[RETRY_OF_ATTR]}"
         row["reason"] = reason
+        row["fingerprint"] = t.user_attrs.get(FINGERPRINT_ATTR, study_fingerprint)
         row["job_dir"] = t.user_attrs.get(JOB_DIR_ATTR)
         rows.append(row)
     return columns, rows
 
 
 def study_summary(study, study_name: str, storage_url: str, directions: Sequence[str],
-                  objectives: Sequence[str], n_trials: int) -> dict:
+                  objectives: Sequence[str], n_trials: int, fingerprint: str | None = None) -> dict:
     """optimization_results.yaml: counts per state, and the best trial (single objective) or the
-    Pareto front (several)."""
+    Pareto front (several). ``fingerprint``: this sweep's problem; the study's own is recorded
+    too (they differ only with allow_config_change)."""
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
@@ -60,6 +67,8 @@ def study_summary(study, study_name: str, storage_url: str, directions: Sequence
     out: Dict[str, Any] = {
         "name": "loralab_optuna",
         "study_name": study_name,
+        "fingerprint": fingerprint or study.user_attrs.get(STUDY_FINGERPRINT_ATTR),
+        "study_fingerprint": study.user_attrs.get(STUDY_FINGERPRINT_ATTR),
         "storage": redact_text(storage_url),
         "direction": directions[0] if single else list(directions),
         "objective": objectives[0] if single else list(objectives),
@@ -91,7 +100,7 @@ def write_results(sweep_dir: Path, columns: List[str], rows: List[dict], summary
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     write_text(sweep_dir / "trials.csv", buf.getvalue())
-    write_text(sweep_dir / "trials.md", _markdown(columns[:-1], rows, summary))
+    write_text(sweep_dir / "trials.md", _markdown(table_columns(columns), rows, summary))
 
 
 def print_table(columns: List[str], rows: List[dict], summary: dict, sweep_dir: Path) -> None:
@@ -100,10 +109,11 @@ def print_table(columns: List[str], rows: List[dict], summary: dict, sweep_dir: 
 
     table = Table(title=f"study {summary['study_name']}: {summary['counted_trials']}/{summary['n_trials']} "
                         "counted trials")
-    for c in columns[:-1]:
+    shown = table_columns(columns)
+    for c in shown:
         table.add_column(c, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in columns[:-1]))
+        table.add_row(*(_cell(row[c]) for c in shown))
     console = Console()
     if not console.is_terminal:  # a log file: do not fold the table to 80 columns
         console = Console(width=160)
@@ -112,6 +122,10 @@ def print_table(columns: List[str], rows: List[dict], summary: dict, sweep_dir: 
         console.print(f"best trial {summary['best_trial']}: {summary['objective']}={summary['best_value']:.6g} "
                       f"{summary['best_params']}")
     console.print(f"results: {sweep_dir / RESULTS_FILE}; storage: {summary['storage']}")
+
+
+def table_columns(columns: List[str]) -> List[str]:
+    return [c for c in columns if c not in CSV_ONLY]
 
 
 def _plain(value: Any) -> Any:
@@ -135,7 +149,8 @@ def _cell(value: Any) -> str:
 def _markdown(columns: List[str], rows: List[dict], summary: dict) -> str:
     lines = [f"# Study {summary['study_name']}", "",
              f"storage: `{summary['storage']}`; objective: {summary['objective']} ({summary['direction']}); "
-             f"{summary['counted_trials']}/{summary['n_trials']} counted trials (COMPLETE + PRUNED)", ""]
+             f"{summary['counted_trials']}/{summary['n_trials']} counted trials (COMPLETE + PRUNED); "
+             f"problem fingerprint {summary.get('fingerprint')}", ""]
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in rows:

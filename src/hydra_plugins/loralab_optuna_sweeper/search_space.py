@@ -173,6 +173,22 @@ def suggest(trial, name: str, dist) -> Any:
     raise TypeError(f"{name}: unsupported distribution {dist!r}")
 
 
+def describe(dist) -> str:
+    """A distribution as short text for the study's record: ``choice(8, 16)``, ``int 8..64 step 8``,
+    ``float 5e-05..0.0005 log``."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return "choice(" + ", ".join(format_value(c) for c in dist.choices) + ")"
+    if isinstance(dist, (IntDistribution, FloatDistribution)):
+        kind = "int" if isinstance(dist, IntDistribution) else "float"
+        text = f"{kind} {format_value(dist.low)}..{format_value(dist.high)}"
+        if dist.step is not None and not (kind == "int" and dist.step == 1):
+            text += f" step {format_value(dist.step)}"
+        return text + (" log" if dist.log else "")
+    return repr(dist)
+
+
 def grid_search_space(space: SearchSpace) -> Dict[str, list]:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 

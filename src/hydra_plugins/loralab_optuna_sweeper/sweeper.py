@@ -12,7 +12,14 @@ FAIL does not. A trial RUNNING in the storage counts while its worker is alive:
 - on an RDB storage (SQLite, PostgreSQL) the sweeper also records a heartbeat for every trial it
   runs; a trial of another host whose heartbeat is older than the grace period is dead;
 - dead trials are marked FAIL (``fail_reason``: "worker died ...") and their parameters are
-  enqueued again, so re-running a killed sweep evaluates the point it was evaluating.
+  enqueued again, so re-running a killed sweep evaluates the point it was evaluating; a dead
+  trial's run directory still marked ``running`` is marked ``failed`` with that reason.
+
+One study, one problem (``loralab.sweeps.identity``): the study records the fingerprint of the
+resolved config without the searched keys, the data files, the search space and the objective
+when it is created; a sweep of another problem is refused (naming the fields that differ) unless
+``allow_config_change``. ``{fingerprint}`` in ``study_name`` (as in the default names) becomes the
+fingerprint's first 8 hex digits: another problem starts another study, the same command resumes.
 
 Several workers (processes, hosts) running the same command against one RDB storage finish with
 exactly ``n_trials`` counted trials: before asking, a worker counts COMPLETE + PRUNED + RUNNING
@@ -33,6 +40,7 @@ dataclasses cannot resolve string annotations.
 
 import logging
 import math
+import os
 import sys
 import time
 import warnings
@@ -46,17 +54,19 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from loralab.rundir import read_status, set_status
+from loralab.sweeps import identity
 from loralab.sweeps.pruners import PRUNER_STUDY_ATTR, PRUNERS, build_pruner
 from loralab.secrets import redact_text
 from loralab.sweeps.storage import default_storage_url, with_installed_driver
 
 from ._errors import SweepAborted, SweepConfigError, SweepInterrupted, SweepStorageError
-from .attrs import (FAIL_REASON_ATTR, JOB_DIR_ATTR, OBJECTIVES_ATTR, OVERRIDES_ATTR, PRUNE_REASON_ATTR,
-                    PRUNED_AT_ATTR, RETRY_OF_ATTR, SKIPPED_ATTR, WORKER_ATTR)
+from .attrs import (FAIL_REASON_ATTR, FINGERPRINT_ATTR, JOB_DIR_ATTR, OBJECTIVES_ATTR, OVERRIDES_ATTR,
+                    PRUNE_REASON_ATTR, PRUNED_AT_ATTR, RETRY_OF_ATTR, SKIPPED_ATTR, WORKER_ATTR)
 from .config import DIRECTIONS, SAMPLERS
 from .results import print_table, study_summary, trial_rows, write_results
 from .samplers import build_sampler
-from .search_space import parse_search_space, quote, suggest
+from .search_space import describe, parse_search_space, quote, suggest
 from .workers import Heartbeats, local_worker_state, worker_identity
 
 log = logging.getLogger(__name__)
@@ -80,9 +90,12 @@ class LoralabOptunaSweeper(Sweeper):
     def __init__(self, study_name: str, storage: Optional[str], direction: Any, objective: Any, n_trials: int,
                  n_jobs: int, sampler: Any, pruner: Any, params: Optional[Mapping[str, str]] = None,
                  max_failures: Optional[int] = None, skip_if_no_fit: bool = True,
-                 memory_limit_gb: Optional[float] = None) -> None:
+                 memory_limit_gb: Optional[float] = None, allow_config_change: bool = False) -> None:
         super().__init__()
-        self.study_name = str(study_name)
+        self.study_name = str(study_name)  # "{fingerprint}" is filled in when the sweep starts
+        self.allow_config_change = bool(allow_config_change)
+        self.problem: Dict[str, Any] = {}
+        self.fingerprint: Optional[str] = None
         self.storage_url = storage
         self._raw = {"objective": objective, "direction": direction, "n_trials": n_trials, "n_jobs": n_jobs,
                      "max_failures": max_failures}
@@ -162,6 +175,11 @@ class LoralabOptunaSweeper(Sweeper):
         self.report_metric, why_not = self._report_metric()
         if why_not:
             log.warning("pruning is off: %s", why_not)
+        self.problem = identity.problem_fields(self._problem_config(space),
+                                               {n: describe(d) for n, d in space.distributions.items()},
+                                               self.objectives, self.directions)
+        self.fingerprint = identity.fingerprint(self.problem)
+        self.study_name = identity.study_name(self.study_name, self.fingerprint)
         # the trials open the same URL (sweep.storage), so it names its driver here
         url = with_installed_driver(self.storage_url or default_storage_url(self.study_name))
         storage = self._open_storage(url)
@@ -172,6 +190,7 @@ class LoralabOptunaSweeper(Sweeper):
             raise SweepConfigError(f"study {self.study_name!r} in {redact_text(url)} was created with directions "
                                    f"{[d.name.lower() for d in study.directions]}, not {self.directions}: "
                                    "use the same hydra.sweeper.direction or another hydra.sweeper.study_name")
+        self._check_problem(study, url)
         existing = len(study.get_trials(deepcopy=False))
         seed = None if sampler_seed is None else int(sampler_seed) + existing
         study.sampler = build_sampler(self.sampler_spec, space, seed)
@@ -192,6 +211,41 @@ class LoralabOptunaSweeper(Sweeper):
             self._write_results()
         self._print_table()
         return returns
+
+    def _problem_config(self, space) -> DictConfig:
+        """The config every trial composes, before its sampled values: the master config with the
+        fixed overrides (command line and non-sweep hydra.sweeper.params)."""
+        try:
+            return self.hydra_context.config_loader.load_sweep_config(master_config=self.config,
+                                                                      sweep_overrides=list(space.fixed))
+        except Exception as exc:  # every trial will fail to compose and say why; the master config is the best record
+            log.debug("fixed overrides do not compose (%s): fingerprinting the master config", exc)
+            return self.config
+
+    def _check_problem(self, study, url: str) -> None:
+        """Record the problem in a new study; refuse another problem's sweep on an existing one."""
+        stored = study.user_attrs.get(identity.STUDY_FINGERPRINT_ATTR)
+        if stored == self.fingerprint:
+            return
+        if stored is None:
+            if study.get_trials(deepcopy=False):
+                log.warning("study %s records no problem fingerprint (created by an older loralab): recording "
+                            "this sweep's", self.study_name)
+            study.set_user_attr(identity.STUDY_FINGERPRINT_ATTR, self.fingerprint)
+            study.set_user_attr(identity.STUDY_PROBLEM_ATTR, self.problem)
+            return
+        diffs = identity.differences(study.user_attrs.get(identity.STUDY_PROBLEM_ATTR) or {}, self.problem)
+        changed = identity.describe_differences(diffs) or f"fingerprint {stored} -> {self.fingerprint}"
+        if self.allow_config_change:
+            log.warning("study %s was created for another problem (%s); adding this sweep's trials to it "
+                        "(hydra.sweeper.allow_config_change=true)", self.study_name, changed)
+            return
+        short = identity.SHORT_LENGTH
+        base = self.study_name.removesuffix(f"-{stored[:short]}")  # a name that carries the old fingerprint
+        raise SweepConfigError(
+            f"study {self.study_name!r} in {redact_text(url)} holds trials of another problem: {changed}. "
+            f"Use hydra.sweeper.study_name={base}-{self.fingerprint[:short]} to start another study, or "
+            "hydra.sweeper.allow_config_change=true to add this sweep's trials to it anyway")
 
     def _open_storage(self, url: str):
         from optuna.exceptions import ExperimentalWarning
@@ -320,10 +374,24 @@ class LoralabOptunaSweeper(Sweeper):
                 continue  # another worker got there first
             if not won:
                 continue
+            self._close_run_dir(t, f"the sweep process died during this trial ({how}: pid {worker.get('pid', '?')} "
+                                   f"on {worker.get('host', '?')}); the study marked it FAIL and queued its "
+                                   "parameters again")
             # a journal storage reports success to every worker that failed the trial: queue once
             if t.params and not any(o.user_attrs.get(RETRY_OF_ATTR) == t.number for o in study.get_trials(deepcopy=False)):
                 log.warning("trial %d: %s; its parameters are queued again", t.number, reason)
                 study.enqueue_trial(dict(t.params), user_attrs={RETRY_OF_ATTR: t.number})
+
+    @staticmethod
+    def _close_run_dir(trial, reason: str) -> None:
+        """A dead trial's run never recorded how it ended: its status.json says running."""
+        job_dir = trial.user_attrs.get(JOB_DIR_ATTR)
+        if not job_dir or read_status(Path(job_dir)).get("state") != "running":
+            return  # never started, already ended, or on a file system this host cannot see
+        try:
+            set_status(Path(job_dir), "failed", error=reason, trial=trial.number)
+        except OSError as exc:
+            log.warning("trial %d: could not mark %s failed: %s", trial.number, job_dir, exc)
 
     def _ask(self):
         """A new trial, or None when other workers took the remaining budget."""
@@ -338,6 +406,8 @@ class LoralabOptunaSweeper(Sweeper):
                 trial = study.ask()
             trial.set_user_attr(WORKER_ATTR, self.worker)
             self.heartbeats.add(trial._trial_id)
+            if self.fingerprint is not None:
+                trial.set_user_attr(FINGERPRINT_ATTR, self.fingerprint)
             for name, dist in self.space.distributions.items():
                 suggest(trial, name, dist)
             trials = study.get_trials(deepcopy=False)
@@ -410,7 +480,8 @@ class LoralabOptunaSweeper(Sweeper):
                 reason = f"{type(exc).__name__}: {_one_line(exc)}"
                 self._fail(trial, reason)
                 continue
-            job_dir = str(Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir))
+            # absolute: a resumed sweep started from another directory still finds it
+            job_dir = os.path.abspath(Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir))
             try:
                 too_big = self._predicted_not_to_fit(job_cfg)
             except Exception as exc:  # e.g. a sampled value the estimator cannot size: this trial only
@@ -549,7 +620,7 @@ class LoralabOptunaSweeper(Sweeper):
     def _results(self) -> tuple[list[str], list[dict], dict]:
         columns, rows = trial_rows(self.study, list(self.space.distributions), self.objectives)
         summary = study_summary(self.study, self.study_name, self.url, self.directions, self.objectives,
-                                self.n_trials)
+                                self.n_trials, self.fingerprint)
         return columns, rows, summary
 
     def _write_results(self) -> None:
