@@ -167,7 +167,8 @@ def test_record_format(splits):
     for name, records in splits.items():
         assert len({r["id"] for r in records}) == len(records)
         for r in records:
-            assert list(r) == ["id", "split", "language", "category", "template", "values", "messages", "acceptable"]
+            assert list(r) == ["id", "split", "language", "category", "template", "values", "messages", "acceptable",
+                               "ordered", "missing_arguments"]
             assert r["split"] == name and r["id"].startswith(f"{name}-")
             assert r["language"] in LANGUAGES and r["category"] in CATEGORIES
             assert template_text(r["template"])
@@ -216,6 +217,57 @@ def test_acceptable_lists_one_entry_per_gold_call(splits):
                 else:
                     assert "" in values   # an argument the gold omits may stay omitted
     assert seen_any
+
+
+def test_dependent_calls_are_marked_ordered(splits):
+    ordered = Counter(r["template"].split(".")[1] for r in _all(splits) if r["ordered"])
+    assert set(ordered) == {"frame", "case_load"} and min(ordered.values()) > 50
+    for r in _all(splits):
+        names = [c["name"] for c in gold_calls(r)]
+        if r["ordered"]:
+            assert r["category"] == "multi"
+            # an element after the nodes it joins, a nodal load after its load case
+            assert names in (["POST /db/node", "POST /db/node", "POST /db/elem"], ["POST /db/stld", "POST /db/cnld"])
+        elif r["category"] == "multi":
+            assert "POST /db/elem" not in names and names != ["POST /db/stld", "POST /db/cnld"], r["id"]
+
+
+def test_clarify_records_name_the_arguments_their_request_lacks(splits):
+    seen = set()
+    for r in _all(splits):
+        missing = r["missing_arguments"]
+        if r["category"] != "clarify":
+            assert missing is None, r["id"]
+            continue
+        ((tool, args),) = missing.items()
+        params = tool_by_name(tool)["function"]["parameters"]
+        assert args and set(args) <= set(params["required"]), (r["id"], missing)
+        kind = r["template"].split(".")[1]
+        seen.add((kind, tool, tuple(args) if kind != "node_partial" else "xyz"))
+        if kind == "node_partial":   # the request gives the other coordinates
+            assert set(args) < {"x", "y", "z"}
+    assert seen == {("node_coords", "POST /db/node", ("x", "y", "z")), ("node_partial", "POST /db/node", "xyz"),
+                    ("load_node", "POST /db/cnld", ("node",)), ("load_case", "POST /db/cnld", ("lcase",)),
+                    ("elem_nodes", "POST /db/elem", ("nodes",)), ("support_type", "POST /db/cons", ("type",)),
+                    ("beam_load_value", "POST /db/bmld", ("q", "dir")), ("matl_grade", "POST /db/matl", ("grade",))}
+
+
+def test_every_gold_answer_is_correct_under_the_strict_scorer(splits):
+    from loralab.evaluation.records import score_record
+
+    kinds = Counter()
+    for r in _all(splits, ("validation", "test", "test_id")):
+        last = r["messages"][-1]
+        calls = gold_calls(r)
+        text = "\n".join(f"<tool_call>\n{json.dumps(c, ensure_ascii=False)}\n</tool_call>" for c in calls) \
+            if calls else last["content"]
+        score = score_record(r, text, TOOLS)
+        kinds[score.kind] += 1
+        assert score.correct, (r["id"], text, score.failures)
+        if r["ordered"]:   # the same calls in another order are not
+            swapped = "\n".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in reversed(calls))
+            assert not score_record(r, swapped, TOOLS).correct, r["id"]
+    assert kinds.keys() == {"call", "irrelevance", "clarification"}
 
 
 # ------------------------------------------------------------------------------------ honest split

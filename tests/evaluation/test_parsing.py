@@ -215,8 +215,10 @@ def test_each_format_rejects_the_others_calls():
     # a <tool_call> block is prose before the JSON to a llama parser: an attempt nobody would execute
     wrapped = llama(block(NODE))
     assert wrapped.calls == [] and [e.kind for e in wrapped.errors] == [INVALID_JSON]
-    bare = parse_tool_calls(LLAMA_NODE)            # the default format is hermes
-    assert bare.calls == [] and not bare.attempted_call and bare.text_outside == LLAMA_NODE
+    # to a hermes parser (the default format) a bare call is an untagged attempt: no call, not valid
+    bare = parse_tool_calls(LLAMA_NODE)
+    assert bare.calls == [] and bare.attempted_call and not bare.valid_json and bare.text_outside == LLAMA_NODE
+    assert [e.kind for e in bare.errors] == ["untagged_call"]
 
 
 def test_unknown_format_names_the_config_field():
@@ -224,3 +226,42 @@ def test_unknown_format_names_the_config_field():
 
     with pytest.raises(ValueError, match="model.tool_call_format"):
         parse_tool_calls(NODE, "pythonic")
+
+
+# ---- untagged calls and OpenAI messages ---------------------------------------------------------
+
+
+def test_hermes_call_objects_outside_the_tags_are_untagged_attempts():
+    from loralab.evaluation.parsing import UNTAGGED_CALL
+
+    fenced = parse_tool_calls(f"Here you go:\n```json\n{NODE}\n```")
+    assert fenced.calls == [] and fenced.attempted_call and not fenced.valid_json
+    assert [(e.kind, e.body) for e in fenced.errors] == [(UNTAGGED_CALL, NODE)]
+    mixed = parse_tool_calls(block(NODE) + "\nand also " + NODE)
+    assert len(mixed.calls) == 1 and [e.kind for e in mixed.errors] == [UNTAGGED_CALL] and mixed.n_blocks == 2
+    broken = parse_tool_calls('then {"name": "POST /db/node", "arguments": {"id": 1')
+    assert [e.kind for e in broken.errors] == [UNTAGGED_CALL] and broken.calls == []
+    prose = parse_tool_calls('The "name" field {is required}.')   # braces, but no call object
+    assert prose.errors == [] and not prose.attempted_call
+
+
+def test_openai_messages_are_read_like_blocks():
+    import json
+
+    import pytest
+
+    from loralab.evaluation.parsing import UNTAGGED_CALL, parse_message
+
+    fn = {"name": "POST /db/node", "arguments": json.dumps({"id": 1, "x": 0.0, "y": 0.0, "z": 3.5})}
+    ok = parse_message({"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": fn}]})
+    assert ok.calls == [{"name": "POST /db/node", "arguments": {"id": 1, "x": 0.0, "y": 0.0, "z": 3.5}}]
+    assert ok.valid_json and ok.text_outside == ""
+    bad = parse_message({"content": "", "tool_calls": [{"function": {"name": "X", "arguments": "{oops"}}]})
+    assert bad.calls == [] and [e.kind for e in bad.errors] == [INVALID_JSON] and bad.attempted_call
+    text = parse_message({"role": "assistant", "content": NODE})
+    assert text.calls == [] and [e.kind for e in text.errors] == [UNTAGGED_CALL]
+    assert not parse_message({"role": "assistant", "content": "No tool applies."}).attempted_call
+    with pytest.raises(ValueError, match=r"'message.tool_calls\[0\]' must be an object with a 'function'"):
+        parse_message({"tool_calls": ["POST /db/node"]})
+    with pytest.raises(ValueError, match="'message.content' must be a string or null"):
+        parse_message({"content": [{"type": "text", "text": "hi"}]})

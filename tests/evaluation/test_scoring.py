@@ -144,10 +144,11 @@ def test_strings_are_case_and_space_normalised_but_keep_punctuation():
     assert not values_equal("dead-load", "dead load", {"type": "string"})
 
 
-def test_enum_violation_is_a_type_error():
+def test_enum_violation_is_a_wrong_value_not_a_type_error():
     s = score_answer(block(call("POST /db/loadcase", name="wind", type="X")),
                      [call("POST /db/loadcase", name="wind", type="W")], TOOLS)
-    assert s.failures == ["wrong_type"] and "enum" in s.type_errors[0]
+    assert s.failures == ["wrong_value"] and s.type_errors == [] and s.n_calls_type_errors == 0
+    assert any("'X' not in ['D', 'L', 'W']" in d["message"] for d in s.details)
 
 
 def test_truncated_answer_is_unclosed_and_misses_the_call():
@@ -220,14 +221,17 @@ def test_plain_text_gold_against_a_call_is_spurious():
     assert s.failures == ["extra_call"] and (s.arg_n_pred, s.arg_n_gold) == (4, 0)
 
 
-def test_plain_text_gold_and_plain_answer_is_exact():
+def test_plain_text_gold_and_plain_answer_is_a_correct_irrelevance_turn_not_an_exact_call():
     s = score_answer("I cannot do that with the available tools.", [], TOOLS)
-    assert s.exact and s.tool_name_correct and not s.spurious_call and s.failures == []
+    assert s.kind == "irrelevance" and s.correct and s.failures == [] and s.outcome == "correct"
+    assert not s.exact and not s.tool_name_correct and not s.spurious_call
 
 
 def test_call_gold_against_plain_text_is_missed():
-    s = score_answer("Node 1 is created.", [NODE], TOOLS)
+    s = score_answer("Which node do you mean?", [NODE], TOOLS)
     assert s.missed_call and not s.has_call and s.failures == ["missing_call"] and not s.exact
+    claimed = score_answer("Node 1 is created.", [NODE], TOOLS)
+    assert claimed.failures == ["claimed_without_call", "missing_call"] and claimed.outcome == "claimed_without_call"
 
 
 def test_acceptable_must_align_with_gold_calls():
@@ -263,15 +267,18 @@ def test_aggregate_numbers_by_hand():
     report = aggregate(scores, groups={"language": langs}, ids=ids, examples_per_failure=1)
     json.dumps(report)
     kn = {name: (r["k"], r["n"]) for name, r in report["rates"].items()}
+    # call turns: a b e f g; no-call turns: c d (irrelevance); answers attempting a call: a b d e g
     assert kn == {
-        "valid_json": (7, 7), "tool_name_accuracy": (4, 7), "exact_call_accuracy": (3, 7),
-        "irrelevance_accuracy": (1, 2), "relevance": (4, 5), "multi_call_exact": (1, 1),
+        "valid_json": (5, 5), "tool_name_accuracy": (3, 5), "exact_call_accuracy": (2, 5),
+        "irrelevance_accuracy": (1, 2), "clarification_accuracy": (0, 0), "turn_accuracy": (3, 7),
+        "relevance": (4, 5), "multi_call_exact": (1, 1),
         "hallucinated_tool_rate": (1, 6), "hallucinated_argument_rate": (1, 5), "type_error_rate": (1, 5),
         "missed_call_rate": (1, 5), "spurious_call_rate": (1, 2),
     }
-    assert report["rates"]["exact_call_accuracy"]["value"] == pytest.approx(3 / 7)
+    assert report["rates"]["exact_call_accuracy"]["value"] == pytest.approx(2 / 5)
     lo, hi = report["rates"]["exact_call_accuracy"]["ci95"]
-    assert lo < 3 / 7 < hi
+    assert lo < 2 / 5 < hi
+    assert report["rates"]["clarification_accuracy"]["value"] is None
     args = report["arguments"]
     assert (args["tp"], args["n_pred"], args["n_gold"]) == (16, 23, 25)
     assert args["f1"] == pytest.approx(2 * (16 / 23) * (16 / 25) / (16 / 23 + 16 / 25))
@@ -282,14 +289,21 @@ def test_aggregate_numbers_by_hand():
     assert load["n"] == 1 and load["exact"]["value"] == 1.0 and load["arg_f1"] == 1.0
 
     lang = report["groups"]["language"]
-    assert (lang["en"]["n"], lang["en"]["exact_call_accuracy"]["k"]) == (4, 3)
-    assert (lang["ko"]["n"], lang["ko"]["exact_call_accuracy"]["k"]) == (3, 0)
+    assert (lang["en"]["n"], lang["en"]["turn_accuracy"]["k"]) == (4, 3)
+    assert (lang["en"]["exact_call_accuracy"]["k"], lang["en"]["exact_call_accuracy"]["n"]) == (2, 3)
+    assert (lang["ko"]["n"], lang["ko"]["exact_call_accuracy"]["k"], lang["ko"]["exact_call_accuracy"]["n"]) == (3, 0, 2)
     assert lang["ko"]["tool_name_accuracy"]["k"] == 1
 
     counts = {k: v["count"] for k, v in report["failures"].items()}
-    assert counts == {"invalid_json": 0, "unclosed_block": 0, "unknown_tool": 1, "wrong_tool": 0,
-                      "missing_argument": 0, "extra_argument": 1, "wrong_type": 1, "wrong_value": 0,
-                      "missing_call": 1, "extra_call": 1}
+    assert counts == {"empty_answer": 0, "untagged_call": 0, "claimed_without_call": 1, "invalid_json": 0,
+                      "unclosed_block": 0, "unknown_tool": 1, "wrong_tool": 0, "missing_argument": 0,
+                      "extra_argument": 1, "wrong_type": 1, "wrong_value": 0, "missing_call": 1, "extra_call": 1,
+                      "missing_clarification": 0}
+    # every example's outcome is kept, so a paired comparison can be recomputed from eval.json
+    assert [(e["id"], e["kind"], e["outcome"], e["exact"]) for e in report["examples"]] == [
+        ("a", "call", "correct", True), ("b", "call", "extra_argument", False), ("c", "irrelevance", "correct", False),
+        ("d", "irrelevance", "extra_call", False), ("e", "call", "correct", True),
+        ("f", "call", "claimed_without_call", False), ("g", "call", "unknown_tool", False)]
     example = report["failures"]["unknown_tool"]["examples"][0]
     assert example["id"] == "g" and "DELETE" in example["answer"] and example["gold"] == [NODE]
 

@@ -230,8 +230,65 @@ def _check_messages(messages: Any, where: str) -> list[dict]:
     return messages
 
 
+# row fields the evaluation report breaks scores down by (evaluation/records.py GROUP_KEYS)
+_GROUP_FIELDS = ("language", "category", "values")
+
+
+def _argument_names(value: Any) -> bool:
+    """A non-empty list of argument names, or a non-empty object of tool name -> such a list."""
+    def names(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(a, str) and a for a in v)
+    return names(value) or (isinstance(value, dict) and bool(value) and all(map(names, value.values())))
+
+
+def _scoring_fields(row: dict, messages: list[dict], where: str) -> dict:
+    """What a chat record keeps besides messages and tools: the example's id, how its last turn is
+    scored (``acceptable``, ``ordered``, ``missing_arguments``: evaluation/scoring.py) and the
+    grouping fields, checked against its last assistant turn."""
+    out: dict[str, Any] = {}
+    if row.get("id") is not None:
+        if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+            raise DataError(f"{where}: 'id' must be a string or an integer, got {row['id']!r}")
+        out["id"] = row["id"]
+    last = [m for m in messages if m["role"] == "assistant"][-1]
+    n_calls = len(last.get("tool_calls") or [])
+    acceptable = row.get("acceptable")
+    if acceptable is not None:
+        if not isinstance(acceptable, list) or len(acceptable) != n_calls:
+            raise DataError(f"{where}: 'acceptable' must be a list with one object per tool call of the last "
+                            f"assistant turn ({n_calls}), got {acceptable!r}")
+        for k, entry in enumerate(acceptable):
+            if entry is not None and not isinstance(entry, dict):
+                raise DataError(f"{where}: acceptable[{k}] must be an object of argument -> list of acceptable "
+                                f"values, got {entry!r}")
+            for arg, values in (entry or {}).items():
+                if not isinstance(values, list) or not values:
+                    raise DataError(f"{where}: acceptable[{k}].{arg} must be a non-empty list of acceptable values "
+                                    f'(BFCL style; "" marks that the argument may be omitted), got {values!r}')
+        out["acceptable"] = [entry or {} for entry in acceptable]
+    ordered = row.get("ordered")
+    if isinstance(ordered, str) and ordered.strip().lower() in ("true", "false"):   # a CSV cell
+        ordered = ordered.strip().lower() == "true"
+    if ordered is not None:
+        if not isinstance(ordered, bool):
+            raise DataError(f"{where}: 'ordered' must be true or false, got {ordered!r}")
+        out["ordered"] = ordered
+    missing = row.get("missing_arguments")
+    if missing is not None:
+        if not _argument_names(missing):
+            raise DataError(f"{where}: 'missing_arguments' must be a non-empty list of argument names, or an object "
+                            f"of tool name -> list of argument names, got {missing!r}")
+        if n_calls:
+            raise DataError(f"{where}: 'missing_arguments' marks a turn that asks for a missing value, but the last "
+                            "assistant turn calls tools; remove the field or make the turn a question")
+        out["missing_arguments"] = missing
+    out.update({k: row[k] for k in _GROUP_FIELDS if isinstance(row.get(k), str)})
+    return out
+
+
 def record_from_row(row: Any, where: str) -> dict:
-    """Normalise one row of any accepted form into a record."""
+    """Normalise one row of any accepted form into a record; a chat row keeps its id, scoring and
+    grouping fields (_scoring_fields)."""
     if not isinstance(row, dict):
         raise DataError(f"{where}: each row must be a JSON object, got {type(row).__name__}")
     if "messages" in row:
@@ -242,11 +299,13 @@ def record_from_row(row: Any, where: str) -> dict:
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: 'tools' is a string but not valid JSON ({exc.msg}): give a JSON list "
                                 "of tool schemas") from exc
-        return {"messages": _check_messages(row["messages"], where), "tools": tools}
+        messages = _check_messages(row["messages"], where)
+        return {"messages": messages, "tools": tools, **_scoring_fields(row, messages, where)}
     if "prompt" in row and "completion" in row:
         prompt, completion = row["prompt"], row["completion"]
         if isinstance(prompt, list) and isinstance(completion, list):
-            return {"messages": _check_messages(prompt + completion, where), "tools": row.get("tools")}
+            messages = _check_messages(prompt + completion, where)
+            return {"messages": messages, "tools": row.get("tools"), **_scoring_fields(row, messages, where)}
         if isinstance(prompt, str) and isinstance(completion, str):
             return {"prompt": prompt, "completion": completion}
         raise DataError(f"{where}: 'prompt' and 'completion' must both be strings or both message lists")

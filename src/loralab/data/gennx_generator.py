@@ -4,7 +4,7 @@
 
     {"id", "split", "language": ko|en|mixed, "category": single|multi|multi_turn|irrelevant|clarify,
      "template": "<family>.<lang>.<nn>", "values": seen|held_out, "messages": [...],
-     "acceptable": null | [{arg: [values]}]}
+     "acceptable": null | [{arg: [values]}], "ordered": bool, "missing_arguments": null | {tool: [args]}}
 
 with no system turn; the last message is the assistant turn that is scored (``tool_calls`` of
 ``{"type": "function", "function": {"name", "arguments"}}``, or plain ``content``).
@@ -20,6 +20,10 @@ repeats anywhere.
 acceptable value (BFCL style); ``""`` in a list means the argument may be omitted, and an argument
 listed there but absent from the gold call may be added with one of the listed values. Arguments
 not listed must equal the gold value.
+
+``ordered`` is true when the calls of the last turn depend on each other (an element after the
+nodes it joins, a nodal load after its load case), so their order is scored. ``missing_arguments``
+names, for a clarify record, the arguments its request lacks: a good answer asks for them.
 
 Every random draw comes from one ``random.Random`` per split seeded with a string (stable across
 processes, unlike ``hash``), and all iteration is over lists or insertion-ordered dicts, so the
@@ -81,6 +85,8 @@ class _Ctx:
     pools: dict
     odd_values: bool     # draw from the value ranges held out for test
     twin: _Twin | None = None   # set by a clarify builder whose request can have a completed twin
+    ordered: bool = False       # set by a builder whose calls depend on each other
+    missing: dict | None = None   # set by the clarify builder: {tool: [arguments the request lacks]}
 
     def choice(self, seq):
         return self.rng.choice(seq)
@@ -467,6 +473,7 @@ def _m_frame(c):
                   "brace": (span, 0, height), "truss": (span, 0, c.choice([0, height]))}[a["type"]]
     pj = [_f(pi[0] + dx), _f(pi[1] + dy), _f(pi[2] + dz)]
     i, j = a["nodes"]
+    c.ordered = True   # the element joins the nodes created before it
     slots = {"i": i, "j": j, "pi": _xyz(c, pi, unit, compact=True), "pj": _xyz(c, pj, unit, compact=True),
              "etype": c.word("etype", a["type"]), "id": a["id"], "matl": a["matl"], "sect": a["sect"]}
     return "multi.frame", slots, [_node_call(i, pi), _node_call(j, pj), _call("POST /db/elem", **a)], [{}, {}, {}]
@@ -476,6 +483,7 @@ def _m_case_load(c):
     args, slots = _stld(c, with_desc=False)
     node, (loads, comps, acc) = _nid(c), _loads(c)
     slots.update(node=node, loads=loads)
+    c.ordered = True   # the load goes into the case created before it
     calls = [_call("POST /db/stld", **args), _call("POST /db/cnld", lcase=args["name"], node=node, **comps)]
     return "multi.case_load", slots, calls, [{}, acc]
 
@@ -672,9 +680,18 @@ def _clarify_slots(c, kind: str) -> tuple[dict, dict, _Completion]:
     return {"id": mid, "mtype": c.word("mtype", mtype)}, {"id": mid}, grade
 
 
+# what each clarify request lacks: (tool, arguments); node_partial's arguments are drawn
+_CLARIFY_MISSING = {"node_coords": ("POST /db/node", ["x", "y", "z"]), "node_partial": ("POST /db/node", None),
+                    "load_node": ("POST /db/cnld", ["node"]), "load_case": ("POST /db/cnld", ["lcase"]),
+                    "elem_nodes": ("POST /db/elem", ["nodes"]), "support_type": ("POST /db/cons", ["type"]),
+                    "beam_load_value": ("POST /db/bmld", ["q", "dir"]), "matl_grade": ("POST /db/matl", ["grade"])}
+
+
 def _r_clarify(c):
     kind = c.choice(list(P.CLARIFY_ANSWERS))
     slots, answer_slots, complete = _clarify_slots(c, kind)
+    tool, missing = _CLARIFY_MISSING[kind]
+    c.missing = {tool: missing or answer_slots["missing"].split(", ")}
     tid = c.template(f"clarify.{kind}")
     answer = c.choice(P.CLARIFY_ANSWERS[kind][c.base_lang]).format(**answer_slots)
     text = _fill(c, tid, slots, prefix=True)
@@ -781,7 +798,7 @@ def _record(c: _Ctx, split, index, category, tid, messages, acc, seen) -> dict |
                 raise RuntimeError(f"generator bug in {tid}: {tc['function']} -> {problems}")
     return {"id": f"{split}-{index:05d}", "split": split, "language": c.lang, "category": category,
             "template": tid, "values": "held_out" if c.odd_values else "seen", "messages": messages,
-            "acceptable": acc if any(acc) else None}
+            "acceptable": acc if any(acc) else None, "ordered": c.ordered, "missing_arguments": c.missing}
 
 
 def _make_record(rng, category, lang, split, pools, seen, index, twins: list | None = None) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..evaluation.schema import argument_problems
+
 
 def _tool(name: str, description: str, properties: dict[str, dict], required: list[str]) -> dict:
     return {"type": "function", "function": {
@@ -89,46 +91,37 @@ def tool_by_name(name: str) -> dict:
         raise KeyError(f"unknown tool {name!r}; known: {', '.join(TOOL_NAMES)}") from None
 
 
-def _type_ok(value: Any, kind: str | None) -> bool:
-    # bool is an int subclass in Python but never a JSON integer/number
-    if kind in ("integer", "number") and isinstance(value, bool):
-        return False
-    expected = {"integer": int, "number": (int, float), "string": str, "boolean": bool,
-                "array": list, "object": dict}.get(kind or "")
-    return expected is None or isinstance(value, expected)
-
-
-def _check(path: str, value: Any, schema: dict) -> list[str]:
-    kind = schema.get("type")
-    if not _type_ok(value, kind):
-        return [f"{path}: expected {kind}, got {type(value).__name__}"]
-    errors = []
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path}: {value!r} not in {schema['enum']}")
-    if kind in ("integer", "number") and "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{path}: {value} < minimum {schema['minimum']}")
-    if kind == "array":
-        if len(value) < schema.get("minItems", 0):
-            errors.append(f"{path}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{path}: more than {schema['maxItems']} items")
-        for i, item in enumerate(value):
-            errors += _check(f"{path}[{i}]", item, schema.get("items", {}))
-    return errors
-
-
 def validate_arguments(tool: dict | str, args: Any) -> list[str]:
-    """Problems with ``args`` against the tool's parameter schema (type, required, enum, extra keys);
-    [] when valid. ``tool`` is a TOOLS entry, its ``function`` dict, or a tool name."""
+    """Problems with ``args`` against the tool's parameter schema (type, required, enum, range, extra
+    keys; see evaluation/schema.py), one message each; [] when valid. ``tool`` is a TOOLS entry, its
+    ``function`` dict, or a tool name."""
     fn = tool_by_name(tool)["function"] if isinstance(tool, str) else tool.get("function", tool)
-    if not isinstance(args, dict):
-        return [f"arguments must be an object, got {type(args).__name__}"]
-    params = fn["parameters"]
-    props = params.get("properties", {})
-    errors = [f"missing required argument {r!r}" for r in params.get("required", []) if r not in args]
-    for key, value in args.items():
-        if key not in props:
-            errors.append(f"unexpected argument {key!r}")
-        else:
-            errors += _check(key, value, props[key])
-    return errors
+    return [p.message for p in argument_problems(fn["parameters"], args)]
+
+
+# How a clarifying question names a missing argument, in the languages of the bundled data. The
+# argument's own name always counts too (evaluation/scoring.py: clarification turns).
+ARGUMENT_WORDS: dict[tuple[str, str], tuple[str, ...]] = {
+    **{("POST /db/node", axis): (axis, "좌표", "위치", "coordinate", "position", "location", "where")
+       for axis in "xyz"},
+    ("POST /db/cnld", "node"): ("노드", "절점", "node", "joint"),
+    ("POST /db/cnld", "lcase"): ("하중케이스", "케이스", "하중조건", "load case", "case", "LC"),
+    ("POST /db/bmld", "lcase"): ("하중케이스", "케이스", "하중조건", "load case", "case", "LC"),
+    ("POST /db/elem", "nodes"): ("노드", "절점", "i단", "j단", "node", "joint", "end"),
+    ("POST /db/cons", "type"): ("지점", "지지", "조건", "고정", "핀", "힌지", "롤러", "support", "boundary",
+                                "fixed", "pinned", "pin", "hinge", "roller"),
+    ("POST /db/bmld", "q"): ("크기", "세기", "하중", "kN/m", "intensity", "magnitude", "how large", "how much",
+                             "load", "value"),
+    ("POST /db/bmld", "dir"): ("방향", "GX", "GY", "GZ", "direction", "global"),
+    ("POST /db/matl", "grade"): ("등급", "강종", "강도", "grade", "strength"),
+}
+
+
+def argument_words(tool: str | None, argument: str) -> list[str]:
+    """Words that name ``argument`` of ``tool`` (any tool's when ``tool`` is None): its name, the
+    name with spaces for underscores, and the bundled vocabulary above."""
+    words = [argument, argument.replace("_", " ")]
+    for (name, arg), vocab in ARGUMENT_WORDS.items():
+        if arg == argument and (tool is None or name == tool):
+            words += vocab
+    return list(dict.fromkeys(words))

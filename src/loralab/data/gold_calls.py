@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .gennx_tools import validate_arguments
+from ..evaluation.schema import argument_problems
 
 
 def _arguments(fn: dict) -> Any:
@@ -41,6 +41,8 @@ def gold_call_problems(messages: list[dict], tools: list[dict] | None) -> list[s
             except ValueError as exc:
                 problems.append(f"{where}: {exc}")
                 continue
-            if isinstance(index[name].get("parameters"), dict):
-                problems += [f"{where}: {p}" for p in validate_arguments(index[name], args)]
+            try:
+                problems += [f"{where}: {p.message}" for p in argument_problems(index[name].get("parameters"), args)]
+            except ValueError as exc:  # the tool's own schema is broken: say so rather than crash
+                problems.append(f"{where}: tool {name!r}: {exc}")
     return problems

@@ -6,14 +6,18 @@ import hashlib
 import json
 from typing import Any
 
-from .scoring import FAILURE_CLASSES, AnswerScore
+from .scoring import CALL, CLARIFICATION, FAILURE_CLASSES, IRRELEVANCE, AnswerScore
 from .stats import compare_paired, compare_proportions, rate
 
 RATE_METRICS = (
-    "valid_json", "tool_name_accuracy", "exact_call_accuracy", "irrelevance_accuracy", "relevance",
-    "multi_call_exact", "hallucinated_tool_rate", "hallucinated_argument_rate", "type_error_rate",
-    "missed_call_rate", "spurious_call_rate",
+    "valid_json", "tool_name_accuracy", "exact_call_accuracy", "irrelevance_accuracy", "clarification_accuracy",
+    "turn_accuracy", "relevance", "multi_call_exact", "hallucinated_tool_rate", "hallucinated_argument_rate",
+    "type_error_rate", "missed_call_rate", "spurious_call_rate",
 )
+# the before/after rows of a comparison (base vs fine-tuned, run vs run)
+HEADLINE = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy",
+            "clarification_accuracy", "turn_accuracy", "relevance", "multi_call_exact", "hallucinated_tool_rate",
+            "hallucinated_argument_rate")
 EXCERPT_CHARS = 600
 
 
@@ -31,10 +35,13 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
               examples_per_failure: int = 3, ids: list[str] | None = None) -> dict[str, Any]:
     """JSON-ready report over a run. Denominators: see ``RATE_DENOMINATORS`` in report_markdown.
 
-    Per-answer rates count answers; hallucinated_tool_rate counts predicted calls;
-    hallucinated_argument_rate and type_error_rate count predicted calls to known tools
-    (arguments of an invented tool cannot be judged). Failure counts are answers showing
-    the class at least once. Per-tool rows count gold calls by gold tool name.
+    Per-answer rates count answers of the turns they are about: exact_call_accuracy and
+    tool_name_accuracy the turns whose gold calls a tool, irrelevance_accuracy and
+    clarification_accuracy the turns of those kinds, valid_json the answers that attempt a call;
+    hallucinated_tool_rate counts predicted calls; hallucinated_argument_rate and type_error_rate
+    count predicted calls to known tools (arguments of an invented tool cannot be judged). Failure
+    counts are answers showing the class at least once. Per-tool rows count gold calls by gold tool
+    name. ``examples`` keeps each answer's outcome, so any paired comparison can be recomputed.
     """
     n = len(scores)
     example_ids = None if ids is None else [str(i) for i in ids]   # only real ids make reports pairable
@@ -43,20 +50,25 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
         raise ValueError(f"{len(ids)} ids for {n} scores")
     known_calls = sum(s.n_known_calls for s in scores)
 
-    def frac(items: list[AnswerScore], attr: str, negate: bool = False) -> dict[str, Any]:
-        return rate(sum(bool(getattr(s, attr)) != negate for s in items), len(items))
+    def frac(items: list[AnswerScore], attr: str) -> dict[str, Any]:
+        return rate(sum(bool(getattr(s, attr)) for s in items), len(items))
 
     # One character per answer for each per-answer rate: "1" counted as a success, "0" as a failure,
     # "." outside the rate's denominator. The rates are counted from these strings, and two reports
     # on the same examples are compared example by example (``compare_reports``).
-    def marks(attr: str, applies=lambda s: True, negate: bool = False) -> str:
-        return "".join(("1" if bool(getattr(s, attr)) != negate else "0") if applies(s) else "." for s in scores)
+    def marks(attr: str, applies=lambda s: True) -> str:
+        return "".join(("1" if getattr(s, attr) else "0") if applies(s) else "." for s in scores)
+
+    def of(kind: str):
+        return lambda s: s.kind == kind
 
     outcomes = {
-        "valid_json": marks("valid_json"),
-        "tool_name_accuracy": marks("tool_name_correct"),
-        "exact_call_accuracy": marks("exact"),
-        "irrelevance_accuracy": marks("has_call", lambda s: not s.gold_has_call, negate=True),
+        "valid_json": marks("valid_json", lambda s: s.has_call),
+        "tool_name_accuracy": marks("tool_name_correct", of(CALL)),
+        "exact_call_accuracy": marks("exact", of(CALL)),
+        "irrelevance_accuracy": marks("correct", of(IRRELEVANCE)),
+        "clarification_accuracy": marks("correct", of(CLARIFICATION)),
+        "turn_accuracy": marks("correct"),
         "relevance": marks("has_call", lambda s: s.gold_has_call),
         "multi_call_exact": marks("exact", lambda s: len(s.gold_calls) >= 2),
         "missed_call_rate": marks("missed_call", lambda s: s.gold_has_call),
@@ -94,8 +106,9 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
         members: dict[str, list[AnswerScore]] = {}
         for value, s in zip(values, scores):
             members.setdefault(str(value), []).append(s)
-        group_out[key] = {v: {"n": len(ms), "exact_call_accuracy": frac(ms, "exact"),
-                              "tool_name_accuracy": frac(ms, "tool_name_correct")}
+        group_out[key] = {v: {"n": len(ms), "turn_accuracy": frac(ms, "correct"),
+                              "exact_call_accuracy": frac([s for s in ms if s.kind == CALL], "exact"),
+                              "tool_name_accuracy": frac([s for s in ms if s.kind == CALL], "tool_name_correct")}
                           for v, ms in sorted(members.items())}
 
     failures: dict[str, dict[str, Any]] = {k: {"count": 0, "examples": []} for k in FAILURE_CLASSES}
@@ -110,9 +123,11 @@ def aggregate(scores: list[AnswerScore], groups: dict[str, list[str]] | None = N
                     "gold": s.gold_calls,
                     "detail": next(d["message"] for d in s.details if d["kind"] == kind),
                 })
+    examples = [{"id": ex_id, "kind": s.kind, "outcome": s.outcome, "correct": s.correct, "exact": s.exact,
+                 "has_call": s.has_call, "failures": s.failures} for ex_id, s in zip(ids, scores)]
     return {"n": n, "rates": rates, "arguments": arguments, "per_tool": per_tool,
             "groups": group_out, "failures": failures, "outcomes": {
-                "ids": example_ids, "gold": _gold_digest(scores), "marks": outcomes}}
+                "ids": example_ids, "gold": _gold_digest(scores), "marks": outcomes}, "examples": examples}
 
 
 def _gold_digest(scores: list[AnswerScore]) -> str:
@@ -121,14 +136,17 @@ def _gold_digest(scores: list[AnswerScore]) -> str:
 
 
 def _paired_outcomes(before: dict, after: dict, metric: str) -> tuple[list[bool], list[bool]] | None:
-    """Both reports' outcomes for ``metric`` when they scored the same examples: the same ids in the
-    same order with the same gold calls (a regenerated data set may reuse ids). None otherwise, or
-    for a report written before outcomes were kept."""
+    """Both reports' outcomes for ``metric`` when they counted the same examples: the same ids in the
+    same order with the same gold calls (a regenerated data set may reuse ids), and the same
+    examples in the rate's denominator. None otherwise, or for a report written before outcomes
+    were kept."""
     b, a = before.get("outcomes") or {}, after.get("outcomes") or {}
     if not b.get("ids") or (b["ids"], b.get("gold")) != (a.get("ids"), a.get("gold")):
         return None
     ob, oa = b["marks"].get(metric), a["marks"].get(metric)
-    if ob is None or oa is None:
+    # a rate whose denominator depends on the answers (valid_json: answers that attempt a call)
+    # counts other examples on each side: not a pairing
+    if ob is None or oa is None or [c == "." for c in ob] != [c == "." for c in oa]:
         return None
     return [c == "1" for c in ob if c != "."], [c == "1" for c in oa if c != "."]
 

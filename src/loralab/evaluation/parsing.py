@@ -12,7 +12,11 @@ object ``{"name": ..., "parameters": {...}}`` (Kanana writes ``"arguments"``), o
 when one turn holds several calls (our templates' multi-call rendering; ``;`` between objects, as
 vLLM's llama3_json parser splits them, is accepted too). Generation stops on ``<|eot_id|>``.
 
-Both produce the same ``ParsedAnswer``: one "block" per ``<tool_call>`` block or per JSON object,
+``parse_message`` reads an OpenAI-style assistant message (``tool_calls`` with ``function.name`` and
+``function.arguments`` as a JSON string or object): each tool call is a block, ``content`` is the
+text outside, and a call object written in ``content`` is ``untagged_call`` as in hermes.
+
+All produce the same ``ParsedAnswer``: one "block" per ``<tool_call>`` block or per JSON object,
 with the same error classes, so the scorer does not know which convention it read.
 
 Decisions worth knowing when reading scores:
@@ -22,6 +26,10 @@ Decisions worth knowing when reading scores:
   text after the object inside the block is rejected too, because a serving stack that
   hands the body to ``json.loads`` would fail on it.
 * ``arguments`` given as a JSON-encoded string (the OpenAI wire format) is decoded.
+* hermes: a call object (``{"name": ...``) written in the text, outside any ``<tool_call>`` block, is
+  ``untagged_call``: the model meant to call, but no serving parser executes it. It counts as an
+  attempted call (so the answer is not a correct no-call answer) and makes the answer not
+  ``valid_json``; the call itself is not scored.
 * hermes: a ``<tool_call>`` that is never closed (truncated generation, or a new block opened
   first) is ``unclosed_block``. If its body still decodes as a complete call the call is
   recovered, as vLLM's hermes parser would, but the answer is no longer ``valid_json``
@@ -51,6 +59,7 @@ PYTHON_TAG = "<|python_tag|>"
 
 INVALID_JSON = "invalid_json"
 UNCLOSED_BLOCK = "unclosed_block"
+UNTAGGED_CALL = "untagged_call"
 
 HERMES = "hermes"
 LLAMA_JSON = "llama-json"
@@ -63,7 +72,7 @@ _CALL_OBJECT = re.compile(r'\{\s*"name"\s*:')
 class BlockError:
     """One malformed block: its class, position among blocks, and why."""
 
-    kind: str  # INVALID_JSON or UNCLOSED_BLOCK
+    kind: str  # INVALID_JSON, UNCLOSED_BLOCK or UNTAGGED_CALL
     index: int
     detail: str
     body: str
@@ -169,6 +178,46 @@ def _parse_hermes(text: str) -> ParsedAnswer:
             result.calls.append(call)
         pos = close + len(CLOSE_TAG)
     result.text_outside = "\n".join(s.strip() for s in outside if s.strip())
+    _flag_untagged(result, result.text_outside)
+    return result
+
+
+def _flag_untagged(result: ParsedAnswer, text: str) -> None:
+    """Each call object in ``text`` (prose, a code fence) is one UNTAGGED_CALL block."""
+    pos = 0
+    while (found := _CALL_OBJECT.search(text, pos)) is not None:
+        end = _object_end(text, found.start()) or len(text)
+        call, reason = decode_call(text[found.start():end])
+        detail = ("call written without the format's markers: no serving parser executes it"
+                  + (f" ({reason})" if call is None else ""))
+        result.errors.append(BlockError(UNTAGGED_CALL, result.n_blocks, detail, text[found.start():end]))
+        result.n_blocks += 1
+        pos = end
+
+
+def parse_message(message: dict[str, Any]) -> ParsedAnswer:
+    """Read an OpenAI-style assistant message; ValueError when it is not one (the caller names the line)."""
+    if not isinstance(message, dict):
+        raise ValueError(f"'message' must be an object, got {type(message).__name__}")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise ValueError(f"'message.content' must be a string or null, got {type(content).__name__}")
+    tool_calls = message.get("tool_calls") or []
+    if not isinstance(tool_calls, list):
+        raise ValueError(f"'message.tool_calls' must be a list, got {type(tool_calls).__name__}")
+    result = ParsedAnswer(text_outside=(content or "").strip())
+    for index, tool_call in enumerate(tool_calls):
+        fn = tool_call.get("function") if isinstance(tool_call, dict) else None
+        if not isinstance(fn, dict):
+            raise ValueError(f"'message.tool_calls[{index}]' must be an object with a 'function' object")
+        result.n_blocks += 1
+        body = json.dumps(fn, ensure_ascii=False)
+        call, reason = decode_call(body)
+        if call is None:
+            result.errors.append(BlockError(INVALID_JSON, index, reason, body))
+        else:
+            result.calls.append(call)
+    _flag_untagged(result, result.text_outside)
     return result
 
 

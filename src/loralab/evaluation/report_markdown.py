@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
+from .scoring import TURN_KINDS
 from .stats import NOISE_SCOPE, TEST_NAMES, TEST_RULE
 
 # What each rate counts, shown next to the numbers so nobody misreads a denominator.
 RATE_DENOMINATORS = {
-    "valid_json": "answers whose tool-call blocks all parse and are closed (over all answers)",
-    "tool_name_accuracy": "answers whose multiset of called tool names equals the gold's",
-    "exact_call_accuracy": "answers matching every gold call exactly, no extra call, no broken block",
-    "irrelevance_accuracy": "answers with no tool-call block, over examples whose gold has no call",
-    "relevance": "answers with >= 1 tool-call block, over examples whose gold has calls",
-    "multi_call_exact": "exact answers, over examples with >= 2 gold calls",
+    "valid_json": "answers whose attempted calls are all well-formed, tagged and closed, over answers that attempt a call",
+    "tool_name_accuracy": "answers whose multiset of called tool names equals the gold's, over turns whose gold calls",
+    "exact_call_accuracy": "answers matching every gold call exactly (no extra call, no broken block), over turns "
+                           "whose gold calls",
+    "irrelevance_accuracy": "non-empty text answers without a call or a claimed action, over turns no tool applies to",
+    "clarification_accuracy": "answers asking for the missing value without a call or a claimed action, over turns "
+                              "whose request lacks a required value",
+    "turn_accuracy": "answers correct for their turn's kind (call, irrelevance, clarification, summary), over all turns",
+    "relevance": "answers attempting a call, over turns whose gold calls",
+    "multi_call_exact": "exact answers, over turns with >= 2 gold calls",
     "hallucinated_tool_rate": "predicted calls naming a tool not in the schema, over all predicted calls",
     "hallucinated_argument_rate": "calls with a key not in the tool's properties, over calls to known tools",
-    "type_error_rate": "calls with a schema type/enum violation, over calls to known tools",
-    "missed_call_rate": "answers with no tool-call block, over examples whose gold has calls",
-    "spurious_call_rate": "answers with a tool-call block, over examples whose gold has no call",
+    "type_error_rate": "calls with an argument of a JSON type the schema does not allow, over calls to known tools",
+    "missed_call_rate": "answers attempting no call, over turns whose gold calls",
+    "spurious_call_rate": "answers attempting a call, over turns whose gold has no call",
 }
 EXAMPLE_CHARS = 400
 
@@ -56,8 +62,12 @@ def _rate_cell(r: dict[str, Any]) -> list[str]:
     return [_pct(r["value"]), _ci(r["ci95"] if r["n"] else None), f"{r['k']}/{r['n']}"]
 
 
-def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] | None = None) -> str:
+def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] | None = None,
+           comparison_note: str = "") -> str:
     out = [f"# {title}", "", f"Examples: **{report['n']}**. Intervals are Wilson 95 %.", ""]
+    kinds = Counter(e["kind"] for e in report.get("examples") or [])
+    if kinds:
+        out += ["Turns: " + ", ".join(f"{kinds[k]} {k}" for k in TURN_KINDS if kinds[k]) + ".", ""]
 
     out += ["## Headline metrics", ""]
     rows = [[name, *_rate_cell(r), RATE_DENOMINATORS.get(name, "")] for name, r in report["rates"].items()]
@@ -76,9 +86,11 @@ def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] 
 
     for key, values in (report.get("groups") or {}).items():
         out += [f"## By {key}", ""]
-        rows = [[value, g["n"], _pct(g["exact_call_accuracy"]["value"]), _ci(g["exact_call_accuracy"]["ci95"]),
+        rows = [[value, g["n"], _pct(g["turn_accuracy"]["value"]), _ci(g["turn_accuracy"]["ci95"]),
+                 _pct(g["exact_call_accuracy"]["value"]), g["exact_call_accuracy"]["n"],
                  _pct(g["tool_name_accuracy"]["value"])] for value, g in values.items()]
-        out += _table([key, "n", "Exact", "Exact 95% CI", "Name accuracy"], rows)
+        out += _table([key, "n", "Correct", "Correct 95% CI", "Exact (call turns)", "Call turns", "Name accuracy"],
+                      rows)
 
     failures = report.get("failures") or {}
     out += ["## Failures (answers showing each class)", ""]
@@ -96,7 +108,7 @@ def render(report: dict[str, Any], title: str, comparison: list[dict[str, Any]] 
 
     if comparison:
         out += ["## Comparison (after − before, α = 0.05)", "",
-                f"Test: {TEST_RULE}; {NOISE_SCOPE}.", ""]
+                f"Test: {TEST_RULE}; {NOISE_SCOPE}.", ""] + ([comparison_note, ""] if comparison_note else [])
         rows = [[c["metric"], _pct(c["before"]), _pct(c["after"]),
                  "n/a" if c["delta"] is None else f"{100 * c['delta']:+.1f} pp",
                  "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}", TEST_NAMES[c["test"]],

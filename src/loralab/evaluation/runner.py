@@ -2,7 +2,9 @@
 
 Used at the end of training (fine-tuned vs base, where the base is the same model with its
 adapter disabled, so no second load), by ``loralab-eval`` on a run directory, and by the
-in-training callback on a validation sample."""
+in-training callback on a validation sample. The base model answers the first
+``eval.base_max_examples`` (default: all) of the very examples the fine-tuned model answers, and
+the before/after comparison pairs the two on those examples (McNemar)."""
 
 from __future__ import annotations
 
@@ -17,25 +19,12 @@ from omegaconf import DictConfig
 from ..data.pipeline import has_conversations
 from ..data.prompting import chat_inputs, prompt_and_gold
 from ..rundir import write_json, write_text
-from .aggregate import aggregate, compare_reports
+from .aggregate import HEADLINE, compare_reports
 from .generation import generate, render_prompts
+from .records import answer_lines, report_for, score_record
 from .report_markdown import render
-from .scoring import score_answer
 
 log = logging.getLogger(__name__)
-
-GROUP_KEYS = ("language", "category", "values")   # record fields the report breaks scores down by
-HEADLINE = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy", "relevance",
-            "multi_call_exact", "hallucinated_tool_rate", "hallucinated_argument_rate")
-
-
-def gold_calls(message: dict) -> list[dict]:
-    calls = []
-    for call in message.get("tool_calls") or []:
-        fn = call.get("function", call)
-        calls.append({"name": fn["name"], "arguments": fn.get("arguments", {})})
-    return calls
-
 
 def _conversations(records: list[dict], data_cfg: DictConfig, tools: list[dict] | None):
     out = []
@@ -60,25 +49,25 @@ def max_new_tokens_for(records: list[dict], tokenizer, data_cfg: DictConfig, too
     return int(longest * 1.25) + 8
 
 
-def evaluate_records(model, tokenizer, records: list[dict], tools: list[dict] | None, data_cfg: DictConfig,
-                     batch_size: int, max_new_tokens: int, tool_call_format: str = "hermes") -> dict[str, Any]:
-    """Generate and score; return the aggregate report, throughput and per-example answers.
-    ``tool_call_format``: how the model writes calls (model.tool_call_format, see parsing.py)."""
+def generate_answers(model, tokenizer, records: list[dict], tools: list[dict] | None, data_cfg: DictConfig,
+                     batch_size: int, max_new_tokens: int) -> tuple[list[str], dict[str, Any]]:
+    """The model's greedy answers to the records' prompts, and the generation throughput."""
     prompts = render_prompts(tokenizer, _conversations(records, data_cfg, tools))
     gens = generate(model, tokenizer, prompts, max_new_tokens, batch_size)
-    scores = []
-    for record, text in zip(records, gens.texts):
-        _, answer = prompt_and_gold(record)
-        scores.append(score_answer(text, gold_calls(answer), record.get("tools") or tools or [],
-                                   acceptable=record.get("acceptable"), tool_call_format=tool_call_format))
-    ids = [str(r.get("id", i)) for i, r in enumerate(records)]
-    groups = {k: [str(r.get(k)) for r in records] for k in GROUP_KEYS if all(k in r for r in records)}
-    report = aggregate(scores, groups=groups or None, ids=ids)
-    answers = [{"id": i, "answer": s.answer, "exact": s.exact, "failures": s.failures} for i, s in zip(ids, scores)]
     throughput = {"examples": len(records), "seconds": round(gens.seconds, 2),
                   "examples_per_s": round(gens.examples_per_s, 3), "new_tokens": gens.new_tokens,
                   "batch_size": batch_size, "max_new_tokens": max_new_tokens}
-    return {"report": report, "throughput": throughput, "answers": answers}
+    return gens.texts, throughput
+
+
+def evaluate_records(model, tokenizer, records: list[dict], tools: list[dict] | None, data_cfg: DictConfig,
+                     batch_size: int, max_new_tokens: int, tool_call_format: str = "hermes") -> dict[str, Any]:
+    """Generate and score; return the aggregate report, throughput, per-example answers and scores.
+    ``tool_call_format``: how the model writes calls (model.tool_call_format, see parsing.py)."""
+    texts, throughput = generate_answers(model, tokenizer, records, tools, data_cfg, batch_size, max_new_tokens)
+    scores = [score_record(record, text, tools, tool_call_format) for record, text in zip(records, texts)]
+    return {"report": report_for(records, scores), "throughput": throughput,
+            "answers": answer_lines(records, scores), "scores": scores}
 
 
 def tool_call_format_of(model_cfg: DictConfig) -> str:
@@ -91,10 +80,27 @@ def _base_cache_path(cache_dir: str, key_parts: list[Any]) -> Path:
     return Path(cache_dir).expanduser() / "base-evals" / f"{key}.json"
 
 
+def _base_answers(cfg: DictConfig, model, tokenizer, records: list[dict], splits, split: str, base_key: str | None,
+                  max_new: int, call_format: str, base_model_context) -> tuple[list[str], dict[str, Any], str | None]:
+    """The base model's answers (texts, throughput, cache file when reused). Raw answers are cached,
+    not scores, so a change of the scoring rules never reuses an outdated score."""
+    cache = _base_cache_path(cfg.paths.cache_dir, ["answers", base_key, split, len(records), max_new,
+                                                   tokenizer.chat_template, splits.fingerprint(cfg.data), call_format])
+    if cache.is_file():
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if len(cached.get("texts") or []) == len(records):
+            return cached["texts"], cached["throughput"], str(cache)
+    with base_model_context():
+        texts, throughput = generate_answers(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size,
+                                             max_new)
+    write_json(cache, {"texts": texts, "throughput": throughput})
+    return texts, throughput, None
+
+
 def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, base_key: str | None,
                     base_model_context=None) -> dict[str, Any]:
-    """Evaluate the model (and, when base_model_context is given, the base model) on cfg.eval.splits
-    and write eval.json, eval.md and eval_answers.jsonl into run_dir."""
+    """Evaluate the model (and, when base_model_context is given, the base model on the same examples)
+    on cfg.eval.splits and write eval.json, eval.md and eval_answers.jsonl into run_dir."""
     payload: dict[str, Any] = {"primary": cfg.eval.splits[0], "splits": {}}
     markdown, answers_out = [], []
     call_format = tool_call_format_of(cfg.model)
@@ -107,29 +113,33 @@ def evaluate_splits(cfg: DictConfig, run_dir: Path, model, tokenizer, splits, ba
         max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
         tuned = evaluate_records(model, tokenizer, records, splits.tools, cfg.data, cfg.eval.batch_size, max_new,
                                  call_format)
+        tuned_scores = tuned.pop("scores")
         entry: dict[str, Any] = {"n": len(records), "fine_tuned": {k: tuned[k] for k in ("report", "throughput")}}
-        answers_out += [{"split": split, **a} for a in tuned.pop("answers")]
-        comparison = None
+        answers_out += [{"split": split, "model": "fine_tuned", **a} for a in tuned.pop("answers")]
+        comparison, note = None, ""
         if base_model_context is not None:
-            base_records = records[: cfg.eval.base_max_examples]
-            cache = _base_cache_path(cfg.paths.cache_dir, [base_key, split, len(base_records), max_new,
-                                                           tokenizer.chat_template, splits.fingerprint(cfg.data),
-                                                           call_format])
-            if cache.is_file():
-                base = json.loads(cache.read_text(encoding="utf-8"))
-                base["cached"] = str(cache)
-            else:
-                with base_model_context():
-                    base = evaluate_records(model, tokenizer, base_records, splits.tools, cfg.data,
-                                            cfg.eval.batch_size, max_new, call_format)
-                base.pop("answers")
-                write_json(cache, base)
-            entry["base"] = base
-            comparison = compare_reports(base["report"], tuned["report"], list(HEADLINE))
+            cap = cfg.eval.get("base_max_examples")
+            n_base = len(records) if cap is None else min(cap, len(records))
+            base_records = records[:n_base]
+            texts, throughput, cached = _base_answers(cfg, model, tokenizer, base_records, splits, split, base_key,
+                                                      max_new, call_format, base_model_context)
+            base_scores = [score_record(r, text, splits.tools, call_format) for r, text in zip(base_records, texts)]
+            entry["base"] = {"report": report_for(base_records, base_scores), "throughput": throughput}
+            if cached:
+                entry["base"]["cached"] = cached
+            answers_out += [{"split": split, "model": "base", **a} for a in answer_lines(base_records, base_scores)]
+            after = entry["fine_tuned"]["report"]
+            if n_base < len(records):   # compare on the examples both answered
+                after = report_for(base_records, tuned_scores[:n_base])
+                entry["fine_tuned_on_base_examples"] = {"report": after}
+                note = (f"Compared on the first {n_base} of the {len(records)} examples, the ones the base model "
+                        "answered (eval.base_max_examples).")
+            comparison = compare_reports(entry["base"]["report"], after, list(HEADLINE))
             entry["comparison"] = comparison
+            entry["comparison_n"] = n_base
         payload["splits"][split] = entry
         markdown.append(render(tuned["report"], f"Tool-call evaluation: {split} split ({len(records)} examples)",
-                               comparison))
+                               comparison, note))
     write_json(run_dir / "eval.json", payload)
     write_text(run_dir / "eval.md", "\n\n".join(markdown))
     write_text(run_dir / "eval_answers.jsonl", "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers_out))

@@ -1,22 +1,37 @@
-"""Score one parsed answer against its gold tool calls, modelled on BFCL's AST checker.
+"""Score one answer against its gold turn, modelled on BFCL's AST checker.
+
+A turn is one of four kinds, and the answer is ``correct`` when it shows no failure class:
+
+* ``call``: the gold calls tools. Correct = ``exact``: every gold call matched, no extra call,
+  every block well-formed, every argument valid for its tool's JSON Schema.
+* ``clarification``: the gold asks for a value the request lacks (the record's
+  ``missing_arguments``). Correct: a non-empty text without a call that claims no action and asks
+  about every missing argument (replies.py).
+* ``irrelevance``: no tool applies. Correct: a non-empty text without a call that claims no action.
+* ``summary``: the gold answers a tool result in text. Correct: a non-empty text without a call
+  (reporting the result is what it should do, so claims are allowed here).
+
+Silence is never correct: an empty answer is ``empty_answer``. A call object written without the
+format's markers is ``untagged_call`` (parsing.py): an attempted call, never a valid one.
 
 Choices that differ from, or pin down, BFCL:
 
-* Strings are compared after Unicode NFKC, case-folding, stripping and collapsing
-  whitespace. Unlike BFCL we do not delete punctuation (`` ,./-_*^``): in our tool
-  names and values it carries meaning ("/db/node", "1.5" vs "15", "-3").
-* Integers are strict as in BFCL: 3.0 is a type error for an ``integer`` parameter.
-  An int is accepted for ``number``. Numbers match within a relative tolerance of 1e-6.
-* An optional parameter (not in ``required``) may be omitted when the gold value equals
-  the schema ``default`` or the acceptable values hold ``""`` / None (BFCL's marker).
-  An optional parameter the gold does not mention is tolerated when it equals its default.
+* Argument checks (type, enum, range, required, extra keys) are JSON Schema validation
+  (schema.py): closed objects, strict integers (3.0 is a type error for an ``integer``).
+* A value constrained by ``enum`` must equal a listed value exactly. Other strings are compared
+  after Unicode NFKC, case-folding, stripping and collapsing whitespace; unlike BFCL we do not
+  delete punctuation (`` ,./-_*^``): in our tool names and values it carries meaning ("/db/node",
+  "1.5" vs "15", "-3").
+* An int is accepted for ``number``. Numbers match within a relative tolerance of 1e-6.
+* An optional parameter (not in ``required``) may be omitted when the gold value equals the
+  schema ``default`` or the acceptable values hold ``""`` / None (BFCL's marker). An optional
+  parameter the gold does not mention is tolerated when it equals its default.
 * Calls are paired one-to-one to maximise (exact pairs, same-name pairs, correct argument
   leaves): brute force over permutations when there are at most 40 320 of them (n <= 8),
-  greedy beyond. ``ordered=True`` keeps the relative order (a monotone alignment).
-* ``exact`` also needs every block to be well-formed, so a recovered unclosed block or an
-  extra broken block never counts as exact.
-* ``has_call`` means the model opened at least one block, well-formed or not: a broken
-  block is still a decision to call a tool (relevance / irrelevance are about that decision).
+  greedy beyond. ``ordered=True`` (calls that depend on each other) keeps the gold's order: a
+  monotone alignment, so a call out of order is missing and extra.
+* ``has_call`` means the model attempted a call: a block, well-formed or not, or an untagged call
+  object (relevance and irrelevance are about that decision).
 """
 
 from __future__ import annotations
@@ -27,12 +42,19 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .parsing import INVALID_JSON, UNCLOSED_BLOCK, parse_tool_calls
+from .parsing import INVALID_JSON, UNCLOSED_BLOCK, UNTAGGED_CALL, ParsedAnswer, parse_tool_calls
+from .replies import asks_for, claims_action, missing_pairs
+from .schema import WRONG_TYPE, argument_problems, schema_problems
 
+EMPTY_ANSWER, CLAIMED_WITHOUT_CALL, MISSING_CLARIFICATION = "empty_answer", "claimed_without_call", "missing_clarification"
+# in the order an example's outcome names its first failure
 FAILURE_CLASSES = (
-    INVALID_JSON, UNCLOSED_BLOCK, "unknown_tool", "wrong_tool", "missing_argument",
-    "extra_argument", "wrong_type", "wrong_value", "missing_call", "extra_call",
+    EMPTY_ANSWER, UNTAGGED_CALL, CLAIMED_WITHOUT_CALL, INVALID_JSON, UNCLOSED_BLOCK, "unknown_tool", "wrong_tool",
+    "missing_argument", "extra_argument", "wrong_type", "wrong_value", "missing_call", "extra_call",
+    MISSING_CLARIFICATION,
 )
+CALL, CLARIFICATION, IRRELEVANCE, SUMMARY = "call", "clarification", "irrelevance", "summary"
+TURN_KINDS = (CALL, CLARIFICATION, IRRELEVANCE, SUMMARY)
 REL_TOL = 1e-6
 BRUTE_FORCE_LIMIT = 40_320  # 8! pairings still score in well under a second
 _MISSING = object()
@@ -46,17 +68,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_TYPE_CHECKS = {
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": _is_number,
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-    "null": lambda v: v is None,
-}
-
-
 def _declared_types(schema: dict) -> list[str]:
     types = schema.get("type")
     return types if isinstance(types, list) else [types] if isinstance(types, str) else []
@@ -64,40 +75,6 @@ def _declared_types(schema: dict) -> list[str]:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def check_schema(value: Any, schema: Any, path: str, type_errors: list[str], unknown: list[str]) -> None:
-    """Append type/enum violations and keys unknown to the schema (recursively) for ``value``."""
-    if not isinstance(schema, dict) or not schema:
-        return  # nothing declared, nothing to judge
-    variants = schema.get("anyOf") or schema.get("oneOf")
-    if isinstance(variants, list):
-        if not any(_conforms(value, v) for v in variants):
-            type_errors.append(f"{path}: {value!r} matches no anyOf/oneOf branch")
-        return
-    types = _declared_types(schema)
-    if types and not any(_TYPE_CHECKS.get(t, lambda v: True)(value) for t in types):
-        type_errors.append(f"{path}: expected {'|'.join(types)}, got {type(value).__name__} {value!r}")
-        return
-    enum = schema.get("enum")
-    if isinstance(enum, list) and not any(values_equal(value, e, schema) for e in enum):
-        type_errors.append(f"{path}: {value!r} not in enum {enum}")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            check_schema(item, schema["items"], f"{path}[{i}]", type_errors, unknown)
-    props = schema.get("properties")
-    if isinstance(value, dict) and isinstance(props, dict):
-        for key, item in value.items():
-            if key in props:
-                check_schema(item, props[key], _join(path, key), type_errors, unknown)
-            elif not schema.get("additionalProperties"):
-                unknown.append(_join(path, key))
-
-
-def _conforms(value: Any, schema: Any) -> bool:
-    errors: list[str] = []
-    check_schema(value, schema, "", errors, [])
-    return not errors
 
 
 def values_equal(pred: Any, gold: Any, schema: Any = None) -> bool:
@@ -115,7 +92,10 @@ def values_equal(pred: Any, gold: Any, schema: Any = None) -> bool:
             return False
         return math.isclose(pred, gold, rel_tol=REL_TOL, abs_tol=1e-12)
     if isinstance(gold, str):
-        return isinstance(pred, str) and normalize_string(pred) == normalize_string(gold)
+        if not isinstance(pred, str):
+            return False
+        # an enum value is an identifier the API matches exactly: "GZ", not "gz"
+        return pred == gold if isinstance(schema.get("enum"), list) else normalize_string(pred) == normalize_string(gold)
     if isinstance(gold, list):
         items = schema.get("items")
         return isinstance(pred, list) and len(pred) == len(gold) and all(
@@ -222,7 +202,7 @@ def evaluate_pair(pred: dict, gold: dict, alts: dict, tools: dict[str, dict]) ->
         result.n_gold += len(gold_leaves)
         result.tp += sum(1 for p, v, _ in pred_leaves
                          if p in gold_leaves and values_equal(v, *gold_leaves[p]))
-        kind = "wrong_value" if _conforms(pv, prop) else "wrong_type"
+        kind = "wrong_type" if any(p.kind == WRONG_TYPE for p in schema_problems(pv, prop, key)) else "wrong_value"
         result.issues.append((kind, f"{key}: expected {ref!r}, got {pv!r}"))
     result.exact = not result.issues
     return result
@@ -284,16 +264,25 @@ def _align_in_order(table: list[list[PairResult]], m: int, n: int) -> list[tuple
     return pairs
 
 
+def turn_kind(gold_calls: list[dict], missing_arguments: Any = None, after_tool_result: bool = False) -> str:
+    """CALL, CLARIFICATION, SUMMARY or IRRELEVANCE (module docstring)."""
+    if gold_calls:
+        return CALL
+    if missing_pairs(missing_arguments):
+        return CLARIFICATION
+    return SUMMARY if after_tool_result else IRRELEVANCE
+
+
 @dataclass
 class AnswerScore:
     answer: str
     gold_calls: list[dict]
     pred_calls: list[dict]
-    valid_json: bool
+    valid_json: bool         # every attempted call well-formed (the rate counts answers that attempt one)
     has_call: bool
     gold_has_call: bool
     tool_name_correct: bool
-    exact: bool
+    exact: bool              # a call turn answered exactly; False for every other kind
     arg_tp: int
     arg_n_pred: int
     arg_n_gold: int
@@ -310,6 +299,10 @@ class AnswerScore:
     details: list[dict[str, str]]
     per_gold: list[dict[str, Any]]
     text_outside: str = ""
+    kind: str = CALL
+    correct: bool = False    # no failure class: the turn answered as its kind asks
+    empty: bool = False
+    claimed_action: bool = False
 
     @property
     def arg_precision(self) -> float | None:
@@ -319,21 +312,33 @@ class AnswerScore:
     def arg_recall(self) -> float | None:
         return self.arg_tp / self.arg_n_gold if self.arg_n_gold else None
 
+    @property
+    def outcome(self) -> str:
+        """"correct", or the first failure class (FAILURE_CLASSES order)."""
+        return "correct" if self.correct else self.failures[0]
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "arg_precision": self.arg_precision, "arg_recall": self.arg_recall}
+        return {**asdict(self), "arg_precision": self.arg_precision, "arg_recall": self.arg_recall,
+                "outcome": self.outcome}
 
 
 def score_answer(answer_text: str, gold_calls: list[dict], tools: list[dict],
                  acceptable: list[dict] | None = None, ordered: bool = False,
-                 tool_call_format: str = "hermes") -> AnswerScore:
-    """Parse ``answer_text`` (written in ``tool_call_format``, see parsing.py) and score it against
-    ``gold_calls`` (see module docstring for rules)."""
-    parsed = parse_tool_calls(answer_text, tool_call_format)
+                 tool_call_format: str = "hermes", missing_arguments: Any = None,
+                 after_tool_result: bool = False, parsed: ParsedAnswer | None = None) -> AnswerScore:
+    """Parse ``answer_text`` (written in ``tool_call_format``, see parsing.py; or take ``parsed``,
+    e.g. an OpenAI message read by parse_message) and score it against the gold turn.
+
+    ``acceptable``: per gold call, argument -> acceptable values (BFCL style). ``ordered``: the gold
+    calls depend on each other, so their order is scored. ``missing_arguments``: the gold asks for
+    these (replies.missing_pairs). ``after_tool_result``: the turn answers a tool result."""
+    parsed = parsed if parsed is not None else parse_tool_calls(answer_text, tool_call_format)
     # Accept both the OpenAI wrapper {"type": "function", "function": {...}} and a bare function.
     index = {fn["name"]: fn for fn in (t.get("function", t) for t in tools)}
     acceptable = acceptable if acceptable is not None else [{} for _ in gold_calls]
     if len(acceptable) != len(gold_calls):
         raise ValueError(f"{len(acceptable)} acceptable entries for {len(gold_calls)} gold calls")
+    kind = turn_kind(gold_calls, missing_arguments, after_tool_result)
     details: list[dict[str, str]] = [{"kind": e.kind, "message": f"block {e.index}: {e.detail}"}
                                      for e in parsed.errors]
     preds = parsed.calls
@@ -348,15 +353,17 @@ def score_answer(answer_text: str, gold_calls: list[dict], tools: list[dict],
             details.append({"kind": "unknown_tool", "message": f"{name!r} is not in the tool schema"})
             continue
         n_known += 1
-        errors: list[str] = []
-        unknown: list[str] = []
-        check_schema(call["arguments"], _params(index[name]), "", errors, unknown)
+        try:
+            problems = argument_problems(_params(index[name]), call["arguments"])
+        except ValueError as exc:
+            raise ValueError(f"tool {name!r}: {exc}") from exc
+        unknown = [p.path for p in problems if p.kind == "extra_argument"]
+        wrong_types = [p.message for p in problems if p.kind == WRONG_TYPE]
         n_with_halluc += bool(unknown)
-        n_with_type_err += bool(errors)
+        n_with_type_err += bool(wrong_types)
         halluc_args += [f"{name}: {u}" for u in unknown]
-        type_errors += [f"{name}: {e}" for e in errors]
-        details += [{"kind": "extra_argument", "message": f"{name}: {u} not in schema"} for u in unknown]
-        details += [{"kind": "wrong_type", "message": f"{name}: {e}"} for e in errors]
+        type_errors += [f"{name}: {e}" for e in wrong_types]
+        details += [{"kind": p.kind, "message": f"{name}: {p.message}"} for p in problems]
 
     table = [[evaluate_pair(p, g, acceptable[j] or {}, index) for j, g in enumerate(gold_calls)] for p in preds]
     pairs = match_calls(table, len(gold_calls), ordered)
@@ -367,7 +374,8 @@ def score_answer(answer_text: str, gold_calls: list[dict], tools: list[dict],
         res = table[paired_gold[g]][g] if g in paired_gold else None
         if res is None:
             res = PairResult(False, False, 0, 0, _arg_leaves(gold["arguments"]))
-            res.issues.append(("missing_call", f"no call matched gold {gold['name']!r}"))
+            res.issues.append(("missing_call", f"no call matched gold {gold['name']!r}"
+                                               + (" in order" if ordered and preds else "")))
         details += [{"kind": k, "message": msg} for k, msg in res.issues]
         tp, n_pred, n_gold = tp + res.tp, n_pred + res.n_pred, n_gold + res.n_gold
         per_gold.append({"name": gold["name"], "matched": g in paired_gold, "exact": res.exact,
@@ -378,16 +386,31 @@ def score_answer(answer_text: str, gold_calls: list[dict], tools: list[dict],
             details.append({"kind": "extra_call", "message": f"unmatched call {call['name']!r}"})
 
     has_call, gold_has_call = parsed.attempted_call, bool(gold_calls)
+    text = parsed.text_outside
+    empty = not has_call and not text.strip()
+    claimed = not has_call and kind != SUMMARY and claims_action(text)
+    if empty:
+        details.append({"kind": EMPTY_ANSWER, "message": "the answer is empty"})
+    if claimed:
+        details.append({"kind": CLAIMED_WITHOUT_CALL, "message": "the text says an action was carried out, "
+                                                                 "but no tool was called"})
+    if kind == CLARIFICATION and not (has_call or empty or claimed):
+        missing = missing_pairs(missing_arguments)
+        if not asks_for(text, missing):
+            names = ", ".join(arg for _, arg in missing)
+            details.append({"kind": MISSING_CLARIFICATION, "message": f"no question about the missing {names}"})
     kinds = {d["kind"] for d in details}
+    failures = [k for k in FAILURE_CLASSES if k in kinds]
+    correct = not failures
     return AnswerScore(
         answer=answer_text, gold_calls=gold_calls, pred_calls=preds, valid_json=parsed.valid_json,
         has_call=has_call, gold_has_call=gold_has_call,
-        tool_name_correct=sorted(c["name"] for c in preds) == sorted(c["name"] for c in gold_calls),
-        exact=parsed.valid_json and len(preds) == len(gold_calls) and all(d["exact"] for d in per_gold),
+        tool_name_correct=gold_has_call and sorted(c["name"] for c in preds) == sorted(c["name"] for c in gold_calls),
+        exact=kind == CALL and correct,
         arg_tp=tp, arg_n_pred=n_pred, arg_n_gold=n_gold, n_pred_calls=len(preds), n_known_calls=n_known,
         n_calls_hallucinated_args=n_with_halluc, n_calls_type_errors=n_with_type_err,
         hallucinated_tools=halluc_tools, hallucinated_arguments=halluc_args, type_errors=type_errors,
         missed_call=gold_has_call and not has_call, spurious_call=has_call and not gold_has_call,
-        failures=[k for k in FAILURE_CLASSES if k in kinds], details=details, per_gold=per_gold,
-        text_outside=parsed.text_outside,
+        failures=failures, details=details, per_gold=per_gold, text_outside=text,
+        kind=kind, correct=correct, empty=empty, claimed_action=claimed,
     )

@@ -17,30 +17,41 @@ def _pct(rate: dict | None) -> str:
 
 
 def print_eval_tables(payload: dict) -> None:
+    """Per split: each rate of the fine-tuned model, and, with a base model, both on the examples
+    the base answered, with whether the paired difference exceeds the noise."""
     for split, entry in payload["splits"].items():
         tuned = entry["fine_tuned"]["report"]["rates"]
         base = (entry.get("base") or {}).get("report", {}).get("rates")
+        paired = (entry.get("fine_tuned_on_base_examples") or {}).get("report", {}).get("rates")
         table = Table(title=f"tool-call evaluation, {split} split (95 % Wilson intervals)", title_justify="left")
         table.add_column("metric", no_wrap=True)
         if base is not None:
-            table.add_column(f"base model (n={entry['base']['report']['n']})", justify="right")
-        table.add_column(f"fine-tuned (n={entry['n']})", justify="right")
-        if base is not None:
+            n_base = entry["base"]["report"]["n"]
+            table.add_column(f"base model (n={n_base})", justify="right")
+            table.add_column(f"fine-tuned (n={n_base})" if paired else f"fine-tuned (n={entry['n']})", justify="right")
             table.add_column("difference beyond noise?", justify="center")
+            if paired:
+                table.add_column(f"fine-tuned, all (n={entry['n']})", justify="right")
+        else:
+            table.add_column(f"{payload.get('label') or 'fine-tuned'} (n={entry['n']})", justify="right")
         significant = {row["metric"]: row["significant"] for row in entry.get("comparison") or []}
         for metric, rate in tuned.items():
             row = [metric]
             if base is not None:
-                row.append(_pct(base.get(metric)))
-            row.append(_pct(rate))
-            if base is not None:
-                both = rate.get("value") is not None and (base.get(metric) or {}).get("value") is not None
+                after = (paired or tuned).get(metric)
+                row += [_pct(base.get(metric)), _pct(after)]
+                both = (after or {}).get("value") is not None and (base.get(metric) or {}).get("value") is not None
                 row.append({True: "yes", False: "no"}.get(significant.get(metric)) if both else "")
+                if paired:
+                    row.append(_pct(rate))
+            else:
+                row.append(_pct(rate))
             table.add_row(*row)
         console.print(table)
-        speed = entry["fine_tuned"]["throughput"]
-        console.print(f"generation: {speed['examples']} examples in {speed['seconds']} s "
-                      f"({speed['examples_per_s']} examples/s, batch {speed['batch_size']})")
+        speed = entry["fine_tuned"].get("throughput")
+        if speed:
+            console.print(f"generation: {speed['examples']} examples in {speed['seconds']} s "
+                          f"({speed['examples_per_s']} examples/s, batch {speed['batch_size']})")
 
 
 def print_comparison(rows: list[dict], title: str) -> None:
