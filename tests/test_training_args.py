@@ -7,7 +7,8 @@ import torch
 
 import loralab
 from loralab.hardware import Hardware, resolve_precision
-from loralab.training_args import build_sft_config, gradient_checkpointing_enabled, sft_config_kwargs
+from loralab.training_args import (build_sft_config, checkpointing_argument, gradient_checkpointing_enabled,
+                                  sft_config_kwargs)
 
 CPU = Hardware("cpu", "AVX2-only CPU", None, False, False, 2, None)
 CPU_BF16 = Hardware("cpu", "Sapphire Rapids", None, False, True, 16, None)
@@ -48,14 +49,15 @@ def test_precision_flags_are_exactly_the_resolved_ones(hw, bf16, fp16):
 
 
 def test_gradient_checkpointing_auto_is_off_on_cpu(default_cpu):
-    assert default_cpu["gradient_checkpointing"] is False
-    assert default_cpu["gradient_checkpointing_kwargs"] is None
+    name = checkpointing_argument()
+    assert default_cpu[name] is False
+    assert default_cpu[f"{name}_kwargs"] is None
 
 
 def test_gradient_checkpointing_auto_is_on_on_cuda():
     kw = kwargs_for(hw=A100)
-    assert kw["gradient_checkpointing"] is True
-    assert kw["gradient_checkpointing_kwargs"] == {"use_reentrant": False}
+    assert kw[checkpointing_argument()] is True
+    assert kw[f"{checkpointing_argument()}_kwargs"] == {"use_reentrant": False}
 
 
 @pytest.mark.parametrize("setting,hw,expected", [("true", CPU, True), ("false", A100, False), ("auto", T4, True),
@@ -66,8 +68,8 @@ def test_gradient_checkpointing_explicit_setting_wins(setting, hw, expected):
 
 def test_gradient_checkpointing_from_a_yaml_boolean():
     # `trainer.gradient_checkpointing=true` arrives as a bool coerced into the str field
-    assert kwargs_for(["trainer.gradient_checkpointing=true"])["gradient_checkpointing"] is True
-    assert kwargs_for(["trainer.gradient_checkpointing=false"], hw=A100)["gradient_checkpointing"] is False
+    assert kwargs_for(["trainer.gradient_checkpointing=true"])[checkpointing_argument()] is True
+    assert kwargs_for(["trainer.gradient_checkpointing=false"], hw=A100)[checkpointing_argument()] is False
 
 
 def test_warmup_is_the_ratio_as_a_float_when_steps_unset(default_cpu):
@@ -202,7 +204,7 @@ def test_build_sft_config_constructs_on_this_cpu(overrides, tmp_path):
     assert type(args).__name__ == "SFTConfig"
     assert args.bf16 is kw["bf16"] is False
     assert args.fp16 is kw["fp16"] is False
-    assert args.gradient_checkpointing is kw["gradient_checkpointing"]
+    assert getattr(args, checkpointing_argument()) is kw[checkpointing_argument()]
     assert args.use_cpu is True
     assert args.max_steps == cfg.trainer.max_steps
     assert args.learning_rate == pytest.approx(cfg.optimizer.lr)

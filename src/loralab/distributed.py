@@ -3,7 +3,7 @@
 loralab writes no distributed code of its own. The same ``loralab-train`` runs under ``torchrun`` or
 ``accelerate launch``; the Trainer does the distribution. This module only
 - maps the ``distributed`` config group onto training arguments (:func:`training_kwargs`), including
-  the DeepSpeed JSON built from the seeds' ZeRO-2 / ZeRO-3-offload files with the HF integration's
+  the DeepSpeed JSON built like the common ZeRO-2 / ZeRO-3-offload files with the HF integration's
   ``"auto"`` fields (:func:`deepspeed_config`), so batch, accumulation, clipping, precision and the
   optimizer's hyper-parameters always come from our config, never from a second file;
 - tells the ranks apart (:func:`is_main_process`): every rank runs the whole recipe, rank 0 alone
@@ -139,11 +139,11 @@ def register_resolvers() -> None:
 
 def deepspeed_config(cfg: DictConfig) -> dict[str, Any]:
     """The DeepSpeed config for ``distributed.deepspeed``: the user's own file when given, else built like
-    the seeds' ZeRO-2 / ZeRO-3-offload files. Every value the Trainer also knows is ``"auto"``, filled by
+    the common ZeRO-2 / ZeRO-3-offload files. Every value the Trainer also knows is ``"auto"``, filled by
     transformers' HfTrainerDeepSpeedConfig from the training arguments, so the two can never disagree.
 
     No ``scheduler`` block: the Trainer's scheduler (``optimizer.scheduler`` with its warmup) drives
-    DeepSpeed's optimizer (a supported mix); the seeds' WarmupLR would silently turn a cosine schedule
+    DeepSpeed's optimizer (a supported mix); a WarmupLR block would silently turn a cosine schedule
     into a constant one."""
     ds = cfg.distributed.deepspeed
     if ds.config_file:
@@ -212,8 +212,11 @@ def training_kwargs(cfg: DictConfig, device: str) -> dict[str, Any]:
     if d.strategy == "deepspeed":
         kwargs["deepspeed"] = deepspeed_config(cfg)  # a dict: no rank reads a file another rank is writing
     elif d.strategy == "fsdp":
-        kwargs.update(fsdp=True, fsdp_config=fsdp_config(cfg),
-                      gradient_checkpointing=False, gradient_checkpointing_kwargs=None)
+        from .training_args import checkpointing_argument
+
+        # FSDP's own activation_checkpointing (fsdp_config) replaces the Trainer's
+        kwargs.update({"fsdp": True, "fsdp_config": fsdp_config(cfg), checkpointing_argument(): False,
+                       f"{checkpointing_argument()}_kwargs": None})
     return kwargs
 
 

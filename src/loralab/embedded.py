@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock
 
@@ -38,23 +39,31 @@ def gguf_path() -> Path:
 
 
 def materialised_dir(cache_dir: str | os.PathLike) -> Path:
-    """Return the safetensors directory of the embedded model, creating it on first use.
-
-    Concurrent callers (a sweep's parallel jobs) serialise on a file lock; the directory is built
-    under a temporary name and renamed, so a crash never leaves a directory that looks complete."""
+    """Return the safetensors directory of the embedded model, creating it on first use."""
     target = Path(cache_dir).expanduser() / "models" / "smollm2-135m-instruct"
     if (target / MARKER).is_file():
         return target
     source = gguf_path()
+    log.info("materialising the embedded model from %s into %s (once, ~30 s)", source, target)
+    record = {"source": str(source), "size": source.stat().st_size}
+    return materialise(target, lambda out: _dequantise(source, out), record)
+
+
+def materialise(target: Path, build: Callable[[Path], None], record: dict) -> Path:
+    """Return ``target``, a model directory that ``build`` writes once under the cache.
+
+    Concurrent callers (a sweep's parallel jobs) serialise on a file lock; the directory is built
+    under a temporary name and renamed, so a crash never leaves a directory that looks complete."""
+    if (target / MARKER).is_file():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if (target / MARKER).is_file():
             return target
-        log.info("materialising the embedded model from %s into %s (once, ~30 s)", source, target)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         try:
-            _dequantise(source, tmp)
-            (tmp / MARKER).write_text(json.dumps({"source": str(source), "size": source.stat().st_size}))
+            build(tmp)
+            (tmp / MARKER).write_text(json.dumps(record))
             if target.exists():  # an incomplete leftover from a crashed attempt
                 shutil.rmtree(target)
             os.replace(tmp, target)

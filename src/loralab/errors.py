@@ -16,6 +16,7 @@ def exit_on_user_error():
     from .oom import OutOfMemoryLadderExhausted
     from .recipe import DiskFull, RunDirError
     from .resume import ResumeError, RunInterrupted
+    from .runlock import RunLocked
     from .runs import IncompleteRun
     from .sweeps.storage import StorageUnreachable
 
@@ -23,7 +24,7 @@ def exit_on_user_error():
     try:
         yield
     except (ConfigError, DataError, EmbeddedModelMissing, RunDirError, ResumeError, IncompleteRun,
-            StorageUnreachable, OutOfMemoryLadderExhausted, DiskFull) as exc:
+            StorageUnreachable, OutOfMemoryLadderExhausted, DiskFull, RunLocked) as exc:
         err.print(f"[bold red]error:[/bold red] {exc}")
         sys.exit(2)
     except RunInterrupted as exc:

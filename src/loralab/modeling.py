@@ -32,7 +32,17 @@ def chat_template_text(name: str) -> str:
 
 
 def model_location(model_cfg: DictConfig, cache_dir: str) -> str:
-    """A local directory or hub id that from_pretrained understands."""
+    """A local directory or hub id that from_pretrained understands. With ``model.init=random``:
+    a cached checkpoint of random weights from ``model.arch_config``, beside the usual tokenizer."""
+    location = _pretrained_location(model_cfg, cache_dir)
+    if model_cfg.get("init", "pretrained") == "random":
+        from .tiny import random_model_dir
+
+        return str(random_model_dir(model_cfg, location, cache_dir))
+    return location
+
+
+def _pretrained_location(model_cfg: DictConfig, cache_dir: str) -> str:
     if model_cfg.source == "embedded":
         from .embedded import materialised_dir
 

@@ -1,4 +1,4 @@
-"""The out-of-memory fallback ladder: the seeds' manual OOM guide, automated.
+"""The out-of-memory fallback ladder: the usual manual OOM guide, automated.
 
 On ``torch.OutOfMemoryError`` during training the recipe frees memory and retries with the next
 rung, in the guide's order (cheapest loss of quality first):

@@ -36,19 +36,64 @@ class RunDirError(RuntimeError):
 
 
 class DiskFull(RuntimeError):
-    def __init__(self, run_dir: Path, exc: BaseException):
-        what = f"{exc.strerror} while writing {exc.filename or run_dir}" if isinstance(exc, OSError) else str(exc)
-        super().__init__(f"{what}: the run is marked failed (unless the status file could not be written either) "
-                         f"and its complete checkpoints are kept. Free space (df -h {run_dir}), then continue "
-                         f"with: loralab-train resume={run_dir}")
+    def __init__(self, run_dir: Path, exc: BaseException, status_written: bool, removed: list[Path]):
+        what = (f"{exc.strerror} while writing {exc.filename or run_dir}" if isinstance(exc, OSError)
+                else f"{exc} while writing into {run_dir}")
+        status = ("the run is marked failed" if status_written
+                  else f"{run_dir / 'status.json'} could not be updated either (it may still say running)")
+        partial = f"; removed the partial {', '.join(p.name for p in removed)}" if removed else ""
+        super().__init__(f"disk full: {what}: {status}{partial}; complete checkpoints are kept. Free space "
+                         f"(df -h {run_dir}), then continue with: loralab-train resume={run_dir}")
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """ENOSPC as an OSError, or as the RuntimeError torch.save / safetensors wrap it in."""
-    if isinstance(exc, OSError):
-        return exc.errno == errno.ENOSPC
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and ("No space left on device" in text or "StorageFull" in text)
+_NO_SPACE = ("No space left on device", "StorageFull", "os error 28")
+
+
+def _disk_full(exc: BaseException, run_dir: Path | None = None) -> bool:
+    """ENOSPC as an OSError, or wrapped by torch.save, safetensors or the tokenizers library (each
+    words it differently, and torch.save's stream writer may only say "unexpected pos"): by the
+    error, or else by the run directory's file system having no space left."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    if any(text in str(exc) for text in _NO_SPACE):
+        return True
+    if run_dir is None or not isinstance(exc, Exception):
+        return False
+    import os
+
+    try:
+        fs = os.statvfs(run_dir)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < 1 << 20
+
+
+_RESERVE = ".disk-reserve"
+
+
+def _reserve_space(run_dir: Path) -> None:
+    """64 KiB held while the run trains, given back when the disk fills: the status file, which
+    says the run failed and how to continue it, must still fit then."""
+    if is_main_process():
+        (run_dir / _RESERVE).write_bytes(b"\0" * (1 << 16))
+
+
+def _release_space(run_dir: Path) -> None:
+    if is_main_process():
+        (run_dir / _RESERVE).unlink(missing_ok=True)
+
+
+def _remove_partial_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoints without the completion marker: what a failed save left. They can never be
+    resumed from, and removing them frees the space the status file needs."""
+    from .resume import MARKER
+
+    root = run_dir / "checkpoints"
+    partial = [p for p in root.glob("checkpoint-*") if p.is_dir() and not (p / MARKER).is_file()] \
+        if root.is_dir() else []
+    for path in partial:
+        shutil.rmtree(path, ignore_errors=True)
+    return partial
 
 
 def _previous_oom_fallbacks(run_dir: Path) -> list[dict]:
@@ -100,19 +145,40 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     """Run one fine-tuning job into ``run_dir``; the status file records how it ended.
     With ``resume`` set, continue that run (its saved config, its directory) instead."""
     adopt_submitit_tasks()  # a submitit job with several tasks becomes one DDP group
-    checkpoint, resuming = None, bool(cfg.resume)
+    checkpoint, resuming, resumed = None, bool(cfg.resume), None
     if resuming:
-        from .resume import resolve_resume
+        from .resume import cli_overrides, resolve_resume
 
-        run_dir, cfg, checkpoint = resolve_resume(cfg)
+        resumed = resolve_resume(cfg, cli_overrides())  # the honoured command-line overrides applied
+        run_dir, cfg, checkpoint = resumed.run_dir, resumed.cfg, resumed.checkpoint
         console.print(f"resuming {run_dir} from {checkpoint or 'the start (no complete checkpoint)'}")
     validate(cfg)  # before anything is written or loaded
+    from .hardware import detect
+    from .memory import refuse_far_beyond_memory
+
+    refuse_far_beyond_memory(cfg, detect())
     batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the world size is known only now
     run_dir = Path(run_dir)
-    if not resuming:
-        _prepare_run_dir(run_dir, cfg)
-    set_status(run_dir, "running", resumed_from=str(checkpoint) if checkpoint else None)
+    from .runlock import RunLock
+
+    # one live process per run directory: a second start or resume there is refused (rank 0 holds it)
+    lock = RunLock.acquire(run_dir, "resume" if resuming else "train in") if is_main_process() else RunLock(None)
     try:
+        return _run(cfg, run_dir, checkpoint, resumed)
+    finally:
+        lock.release()  # however the run ended
+
+
+def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed) -> RunResult:
+    """The run, once its directory is locked; the status file records how it ended."""
+    if resumed is None:
+        _prepare_run_dir(run_dir, cfg)
+    else:
+        resumed.record()  # config.yaml with the honoured overrides, and resumes.json
+    set_status(run_dir, "running", resumed_from=str(checkpoint) if checkpoint else None,
+               **({"resume_overrides": resumed.overrides} if resumed is not None and resumed.overrides else {}))
+    try:
+        _reserve_space(run_dir)
         result = _train(cfg, run_dir, checkpoint)
     except RunInterrupted as exc:
         abort_trackers(cfg, run_dir, "interrupted")
@@ -127,18 +193,26 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         set_status(run_dir, "pruned", reason=str(exc), step=exc.step, value=exc.value)
         raise
     except BaseException as exc:
-        full = _disk_full(exc)
+        full = _disk_full(exc, run_dir)
+        removed = []
+        if full:
+            _release_space(run_dir)
+            removed = _remove_partial_checkpoints(run_dir) if is_main_process() else []
+        written = True
         try:
             abort_trackers(cfg, run_dir, "failed")
             set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"),
-                       traceback=redact(traceback.format_exc()))
+                       traceback=redact(traceback.format_exc()),
+                       **({"disk_full": True, "continue_with": f"loralab-train resume={run_dir}"} if full else {}))
         except OSError as status_exc:  # the disk is full for the status file too: say so, keep the cause
-            if not (full or _disk_full(status_exc)):
+            if not (full or _disk_full(status_exc, run_dir)):
                 raise
-            full = True
+            full, written = True, False
         if full:
-            raise DiskFull(run_dir, exc) from exc
+            raise DiskFull(run_dir, exc, written, removed) from exc
         raise
+    finally:
+        _release_space(run_dir)
     set_status(run_dir, "completed")
     console.print(f"[bold green]run complete:[/bold green] {run_dir}")
     return result
@@ -147,6 +221,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
 def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> RunResult:
     from .runtime.environment import apply_environment
 
+    from .run_record import Phases
+
+    phases = Phases()  # record.json: where the wall time went
     env_applied = apply_environment(cfg.env)
     from .hardware import detect, resolve_precision  # imports torch: after the environment is set
 
@@ -162,6 +239,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
 
     from .data.check import check_data, print_report
     from .data.pipeline import duplicates_across_splits, has_conversations, load_splits
+    from .data.prompting import describe_prompt
     from .modeling import build_tokenizer, model_location, parameter_counts
     from .oom import OutOfMemoryLadderExhausted, free_memory, in_evaluation, next_rung, record
     from .resume import newest_complete_checkpoint
@@ -171,9 +249,12 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
 
     datasets.disable_progress_bars()  # the data are small; the trainer's progress bar is the one to watch
     started = time.perf_counter()
-    splits = load_splits(cfg.data)  # every invalid row reported at once, before any model file is touched
-    location = model_location(cfg.model, cfg.paths.cache_dir)
-    tokenizer = build_tokenizer(cfg.model, location)
+    with phases.timed("data"):
+        splits = load_splits(cfg.data)  # every invalid row reported at once, before any model file is touched
+    with phases.timed("model"):  # the embedded model is materialised here on first use
+        location = model_location(cfg.model, cfg.paths.cache_dir)
+        tokenizer = build_tokenizer(cfg.model, location)
+    data_started = time.perf_counter()
     report = check_data(cfg, tokenizer, splits)  # what loralab-data-check prints: lengths, truncation, duplicates
     report.raise_if_problems()
     print_report(report, cfg)
@@ -183,17 +264,22 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
                   "rows_per_split": {k: len(v) for k, v in splits.records.items()},
                   "duplicates_with_train": duplicates_across_splits(splits.records), "check": report.to_dict()}
     write_json(run_dir / "data_stats.json", data_stats)
+    phases.seconds["data"] += round(time.perf_counter() - data_started, 1)
 
     gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
     # one rank running out of memory while the others go on would desynchronise them: single process only
     ladder_on = cuda_only_by_default(cfg.trainer.oom_fallback, hw) and world_size_from_env() == 1
     oom_history: list[dict] = _previous_oom_fallbacks(run_dir) if checkpoint is not None else []
     tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
+    budget = None  # trainer.max_time: one clock for every attempt (time_budget.py)
     while True:  # one pass per attempt: more than one only when the OOM ladder steps in
-        model = _build_peft_model(cfg, location, precision, hw, gc, tokenizer)
+        with phases.timed("model"):
+            model = _build_peft_model(cfg, location, precision, hw, gc, tokenizer)
         counts = parameter_counts(model)
         batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder changes it
-        _announce(cfg, location, counts, train_set, precision, gc, batch)
+        _announce(cfg, location, counts, train_set, precision, gc, batch,
+                  describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, splits.tools,
+                                  splits.records["train"]))
         manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
                     "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
                     "data_fingerprint": data_stats["fingerprint"], "parameters": counts,
@@ -212,8 +298,16 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
         if checkpoint is not None:
             recorder.keep_history_until(checkpoint)
             trainer.args.eval_on_start = False  # the start was evaluated before
+        if cfg.trainer.max_time is not None:  # measure, set the steps the schedule spans, stop when spent
+            from .time_budget import TimeBudget
+
+            budget = budget or TimeBudget(cfg.trainer.max_time)
+            with phases.timed("training"):  # the warm-up that measures the speed
+                manifest["time_budget"] = recorder.summary["time_budget"] = budget.apply(trainer, checkpoint)
+            write_json(run_dir / "manifest.json", redact(manifest))
         try:
-            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            with phases.timed("training"):  # the evaluations during training included
+                trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
             break
         except torch.OutOfMemoryError as exc:
             rung = next_rung(cfg, during_evaluation=in_evaluation(exc)) if ladder_on else None
@@ -249,6 +343,8 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
             tool_callback = _tool_call_callback(cfg, splits, tokenizer)
     _callback(trainer, "GracefulStop").raise_if_stopped()
     metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state, recorder.train))
+    if "time_budget" in manifest:  # the steps run and whether the budget stopped them
+        write_json(run_dir / "manifest.json", redact(manifest))
     reporter = _callback(trainer, "TrialReporter")
     if reporter is not None:
         reporter.raise_if_pruned()
@@ -260,8 +356,12 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
                                                                   for s in cfg.eval.splits):
         from .evaluation.runner import evaluate_after_training
 
-        eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
+        with phases.timed("evaluation"):
+            eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
     finish_trackers(cfg, run_dir, metrics, eval_report)
+    from .run_record import record
+
+    write_json(run_dir / "record.json", redact(record(cfg, phases, metrics, eval_report)))
     return RunResult(run_dir, metrics, eval_report)
 
 
@@ -288,12 +388,13 @@ def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_ch
     return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model))  # added tokens' rows train too
 
 
-def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, gc: bool, batch) -> None:
+def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, gc: bool, batch, prompt: str) -> None:
     """Print the start-of-run summary (the ETA follows once the first steps are timed)."""
     from .modeling import lora_alpha
 
     t = cfg.trainer
     tokens_per_row = train_set.stats["tokens"] / max(1, train_set.stats["kept"])
+    length = t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs"
     summary = {
         "model": f"{cfg.model.name} ({location})",
         "trainable parameters": f"{counts['trainable']:,} of {counts['total']:,} ({100 * counts['trainable_share']:.3f} %)",
@@ -302,8 +403,10 @@ def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision
         "effective batch": batch.describe(),
         "tokens per optimiser step": (f"up to {t.max_length * batch.effective_batch_size:,} (packed rows)" if t.packing
                                       else f"~{int(tokens_per_row * batch.effective_batch_size):,}"),
-        "planned steps": t.max_steps if t.max_steps > 0 else f"{t.num_epochs} epochs",
+        "planned steps": (length if t.max_time is None
+                          else f"what the {t.max_time} budget holds, at most {length} (timed below)"),
         "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
+        "prompt": prompt,
         "precision": precision.name,
         "gradient checkpointing": str(gc),
     }
@@ -333,7 +436,7 @@ def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precisio
 
     args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
     callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(summary_seed["learning_rate"]),
-                 CheckpointMarker(), GracefulStop()]
+                 CheckpointMarker(), GracefulStop(run_dir)]
     if tool_callback is not None:
         callbacks.append(tool_callback)  # before the reporter and early stopping, which read the metrics it adds
     if cfg.sweep.trial_number is not None:

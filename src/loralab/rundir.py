@@ -54,6 +54,40 @@ def read_status(run_dir: Path) -> dict:
         return {"state": "unknown"}
 
 
+def record_failed_start(cfg, run_dir: str | Path, exc: BaseException) -> None:
+    """A job that failed before the run wrote its status (e.g. an invalid value in a sweep) still
+    leaves a run directory that says so: its config as given and status ``failed`` with the error."""
+    from omegaconf import OmegaConf
+
+    from .secrets import redact
+
+    run_dir = Path(run_dir)
+    if (run_dir / "status.json").is_file():
+        return  # the run got far enough to record how it ended
+    if not (run_dir / "config.yaml").is_file():
+        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))
+    set_status(run_dir, "failed", error=redact(f"{type(exc).__name__}: {exc}"), stage="start")
+
+
+def discard_if_nothing_written(run_dir: str | Path) -> None:
+    """Remove a run directory that holds only what Hydra writes before the task starts (.hydra/
+    and the job log): a run that failed to start is not a run. Anything else in it is kept."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return
+    for path in run_dir.rglob("*"):
+        relative = path.relative_to(run_dir)
+        if relative.parts[0] != ".hydra" and not (len(relative.parts) == 1 and path.suffix == ".log"):
+            return
+    import re
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    parent = run_dir.parent  # the default layout's date directory, when this run was its only one
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", parent.name) and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
 def package_versions() -> dict[str, str | None]:
     versions = {}
     for name in PACKAGES:

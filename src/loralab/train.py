@@ -11,6 +11,8 @@ from omegaconf import DictConfig
 
 from .config.paths import config_dir
 from .config.schema import register_configs
+from .distributed import is_main_process
+from .rundir import discard_if_nothing_written, record_failed_start
 
 register_configs()
 
@@ -25,12 +27,29 @@ def _main(cfg: DictConfig) -> dict[str, float]:
 
     output_dir = HydraConfig.get().runtime.output_dir
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        # In a sweep a failing job must not end the sweep: the exception is recorded by the sweeper.
-        return train(cfg, output_dir).objectives()
+        try:
+            return train(cfg, output_dir).objectives()
+        except Exception as exc:
+            record_failed_start(cfg, output_dir, exc)
+            if _basic_sweeper():
+                # Hydra's basic sweeper would end the whole sweep on this job's exception, before the
+                # summary: the job is recorded as failed and the other jobs go on (the exit code says so).
+                print(f"error: job {HydraConfig.get().job.num} ({output_dir}): {exc}", file=sys.stderr)
+                return {"failed": f"{type(exc).__name__}: {exc}"}
+            raise  # loralab's Optuna sweeper records the exception in the study (FAIL / PRUNED)
     # A single run: a user's mistake gets a message and exit code 2, not a traceback.
-    with exit_on_user_error():
-        result = train(cfg, output_dir)
+    try:
+        with exit_on_user_error():
+            result = train(cfg, output_dir)
+    except BaseException:
+        if is_main_process():
+            discard_if_nothing_written(output_dir)  # a failed start leaves no stray directory behind
+        raise
     return result.objectives()
+
+
+def _basic_sweeper() -> bool:
+    return HydraConfig.get().sweeper.get("_target_", "").endswith("BasicSweeper")
 
 
 def main() -> None:

@@ -15,6 +15,17 @@ from .distributed import training_kwargs as distributed_kwargs
 from .hardware import Hardware, Precision
 
 
+def checkpointing_argument() -> str:
+    """transformers renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (the old name
+    warns now, and goes in v6); older releases, still common on GPU machines, know only the old one."""
+    import dataclasses
+
+    from trl import SFTConfig
+
+    names = {f.name for f in dataclasses.fields(SFTConfig)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
 def cuda_only_by_default(setting: str, hw: Hardware) -> bool:
     """``auto`` means on for CUDA (memory is the limit there), off on CPU (where it only costs time);
     used for gradient checkpointing and TRL's fused LM head."""
@@ -45,8 +56,8 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         bf16=precision.bf16,
         fp16=precision.fp16,
         tf32=precision.tf32,
-        gradient_checkpointing=gc,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if gc else None,
+        **{checkpointing_argument(): gc,
+           f"{checkpointing_argument()}_kwargs": {"use_reentrant": False} if gc else None},
         # batching
         per_device_train_batch_size=t.micro_batch_size,
         per_device_eval_batch_size=t.eval_batch_size,

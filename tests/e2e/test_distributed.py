@@ -19,6 +19,7 @@ import pytest
 import loralab
 from loralab.config.validation import ConfigError
 from loralab.distributed import adapter_digest, deepspeed_config, engine_config_record, training_kwargs
+from loralab.training_args import checkpointing_argument
 from loralab.hardware import Hardware, resolve_precision
 from loralab.rundir import read_status
 from loralab.training_args import sft_config_kwargs
@@ -31,7 +32,8 @@ PINNED = ["trainer.micro_batch_size=4", "trainer.gradient_accumulation_steps=2",
 
 
 def gpu_kwargs(overrides: list[str]) -> dict:
-    cfg = loralab.compose(overrides)
+    # the default experiment's time budget cannot time DeepSpeed or FSDP before training: it is dropped
+    cfg = loralab.compose(["trainer.max_time=null", *overrides])
     return sft_config_kwargs(cfg, resolve_precision(cfg.precision.dtype, cfg.precision.tf32, A100), A100, "/tmp/run")
 
 
@@ -77,11 +79,11 @@ def test_eight_bit_optimizers_stay_the_trainers_under_zero2():
 def test_fsdp_uses_its_own_activation_checkpointing():
     kwargs = gpu_kwargs(["distributed=fsdp"])
     assert kwargs["fsdp_config"]["activation_checkpointing"] is True and kwargs["fsdp_config"]["version"] == 2
-    assert kwargs["gradient_checkpointing"] is False
+    assert kwargs[checkpointing_argument()] is False
 
 
 def test_sharding_engines_refuse_the_cpu_with_the_alternative():
-    cfg = loralab.compose(["distributed=fsdp"])
+    cfg = loralab.compose(["trainer.max_time=null", "distributed=fsdp"])
     with pytest.raises(ConfigError, match="distributed=ddp"):
         training_kwargs(cfg, "cpu")
 
@@ -90,7 +92,7 @@ def test_own_deepspeed_file_is_used_as_is(tmp_path):
     own = {"zero_optimization": {"stage": 1}, "train_micro_batch_size_per_gpu": "auto"}
     path = tmp_path / "ds.json"
     path.write_text(json.dumps(own))
-    cfg = loralab.compose(["distributed=zero2", f"distributed.deepspeed.config_file={path}"])
+    cfg = loralab.compose(["trainer.max_time=null", "distributed=zero2", f"distributed.deepspeed.config_file={path}"])
     assert deepspeed_config(cfg) == own
     assert engine_config_record(cfg) == ("deepspeed.json", own)
 
@@ -99,18 +101,18 @@ def test_own_deepspeed_file_is_used_as_is(tmp_path):
 
 def test_qlora_with_zero3_is_refused_with_the_reason():
     with pytest.raises(ConfigError) as err:
-        loralab.compose(["distributed=zero3-offload", "model.quantization.mode=nf4"])
+        loralab.compose(["trainer.max_time=null", "distributed=zero3-offload", "model.quantization.mode=nf4"])
     assert "model.quantization.mode" in str(err.value) and "distributed=zero2 or ddp" in str(err.value)
 
 
 def test_qlora_with_zero2_and_ddp_is_accepted():
-    loralab.compose(["distributed=zero2", "model.quantization.mode=nf4"])
-    loralab.compose(["distributed=ddp", "model.quantization.mode=nf4"])
+    loralab.compose(["trainer.max_time=null", "distributed=zero2", "model.quantization.mode=nf4"])
+    loralab.compose(["trainer.max_time=null", "distributed=ddp", "model.quantization.mode=nf4"])
 
 
 def test_offloaded_optimizer_needs_adamw():
     with pytest.raises(ConfigError, match="optimizer=adamw"):
-        loralab.compose(["distributed=zero3-offload", "optimizer=paged-adamw-8bit"])
+        loralab.compose(["trainer.max_time=null", "distributed=zero3-offload", "optimizer=paged-adamw-8bit"])
 
 
 def test_missing_deepspeed_names_the_extra(monkeypatch):
@@ -119,7 +121,7 @@ def test_missing_deepspeed_names_the_extra(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
     with pytest.raises(ConfigError, match=r"pip install 'loralab\[deepspeed\]'"):
-        loralab.compose(["distributed=zero2"])
+        loralab.compose(["trainer.max_time=null", "distributed=zero2"])
 
 
 # --------------------------------------------------------------------------- DeepSpeed's own check

@@ -40,18 +40,34 @@ def _exists(key: str) -> bool:
     return True
 
 
+def unknown_key_hint(key: str) -> str | None:
+    """None when the schema has ``key``; otherwise the nearest real key, as a hint."""
+    if _exists(key):
+        return None
+    parts = key.split(".")
+    ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
+    candidates = [k for k in _all_keys(_schema()) if k not in ancestors]
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]}?"
+    parent = ".".join(parts[:-1])
+    return f"{parent} has no key '{parts[-1]}'" if parent in ancestors and _exists(parent) else "no similar key exists"
+
+
 def unknown_key_problems(overrides: list[str], groups: set[str]) -> list[str]:
-    """One message per ``key=value`` override whose key the schema does not have. Group choices
-    (``lora=r16``), additions (``+x=``), deletions (``~x``), flags and ``hydra.*`` are Hydra's business."""
+    """One message per ``key=value`` override whose key the schema does not have, with or without
+    Hydra's ``+``/``++`` (which would add the key: loralab's schema has every key a run reads, so an
+    added one is a typo). Group choices (``lora=r16``, ``+experiment=x``), deletions (``~x``),
+    flags and ``hydra.*`` are Hydra's business."""
     problems = []
     for arg in overrides:
-        if arg.startswith(("-", "+", "~")) or "=" not in arg:
+        if arg.startswith(("-", "~")) or "=" not in arg:
             continue
-        key = arg.split("=", 1)[0]
-        if "/" in key or "@" in key or key in groups or key.split(".")[0] == "hydra" or _exists(key):
+        key = arg.split("=", 1)[0].lstrip("+")
+        if "/" in key or "@" in key or key in groups or key.split(".")[0] == "hydra":
             continue
-        close = difflib.get_close_matches(key, _all_keys(_schema()), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "no similar key exists"
-        problems.append(f"unknown config key '{key}' in '{arg}': {hint} "
-                        "(`loralab-train --cfg job` prints every key; docs/CONFIG.md explains them)")
+        hint = unknown_key_hint(key)
+        if hint is not None:
+            problems.append(f"unknown config key '{key}' in '{arg}': {hint} "
+                            "(`loralab-train --cfg job` prints every key; docs/CONFIG.md explains them)")
     return problems

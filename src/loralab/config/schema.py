@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import II
 
 ALL_LINEAR = "all-linear"
 
@@ -57,6 +58,14 @@ class ModelConfig:
     add_special_tokens: list[str] = field(default_factory=list)
     # shipped architecture config (loralab/models/arch/<name>.json) for offline checks and estimates
     arch_config: Optional[str] = None
+    # "pretrained": the weights of name_or_path (or the embedded model) | "random": weights drawn
+    # from arch_config with init_seed, the tokenizer still name_or_path's. Random weights are for
+    # benchmarks and tests only: their adapter fits no real model, hence allow_random_init
+    init: str = "pretrained"
+    # let model.init=random run
+    allow_random_init: bool = False
+    # seed of the random weights (model.init=random): the run's seed unless set
+    init_seed: int = II("seed")
     # the model's linear layer names, used to validate lora.target_modules before loading
     linear_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -178,7 +187,7 @@ class DataConfig:
     # to prompt + completion and the loss covers the completion and the end-of-turn token only
     completion_template: Optional[str] = None
     # "text": the rendered prompt + completion are trained as they are, without the chat template
-    # (the template is the format, as in seed 003; system_prompt is not used) | "chat": the prompt is
+    # (the template is the format, as in a raw '### 질문:' file; system_prompt is not used) | "chat": the prompt is
     # the user turn and the completion the assistant turn of the model's chat template
     template_format: str = "text"
     # tool schema file (JSON list) for user data whose rows carry no "tools"
@@ -215,6 +224,10 @@ class TrainerConfig:
     num_epochs: float = 1.0
     # > 0 overrides num_epochs
     max_steps: int = -1
+    # training time budget: "90s", "6m", "1h30m", "00:06:00" (HH:MM:SS) or DD:HH:MM:SS; null: none.
+    # A timed warm-up on the real data sets the optimiser steps it holds (the schedule spans them;
+    # max_steps / num_epochs still cap them) and training stops when it is spent (time_budget.py)
+    max_time: Optional[str] = None
     # tokens per example: longer rows are truncated (keeping the start) before training
     max_length: int = 512
     # concatenate examples into max_length sequences instead of padding each one
@@ -257,6 +270,8 @@ class TrainerConfig:
     oom_fallback: str = "auto"
     # the ladder halves max_length down to this, no further
     oom_min_max_length: int = 128
+    # start even when the memory estimate is over twice this machine's memory (GPU, or RAM on a CPU)
+    ignore_memory_estimate: bool = False
     # deterministic kernels (transformers' full_determinism): reproducible, but slower
     deterministic: bool = False
 
@@ -341,8 +356,8 @@ class EvalConfig:
     splits: list[str] = field(default_factory=lambda: ["test"])
     # cap on the examples evaluated per split; null: all
     max_examples: Optional[int] = None
-    # the base model rambles to max_new_tokens (~0.8 examples/s on 2 cores): it may be scored on
-    # fewer examples than the fine-tuned model; its intervals say how much less is known
+    # the base model answers the first N of the fine-tuned model's examples, and the before/after
+    # comparison is paired on those; null: all of them (its answers are cached per model and data)
     base_max_examples: Optional[int] = None
     # prompts generated together (short prompts in large batches are fastest)
     batch_size: int = 32

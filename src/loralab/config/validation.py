@@ -4,12 +4,13 @@ reported together so a user fixes a config in one pass."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig
 
-from .schema import ALL_LINEAR
+from .schema import ALL_LINEAR, ModelConfig
 
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_min_lr")
 OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor")
@@ -49,6 +50,17 @@ def _one_of(problems: list[Problem], field: str, value: Any, allowed: tuple[str,
 def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
     m = cfg.model
     _one_of(problems, "model.source", m.source, ("embedded", "hub"))
+    embedded_origin = ModelConfig.name_or_path
+    if m.source == "embedded" and m.name_or_path != embedded_origin:
+        problems.append(Problem("model.name_or_path", m.name_or_path,
+                                "model.source=embedded always loads the SmolLM2 model shipped with loralab "
+                                f"({embedded_origin}) and would ignore this path: add model.source=hub to load "
+                                "a hub id or a local model directory"))
+    limit = _max_positions(m.get("arch_config"))
+    if limit is not None and cfg.trainer.max_length > limit:
+        problems.append(Problem("trainer.max_length", cfg.trainer.max_length,
+                                f"longer than {m.name}'s {limit:,} positions (max_position_embeddings): "
+                                f"use at most {limit}; rows longer than trainer.max_length are truncated"))
     _one_of(problems, "model.quantization.mode", m.quantization.mode, QUANT_MODES)
     _one_of(problems, "model.attn_implementation", m.attn_implementation, ("eager", "sdpa", "flash_attention_2"))
     _one_of(problems, "model.tool_call_format", m.tool_call_format, ("hermes", "llama-json"))
@@ -62,6 +74,39 @@ def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("model.pad_token", m.pad_token,
                                 "must differ from model.end_of_turn_token: padding is masked out of the loss, so the "
                                 "model would never learn to stop; pick a distinct existing token (e.g. <|endoftext|>)"))
+    _check_random_init(m, problems)
+
+
+def _check_random_init(m: DictConfig, problems: list[Problem]) -> None:
+    _one_of(problems, "model.init", m.init, ("pretrained", "random"))
+    if m.init != "random":
+        return
+    if not m.allow_random_init:
+        problems.append(Problem("model.init", m.init,
+                                "random weights train an adapter that fits no real model (for benchmarks and "
+                                "tests only): set model.init=pretrained, or add model.allow_random_init=true to run "
+                                "it anyway"))
+    from importlib import resources
+
+    shipped = sorted(p.name.removesuffix(".json") for p in (resources.files("loralab.models") / "arch").iterdir()
+                     if p.name.endswith(".json"))
+    if m.arch_config not in shipped:
+        problems.append(Problem("model.arch_config", m.arch_config,
+                                "model.init=random builds the model from a shipped architecture config: one of "
+                                f"{shipped}"))
+
+
+def _max_positions(arch_config: str | None) -> int | None:
+    """The shipped architecture's context length, when the model names one."""
+    if not arch_config:
+        return None
+    from importlib import resources
+    import json
+
+    path = resources.files("loralab.models") / "arch" / f"{arch_config}.json"
+    if not path.is_file():
+        return None  # an unknown name is the estimator's error to report, with the list of shipped ones
+    return json.loads(path.read_text(encoding="utf-8")).get("max_position_embeddings")
 
 
 def _check_lora(cfg: DictConfig, problems: list[Problem]) -> None:
@@ -119,8 +164,13 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
                  "eval_steps", "save_steps"):
         if t[name] < 1:
             problems.append(Problem(f"trainer.{name}", t[name], "must be >= 1"))
-    if t.max_steps <= 0 and t.num_epochs <= 0:
-        problems.append(Problem("trainer.max_steps", t.max_steps, "set max_steps > 0 or num_epochs > 0"))
+    if t.max_steps == 0 or t.max_steps < -1:
+        # 0 once ran a single step and reported the run completed
+        problems.append(Problem("trainer.max_steps", t.max_steps,
+                                "must be >= 1 optimizer steps, or -1 to train for trainer.num_epochs"))
+    elif t.max_steps == -1 and not t.num_epochs > 0:
+        problems.append(Problem("trainer.num_epochs", t.num_epochs,
+                                "must be > 0 when trainer.max_steps=-1 (e.g. 1 or 3), or set trainer.max_steps"))
     if t.max_length < 16:
         problems.append(Problem("trainer.max_length", t.max_length, "must be >= 16 tokens"))
     _one_of(problems, "trainer.gradient_checkpointing", str(t.gradient_checkpointing).lower(), ("auto", "true", "false"))
@@ -154,6 +204,12 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
         if t.eval_strategy == "no":
             problems.append(Problem("trainer.early_stopping_patience", t.early_stopping_patience,
                                     "early stopping needs evaluation: set trainer.eval_strategy=steps"))
+    if t.get("max_time") is not None:
+        from ..time_budget import max_time_problem
+
+        problem = max_time_problem(t.max_time, cfg.distributed.strategy)
+        if problem:
+            problems.append(Problem("trainer.max_time", t.max_time, problem))
 
 
 def _check_packing(cfg: DictConfig, problems: list[Problem]) -> None:
@@ -328,9 +384,38 @@ CHECKS = (_check_model, _check_lora, _check_optimizer, _check_trainer, _check_pr
           _check_eval, _check_batching, _check_distributed, _check_packing)
 
 
+def _check_keys_and_numbers(cfg: DictConfig, problems: list[Problem]) -> None:
+    """Keys the schema lacks (added with ``+key=``, which lifts OmegaConf's struct check) and
+    numbers that are not finite: either would otherwise be ignored or end in a library traceback."""
+    from .overrides import unknown_key_hint
+
+    def walk(node: DictConfig, prefix: str) -> None:
+        for key in node.keys():
+            path = f"{prefix}{key}"
+            if path == "hydra" or path.startswith("hydra."):
+                continue
+            hint = unknown_key_hint(path)
+            if hint is not None:
+                problems.append(Problem(path, node._get_node(key)._value() if not isinstance(
+                    node._get_node(key), DictConfig) else "{...}", f"unknown key: {hint}"))
+                continue
+            child = node._get_node(key)
+            if isinstance(child, DictConfig):
+                walk(child, f"{path}.")
+            elif not child._is_missing() and not child._is_interpolation():
+                value = child._value()
+                if isinstance(value, float) and not math.isfinite(value):
+                    problems.append(Problem(path, value, "must be a finite number"))
+
+    walk(cfg, "")
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every problem; return silently when the config is sound."""
     problems: list[Problem] = []
+    _check_keys_and_numbers(cfg, problems)
+    if problems:  # the value checks below assume known keys and finite numbers
+        raise ConfigError(problems)
     for check in CHECKS:
         check(cfg, problems)
     if problems:

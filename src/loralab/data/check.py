@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ class DataReport:
     # (split, row, earlier split, earlier row) for every row that repeats an earlier one
     duplicates: list[tuple[str, int, str, int]]
     problems: DataProblems
+    # per split: rows with gold tool calls but no tool schema (no row `tools`, no data.tools_file)
+    unchecked_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +61,8 @@ class DataReport:
         stats = {name: {**s, "truncated_share": _share(s.get("truncated", 0), s["rows"])}
                  for name, s in self.stats.items()}
         return {"ok": self.ok, "max_length": self.max_length, "splits": stats,
-                "duplicates": self.duplicate_counts(), "problem_count": self.problems.count,
+                "duplicates": self.duplicate_counts(), "unchecked_calls": dict(self.unchecked_calls),
+                "problem_count": self.problems.count,
                 "problems": list(self.problems.messages)}
 
 
@@ -93,7 +96,20 @@ def check_data(cfg: DictConfig, tokenizer=None, splits: Splits | None = None) ->
         stats[name] = tokenized.stats
         if not tokenized.stats["kept"]:
             problems.add(nothing_left_message(name, len(records), max_length, tokenized.stats["length"]["max"]))
-    return DataReport(splits, max_length, stats, duplicate_rows(splits.records), problems)
+    return DataReport(splits, max_length, stats, duplicate_rows(splits.records), problems,
+                      unchecked_call_rows(splits))
+
+
+def unchecked_call_rows(splits: Splits) -> dict[str, int]:
+    """Rows whose gold tool calls no schema covers: they are trained and scored unchecked."""
+    counts = {}
+    for name, records in splits.records.items():
+        n = sum(1 for r in records
+                if not (r.get("tools") or splits.tools)
+                and any(m.get("tool_calls") for m in r.get("messages") or []))
+        if n:
+            counts[name] = n
+    return counts
 
 
 def print_report(report: DataReport, cfg: DictConfig) -> None:
@@ -121,6 +137,11 @@ def print_report(report: DataReport, cfg: DictConfig) -> None:
             examples = ", ".join(f"{report.splits.where(name, i)} = {report.splits.where(earlier, j)}" for i, j in pairs)
             which = f"within {name}" if name == earlier else f"{name} rows also in {earlier}"
             say(f"duplicates {which}: {count:,} (e.g. {examples})")
+    if report.unchecked_calls:
+        where = ", ".join(f"{name} {n:,}" for name, n in report.unchecked_calls.items())
+        say(f"note: tool calls in {sum(report.unchecked_calls.values()):,} rows ({where}) were checked against no "
+            "tool schema (the rows have no `tools` and data.tools_file is not set): a call to an unknown tool or "
+            "with wrong arguments would be trained, and scored as correct; set data.tools_file=tools.json")
     if report.problems:
         say(f"error: {report.problems.summary()}")
     else:

@@ -51,3 +51,22 @@ def prompt_and_gold(record: dict[str, Any]) -> tuple[list[dict], dict]:
     messages = record["messages"]
     last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
     return messages[:last], messages[last]
+
+
+def describe_prompt(system_prompt: str, tools_in_prompt: str, tools: list[dict] | None,
+                    records: list[dict]) -> str:
+    """One line for the start-of-run summary: what every training prompt carries before the request."""
+    words = system_prompt.split()
+    system = (f'"{" ".join(words[:8])}{" …" if len(words) > 8 else ""}" ({len(words)} words)' if words
+              else "none (rows' own system turns are kept)")
+    row_tools = sum(1 for r in records if r.get("tools"))
+    known = (f"{len(tools)} from the tool schema" if tools else
+             f"per row, in {row_tools:,} of {len(records):,} rows" if row_tools else "none")
+    if known == "none":
+        listing = "none known"
+    elif tools_in_prompt == "none":
+        listing = f"not listed (data.tools_in_prompt=none; tools: {known})"
+    else:
+        how = "in full, by the chat template" if tools_in_prompt == "full" else "one line each"
+        listing = f"listed {how} (data.tools_in_prompt={tools_in_prompt}; tools: {known})"
+    return f"system prompt {system}; tools {listing}"

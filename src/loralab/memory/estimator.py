@@ -45,6 +45,7 @@ H100 peaks (bench/results/gpu_qlora_h100.json): within 4 %, see tests/test_estim
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from omegaconf import DictConfig
@@ -295,3 +296,33 @@ def summary_for_run(cfg: DictConfig, hw: Hardware) -> str:
     if not cfg.model.get("arch_config"):
         return "memory estimate: none (model.arch_config is not set: no shipped architecture to count from)"
     return estimate(cfg, hw).summary_line(hw.total_memory_gb)
+
+
+def refuse_far_beyond_memory(cfg: DictConfig, hw: Hardware, factor: float = 2.0) -> None:
+    """Stop before anything is written when the predicted peak is more than ``factor`` x this
+    machine's memory (the GPU's, or RAM on a CPU): such a run can only crash or swap for hours.
+    The estimate is within ~10 % where measured, so ``factor`` leaves room for its error;
+    ``trainer.ignore_memory_estimate=true`` starts anyway."""
+    if cfg.trainer.get("ignore_memory_estimate") or not cfg.model.get("arch_config"):
+        return
+    capacity = hw.total_memory_gb if hw.device == "cuda" else _system_memory_gb()
+    if not capacity:
+        return
+    est = estimate(cfg, hw)
+    if est.total_gb > factor * capacity:
+        from ..config.validation import ConfigError, Problem
+
+        t = cfg.trainer
+        raise ConfigError([Problem("trainer.micro_batch_size x trainer.max_length",
+                                   f"{t.micro_batch_size} x {t.max_length}",
+                                   f"the predicted peak is {est.total_gb:,.1f} GiB, {est.total_gb / capacity:,.0f}x "
+                                   f"this machine's {capacity:.1f} GiB ({'GPU' if hw.device == 'cuda' else 'RAM'}): "
+                                   "lower them (`loralab-estimate <overrides>` shows what fits), or set "
+                                   "trainer.ignore_memory_estimate=true to start anyway")])
+
+
+def _system_memory_gb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -1,5 +1,5 @@
-"""The cheapest change that makes a run fit, found by re-estimating the rungs of the seeds' OOM
-guide in its order, each on top of the previous ones (the runtime ladder in oom.py applies rungs
+"""The cheapest change that makes a run fit, found by re-estimating the rungs of the OOM
+guide (oom.py) in its order, each on top of the previous ones (the runtime ladder in oom.py applies rungs
 1, 3 and 4 after a real OOM, and the evaluation batch when the error came from an evaluation):
 
 1. halve the micro-batch and double the accumulation (same effective batch), down to 1, then the

@@ -54,3 +54,20 @@ class MultirunSummary(Callback):
             return
         if path:
             log.info("multirun summary: %s and %s", path, path.with_suffix(".csv"))
+        if str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+            _exit_if_jobs_failed(sweep_dir)
+
+
+def _exit_if_jobs_failed(sweep_dir: Path) -> None:
+    """Hydra's basic sweeper goes on past a failed job (loralab records it and returns): the sweep
+    still ends with a non-zero exit code, so scripts and CI notice."""
+    import sys
+
+    from ..rundir import read_status
+
+    statuses = [read_status(p.parent) for p in sorted(sweep_dir.glob("*/status.json"))]
+    failed = [s for s in statuses if s.get("state") == "failed"]
+    if failed:
+        print(f"error: {len(failed)} of {len(statuses)} jobs failed (status.json in each job directory; "
+              f"summary in {sweep_dir / 'summary.md'})", file=sys.stderr)
+        sys.exit(1)
