@@ -1,0 +1,105 @@
+"""bench/gpu.py: its plan, its steady-state arithmetic, its time guard and, on the CPU, a whole run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+import loralab
+from loralab.config.validation import validate
+from loralab.modeling import lora_alpha
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+import gpu  # noqa: E402
+
+
+def run_bench(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCH / "gpu.py"), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_plan_runs_every_a_and_l_before_the_ablations_larger_batches_first():
+    names = ["A", "L", *(f"L {o}" for o in gpu.ABLATIONS)]
+    order = [c.id for c in gpu.plan(gpu.MODELS, names)]
+    assert order[:8] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L", "qwen2.5-1.5b b16 A", "qwen2.5-1.5b b16 L",
+                         "llama-3.1-8b b2 A", "llama-3.1-8b b2 L", "llama-3.1-8b b8 A", "llama-3.1-8b b8 L"]
+    ablations = order[8:]
+    assert len(ablations) == 4 * len(gpu.ABLATIONS)
+    assert ablations[0] == "qwen2.5-1.5b b16 L trainer.fused_lm_head=false"
+    assert ablations.index("llama-3.1-8b b8 L trainer.group_by_length=false") < ablations.index(
+        "qwen2.5-1.5b b4 L trainer.fused_lm_head=false")
+    quick = gpu.models_of(Namespace(cpu=False, quick=True, models=None))
+    assert [c.id for c in gpu.plan(quick, ["A", "L"])] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L"]
+
+
+@pytest.mark.parametrize("model", sorted(gpu.MODELS))
+def test_loralab_contender_composes_a_random_nf4_model_with_the_shared_lora(model, tmp_path):
+    spec = gpu.MODELS[model]
+    a = Namespace(warmup=3, steps=10, max_length=512, rows=3000)
+    overrides = gpu.loralab_overrides(spec, tmp_path / "tok", spec.batches[-1], a, tmp_path / "run")
+    cfg = loralab.compose([o for o in overrides if not o.startswith("hydra.")])
+    validate(cfg)
+    m, t = cfg.model, cfg.trainer
+    assert (m.init, m.allow_random_init, m.arch_config) == ("random", True, spec.arch)
+    assert m.name_or_path == str(tmp_path / "tok")
+    assert (m.quantization.mode, m.quantization.double_quant, m.quantization.compute_dtype) == ("nf4", True, "auto")
+    assert (cfg.lora.r, lora_alpha(cfg.lora), cfg.lora.dropout, cfg.lora.top_layers) == (8, 16, 0.05, None)
+    assert list(cfg.lora.target_modules) == [gpu.fo.LORA["target_modules"]]
+    assert (t.max_steps, t.max_length, t.gradient_accumulation_steps) == (13, 512, 1)
+    assert t.micro_batch_size == spec.batches[-1]
+    # L's GPU defaults stay as they are: the ablations switch each off
+    assert (t.fused_lm_head, t.gradient_checkpointing, t.group_by_length) == ("auto", "auto", True)
+    assert (t.eval_strategy, t.save_strategy, cfg.eval.at_end) == ("no", "no", False)
+    # loralab's own defaults, not the CPU quickstart's recipe (LoRA+, a time budget)
+    assert cfg.optimizer.loraplus_lr_ratio is None and cfg.trainer.get("max_time") is None
+
+
+def test_steady_state_leaves_out_the_warmup_steps():
+    record = {"train_begin_s": 0.0, "step_end_s": [5.0, 6.0, 7.0, 9.0], "tokens": [100, 40, 60, 100],
+              "input_tokens": [128, 64, 64, 128], "peak_allocated_gib": 1.5}
+    m = gpu.measured(record, warmup=1)
+    assert m["steps_timed"] == 3 and m["tokens_per_s"] == pytest.approx(200 / 4)
+    assert m["s_per_step"] == pytest.approx(4 / 3) and m["padding_fraction"] == pytest.approx(1 - 200 / 256)
+    assert "error" in gpu.measured(record, warmup=4)
+
+
+def test_time_guard_skips_what_does_not_fit_and_says_so(tmp_path):
+    proc = run_bench("--cpu", "--budget-s", "1", "--workdir", str(tmp_path / "work"),
+                     "--out", str(tmp_path / "out"), timeout=120)
+    assert proc.returncode == 1
+    report = json.loads((tmp_path / "out" / "gpu_failed.json").read_text())
+    assert report["results"] == []
+    assert {s["id"] for s in report["skipped"]} == {"tiny b4 A", "tiny b4 L", *(f"tiny b4 L {o}" for o in gpu.ABLATIONS)}
+    assert all("no time left" in s["note"] or "time guard" in s["note"] for s in report["skipped"])
+
+
+@pytest.mark.integration
+def test_cpu_mode_measures_both_contenders_on_the_same_nf4_model(tmp_path):
+    out = tmp_path / "out"
+    proc = run_bench("--cpu", "--contenders", "A,L", "--workdir", str(tmp_path / "work"), "--out", str(out),
+                     "--commit", "abc123")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / "gpu_cpu-smoke.json").read_text())
+    assert report["commit"] == "abc123" and "--cpu" in report["command"] and report["device"]
+    assert report["manifest"]["packages"]["transformers"] and report["manifest"]["created"]
+    assert report["peak_matmul_tflops"] > 0
+    rows = {r["contender"]: r for r in report["results"]}
+    assert set(rows) == {"A", "L"}
+    for row in rows.values():
+        assert "error" not in row, row
+        assert row["steps_timed"] == 2 and row["tokens_per_s"] > 0 and 0 < row["mfu"] < 1
+        assert row["setup"]["linear_4bit"] == 2 * 7  # both train the NF4 tiny architecture
+        assert row["estimated_allocated_gib"] > 0
+    # the plain script samples at random, loralab groups rows of similar length: the padding is real
+    assert rows["A"]["setup"]["sampling"] == "random" and rows["L"]["setup"]["sampling"] == "group_by_length"
+    assert rows["A"]["padding_fraction"] > rows["L"]["padding_fraction"]
+    prep = report["models"]["tiny"]
+    assert 100 < prep["mean_length"] < 256 and prep["estimated_for"] == "planned CUDA GPU"
+    assert {k.split(" ", 1)[1] for k in prep["estimates"]} == {"L", *(f"L {o}" for o in gpu.ABLATIONS)}
+    assert "| tiny | 4 | L |" in (out / "gpu_cpu-smoke.md").read_text()
