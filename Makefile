@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.loralab-installed
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: setup train test test-fast test-integration test-slow clean-runs docs bench
+.PHONY: setup train test test-fast test-integration test-slow clean-runs docs results bench bench-gpu
 
 setup: $(STAMP)
 
@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml
 
 # The default experiment: LoRA SFT of SmolLM2-135M on the bundled tool-calling task, then the
 # tool-call evaluation (base vs fine-tuned). Extra overrides: make train ARGS="lora=r16"
+# The run's record.json times every phase from here, setup included (make reads this line first).
+WALL_START := $(shell date +%s.%N)
 train: setup
-	$(BIN)/loralab-train $(ARGS)
+	LORALAB_WALL_START=$(WALL_START) LORALAB_COMMAND="make train $(if $(ARGS),ARGS='$(ARGS)')" $(BIN)/loralab-train $(ARGS)
 
 # The whole suite (unit, end-to-end on a tiny model, and slow tests on the embedded model).
 test: setup
@@ -51,12 +53,23 @@ test-slow: setup
 docs: setup
 	$(BIN)/python -m loralab.config.reference
 
+# docs/RESULTS.md, every committed result under bench/results/ with its provenance (command,
+# commit, machine, versions); run it after adding a result (tests/test_docs.py fails when stale).
+results: setup
+	$(BIN)/python bench/render_results.py
+
 # What loralab costs against the plain TRL script (library defaults, and hand-tuned), and what
 # lora.top_layers=15 saves, in alternating runs on the embedded model; writes
 # bench/results/bench.{json,md}. Not a test: run it on a quiet machine (26 min on 2 cores with
 # --packing before T was added; T's runs add ~3 min). Options: ARGS="--steps 8 --reps 3 --packing"
 bench: setup
 	$(BIN)/python bench/framework_overhead.py --top-layers 15 $(ARGS)
+
+# loralab against the plain TRL script on one CUDA GPU (QLoRA, Qwen2.5-1.5B and Llama-3.1-8B with
+# random weights; < 8 min); writes bench/results/gpu_<device>.{json,md}. ARGS="--quick" for Qwen at
+# micro-batch 4 only, ARGS="--cpu" for the smoke mode. A GPU machine without the venv: bench/README.md
+bench-gpu: setup
+	$(BIN)/python bench/gpu.py $(ARGS)
 
 clean-runs:
 	rm -rf experiments multirun

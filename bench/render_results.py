@@ -1,0 +1,391 @@
+"""docs/RESULTS.md from every committed result under bench/results/ (`make results`).
+
+Each JSON file gets a section: its provenance (command, commit, date, machine, library versions;
+"not recorded" where the file lacks one) and its headline values, chosen by the file's kind. A file
+of an unknown kind shows its top-level numbers. Results whose tool-call scores were computed under
+the earlier, lenient scoring (no ``"scoring": "strict"``) are listed last, apart, with their
+runs' training metrics. The output depends on the files alone (sorted, no timestamp of its own),
+so tests/test_docs.py can tell when a result was committed without `make results`.
+
+    python bench/render_results.py [--results bench/results] [--out docs/RESULTS.md] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_RECORDED = "not recorded"
+# the tool-call rates shown for an evaluation and a make train run, in this order
+RATES = (("exact_call_accuracy", "exact call"), ("tool_name_accuracy", "tool name"), ("valid_json", "valid JSON"),
+         ("irrelevance_accuracy", "irrelevance"), ("clarification_accuracy", "clarification"),
+         ("multi_call_exact", "multi-call exact"), ("hallucinated_tool_rate", "hallucinated tools"),
+         ("hallucinated_argument_rate", "hallucinated arguments"))
+VERSIONS = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "accelerate", "optuna", "hydra-core")
+SUPERSEDED_WHY = (
+    "These were scored before tool-call scoring became strict (docs/EVALUATION.md), so their rates are "
+    "not comparable with the results above: a turn that needed no call counted as an exact call when "
+    "the answer made none, and an empty answer could count as correct. The training metrics beside them "
+    "belong to the same runs.")
+
+
+# --------------------------------------------------------------------------- formatting
+
+def fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not spec:
+        return f"{value:.4g}"
+    return format(value, spec)
+
+
+def pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def rate(r: dict | None) -> str:
+    """A rate of an eval report: value with k/n."""
+    if not r or r.get("value") is None:
+        return "-"
+    return f"{pct(r['value'])} ({r['k']}/{r['n']})" if "k" in r and "n" in r else pct(r["value"])
+
+
+def duration(seconds: Any) -> str:
+    if seconds is None:
+        return "-"
+    s = round(float(seconds))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s} s"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    clean = lambda c: str(c).replace("|", "/").replace("\n", " ")  # noqa: E731
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(clean(c) for c in row) + " |" for row in rows)]
+
+
+def get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+# --------------------------------------------------------------------------- kinds
+
+def kind_of(data: dict) -> str:
+    if isinstance(data.get("kind"), str):
+        return data["kind"]
+    if "splits" in data and "primary" in data:
+        return "eval"
+    if {"summary", "train", "final"} <= data.keys():
+        return "training_metrics"
+    if {"summary", "labels", "ratios"} <= data.keys():
+        return "framework_overhead"
+    if "speedup_L_over_H" in data:
+        return "eval_speed"
+    if isinstance(data.get("runs"), list) and "measured_bf16_matmul_tflops" in data:
+        return "gpu_qlora"
+    if isinstance(data.get("results"), list) and "settings" in data:
+        return "gpu_bench"
+    return "unknown"
+
+
+KIND_TITLES = {
+    "make_train": "`make train`: the default experiment end to end",
+    "run": "a training run (record.json)",
+    "eval": "tool-call evaluation (eval.json)",
+    "training_metrics": "training metrics (metrics.json)",
+    "framework_overhead": "loralab against the plain TRL script, CPU (`make bench`)",
+    "eval_speed": "evaluation generation speed (bench/eval_speed.py)",
+    "gpu_qlora": "QLoRA speed and memory on one GPU",
+    "gpu_bench": "loralab against the plain TRL script, GPU (`make bench-gpu`)",
+}
+
+
+def has_tool_call_rates(data: Any, depth: int = 0) -> bool:
+    if depth > 6:
+        return False
+    if isinstance(data, dict):
+        return "exact_call_accuracy" in data or any(has_tool_call_rates(v, depth + 1) for v in data.values())
+    if isinstance(data, list):
+        return any(has_tool_call_rates(v, depth + 1) for v in data[:3])
+    return False
+
+
+# --------------------------------------------------------------------------- provenance
+
+def machine_of(data: dict, kind: str) -> dict[str, Any]:
+    """{"cpu", "cores", "avx512_bf16", "gpu"}: None where the file does not say."""
+    m = data.get("machine")
+    if isinstance(m, dict):
+        return {"cpu": m.get("cpu"), "cores": m.get("cores"), "avx512_bf16": m.get("avx512_bf16"),
+                "amx_bf16": m.get("amx_bf16"), "gpu": m.get("gpu"), "gpu_known": "gpu" in m}
+    hw = get(data, "prepare", "hardware")
+    if kind == "gpu_bench":
+        first = next((p for p in (data.get("models") or {}).values() if p), {})
+        hw = first.get("hardware")
+    if isinstance(hw, dict):
+        cuda = hw.get("device") == "cuda"
+        return {"cpu": None, "cores": hw.get("cpu_count"),
+                "avx512_bf16": None if cuda else hw.get("cpu_native_bf16"), "bf16_either": not cuda,
+                "gpu": hw.get("device_name") if cuda else None, "gpu_known": True}
+    if kind == "gpu_qlora":
+        return {"cpu": None, "cores": None, "avx512_bf16": None, "gpu": data.get("device"), "gpu_known": True}
+    if kind == "gpu_bench" and data.get("device"):
+        return {"cpu": None, "cores": None, "avx512_bf16": None, "gpu": data["device"], "gpu_known": True}
+    if kind == "eval_speed" and data.get("device") == "cpu":
+        return {"cpu": None, "cores": data.get("threads"), "avx512_bf16": None, "gpu": None, "gpu_known": True,
+                "cores_are_threads": True}
+    return {"cpu": None, "cores": None, "avx512_bf16": None, "gpu": None, "gpu_known": False}
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    cores = NOT_RECORDED if m["cores"] is None else f"{m['cores']}{' threads' if m.get('cores_are_threads') else ''}"
+    bf16 = NOT_RECORDED if m["avx512_bf16"] is None else fmt(m["avx512_bf16"])
+    if m.get("bf16_either") and m["avx512_bf16"] is not None:
+        bf16 += " (native bf16: AVX512-BF16 or AMX)"
+    elif m.get("amx_bf16"):
+        bf16 += " (AMX-BF16 yes)"
+    gpu = m["gpu"] or ("none" if m["gpu_known"] else NOT_RECORDED)
+    return f"CPU {m['cpu'] or NOT_RECORDED}; cores {cores}; AVX512-BF16 {bf16}; GPU {gpu}"
+
+
+def versions_of(data: dict) -> str:
+    found = data.get("versions") or get(data, "manifest", "packages") or {}
+    if not found and isinstance(data.get("torch"), str):
+        found = {"torch": data["torch"]}
+    found = {k: v for k, v in found.items() if v}
+    if not found:
+        return NOT_RECORDED
+    names = [k for k in VERSIONS if k in found] + sorted(k for k in found if k not in VERSIONS)
+    return ", ".join(f"{k} {found[k]}" for k in names)
+
+
+def provenance(data: dict, kind: str) -> list[str]:
+    fields = [("command", data.get("command")), ("commit", data.get("commit") or get(data, "manifest", "git_sha")),
+              ("date", data.get("date") or get(data, "manifest", "created")),
+              ("machine", machine_line(machine_of(data, kind))), ("versions", versions_of(data))]
+    lines = [f"- {name}: {f'`{value}`' if name in ('command', 'commit') and value else value or NOT_RECORDED}"
+             for name, value in fields]
+    if kind == "eval_speed" and data.get("run"):
+        lines.append(f"- measured on: {data['run']}")
+    return lines
+
+
+# --------------------------------------------------------------------------- headline values per kind
+
+def make_train_row(name: str, data: dict) -> list[str]:
+    m, phases, metrics = machine_of(data, "make_train"), data.get("phases_s") or {}, data.get("metrics") or {}
+    bf16 = {True: "AVX512-BF16", False: "no AVX512-BF16", None: f"AVX512-BF16 {NOT_RECORDED}"}[m["avx512_bf16"]]
+    machine = m["gpu"] or f"CPU, {fmt(m['cores'])} cores, {bf16}"
+    exact = f"{pct(metrics.get('exact_call_accuracy'))} / {pct(metrics.get('exact_call_accuracy_base'))}"
+    return [f"`{name}`", machine, duration(phases.get("total")), duration(phases.get("training")),
+            fmt(data.get("train_tokens_per_s"), ".1f") if data.get("train_tokens_per_s") is not None else "-",
+            fmt(data.get("steps")), exact]
+
+
+MAKE_TRAIN_HEADER = ["file", "machine", "wall time", "training", "tokens/s", "steps",
+                     "exact call, fine-tuned / base"]
+
+
+def values_make_train(data: dict) -> list[str]:
+    phases = data.get("phases_s") or {}
+    metrics = data.get("metrics") or {}
+    loss = (f"; eval loss {fmt(data.get('eval_loss_first'))} -> {fmt(data.get('eval_loss_last'))}"
+            if data.get("eval_loss_last") is not None else "")
+    out = ["Phases: " + (", ".join(f"{k} {duration(v)}" for k, v in phases.items()) or NOT_RECORDED) + ".",
+           f"Training: {fmt(data.get('steps'))} steps at {fmt(data.get('train_tokens_per_s'))} tokens/s{loss}."]
+    rows = [[label, pct(metrics[key]), pct(metrics.get(f"{key}_base"))] for key, label in RATES if key in metrics]
+    if rows:
+        n = metrics.get("n")
+        out += ["", f"Tool calls on the {metrics.get('split', 'test')} split ({fmt(n)} examples; base model on "
+                    f"{fmt(metrics.get('base_n', n))}):", "", *table(["rate", "fine-tuned", "base"], rows)]
+    return out
+
+
+def values_eval(data: dict) -> list[str]:
+    rows = []
+    for split, s in data.get("splits", {}).items():
+        rates = get(s, "fine_tuned", "report", "rates") or {}
+        base = get(s, "base", "report", "rates") or {}
+        rows.append([split, fmt(s.get("n")), *(rate(rates.get(key)) for key, _ in RATES[:3]),
+                     rate(rates.get("irrelevance_accuracy")), rate(rates.get("multi_call_exact")),
+                     rate(base.get("exact_call_accuracy"))])
+    return [f"Primary split: {data.get('primary')}.", "",
+            *table(["split", "examples", "exact call", "tool name", "valid JSON", "irrelevance", "multi-call exact",
+                    "base exact call"], rows)]
+
+
+def values_training_metrics(data: dict) -> list[str]:
+    s, f = data.get("summary") or {}, data.get("final") or {}
+    lr = f", lr {fmt(s['learning_rate'])}" if s.get("learning_rate") is not None else ""
+    return [f"{fmt(s.get('global_step'))} steps (effective batch {fmt(s.get('effective_batch'))}{lr}) in "
+            f"{duration(s.get('train_runtime'))} at {fmt(s.get('train_tokens_per_s'))} tokens/s; train loss "
+            f"{fmt(f.get('train_loss_first'))} -> {fmt(f.get('train_loss_last'))}, eval loss "
+            f"{fmt(f.get('eval_loss_first'))} -> {fmt(f.get('eval_loss_last'))} (best {fmt(f.get('eval_loss_best'))})."]
+
+
+def values_framework_overhead(data: dict) -> list[str]:
+    st = data.get("settings") or {}
+    rows = [[name, data.get("labels", {}).get(name, ""), fmt(r.get("tokens_per_s"), ".1f"),
+             fmt(r.get("s_per_step"), ".2f"), fmt(r.get("peak_rss_gib"), ".2f"),
+             fmt(r.get("time_to_first_step_s"), ".1f")]
+            for name, r in sorted((data.get("summary") or {}).items())]
+    ratios = ", ".join(f"{k} = {v:.2f}" for k, v in sorted((data.get("ratios") or {}).items()) if v is not None)
+    return [f"{fmt(st.get('steps'))} steps x micro-batch {fmt(st.get('micro_batch'))} x {fmt(st.get('max_length'))} "
+            f"tokens, {fmt(st.get('reps'))} alternating repetitions; medians.", "",
+            *table(["contender", "", "tokens/s", "s/step", "peak RSS GiB", "time to first step s"], rows),
+            "", f"Ratios of tokens/s (medians of per-repetition ratios): {ratios or '-'}."]
+
+
+def values_eval_speed(data: dict) -> list[str]:
+    sec, eps = data.get("seconds") or {}, data.get("examples_per_s") or {}
+    return [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
+            f"{fmt(data.get('device'))} {fmt(data.get('dtype'))}: loralab's generation {fmt(sec.get('L'))} s "
+            f"({fmt(eps.get('L'))} examples/s) against transformers' generate {fmt(sec.get('H'))} s "
+            f"({fmt(eps.get('H'))} examples/s), {fmt(data.get('speedup_L_over_H'))}x; "
+            f"{fmt(data.get('identical_answers'))} of {fmt(data.get('examples'))} answers identical."]
+
+
+def values_gpu_qlora(data: dict) -> list[str]:
+    rows = [[r.get("arch"), fmt(r.get("r")), fmt(r.get("batch")), fmt(r.get("seq")), fmt(r.get("median_step_s"), ".3f"),
+             fmt(r.get("tokens_per_s"), ".0f"), fmt(r.get("weights_gb_after_load"), ".2f"),
+             fmt(r.get("peak_allocated_gb"), ".2f"), fmt(r.get("mfu"), ".1%")] for r in data.get("runs", [])]
+    return [f"bf16 matmul measured: {fmt(data.get('measured_bf16_matmul_tflops'))} TFLOP/s.", "",
+            *table(["model", "r", "micro-batch", "tokens per row", "s/step", "tokens/s", "4-bit weights GB",
+                    "peak allocated GB", "MFU"], rows)]
+
+
+def values_gpu_bench(data: dict) -> list[str]:
+    st = data.get("settings") or {}
+    rows = []
+    for r in data.get("results", []):
+        cells = ([f"failed: {str(r['error'])[:120]}", "", "", "", ""] if "error" in r else
+                 [fmt(r.get("tokens_per_s"), ".0f"), fmt(r.get("s_per_step"), ".3f"),
+                  fmt(r.get("peak_allocated_gib"), ".2f"), fmt(r.get("estimated_allocated_gib"), ".2f"),
+                  fmt(r.get("mfu"), ".1%")])
+        rows.append([r.get("model"), fmt(r.get("micro_batch")), r.get("contender"), *cells])
+    out = [f"{fmt(st.get('warmup'))} warm-up + {fmt(st.get('steps'))} timed steps, {fmt(st.get('max_length'))} tokens "
+           f"({fmt(st.get('mode'))} mode).", "",
+           *table(["model", "micro-batch", "contender", "tokens/s", "s/step", "peak allocated GiB", "estimate GiB",
+                   "MFU"], rows)]
+    if data.get("skipped"):
+        out += ["", "Not run: " + "; ".join(f"{x.get('id')} ({x.get('note')})" for x in data["skipped"]) + "."]
+    return out
+
+
+def values_unknown(data: dict) -> list[str]:
+    """The numbers at the top level (and in dicts under it, dotted), at most 24."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(node: dict, prefix: str, depth: int) -> None:
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.append((name, value))
+            elif isinstance(value, dict) and depth < 2:
+                walk(value, name + ".", depth + 1)
+
+    walk(data, "", 0)
+    if not found:
+        return ["No numeric values at the top level."]
+    shown = "; ".join(f"{k} {fmt(v)}" for k, v in found[:24])
+    return [f"Values: {shown}{f'; and {len(found) - 24} more' if len(found) > 24 else ''}."]
+
+
+VALUES: dict[str, Callable[[dict], list[str]]] = {
+    "make_train": values_make_train, "run": values_make_train, "eval": values_eval,
+    "training_metrics": values_training_metrics, "framework_overhead": values_framework_overhead,
+    "eval_speed": values_eval_speed, "gpu_qlora": values_gpu_qlora, "gpu_bench": values_gpu_bench,
+}
+
+
+# --------------------------------------------------------------------------- the document
+
+def load(results: Path, root: Path) -> list[dict]:
+    """Every JSON under ``results`` (recursively, sorted), classified."""
+    entries = []
+    for path in sorted(results.rglob("*.json"), key=lambda p: p.relative_to(results).as_posix()):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            sys.exit(f"error: {path}: not readable JSON ({exc}); fix or remove it, then run `make results` again")
+        if not isinstance(data, dict):
+            data = {"value": data}
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        kind = kind_of(data)
+        lenient = data.get("scoring") != "strict" and has_tool_call_rates(data)
+        entries.append({"path": path, "name": name, "data": data, "kind": kind, "superseded": lenient})
+    # a run's training metrics (<run>_metrics.json) go where its evaluation (<run>_*.json) goes
+    for e in entries:
+        stem = e["path"].stem
+        if e["kind"] == "training_metrics" and stem.endswith("_metrics") and e["data"].get("scoring") != "strict":
+            run = stem.removesuffix("_metrics") + "_"
+            e["superseded"] = any(o["superseded"] and o["path"].parent == e["path"].parent
+                                  and o["path"].stem.startswith(run) for o in entries)
+    return entries
+
+
+def section(e: dict) -> list[str]:
+    kind = e["kind"]
+    title = KIND_TITLES.get(kind, f"kind `{kind}`" if kind != "unknown" else "results of an unknown kind")
+    return [f"### `{e['name']}`", "", f"*{title}*", "", *provenance(e["data"], kind), "",
+            *VALUES.get(kind, values_unknown)(e["data"]), ""]
+
+
+def render(results: Path = ROOT / "bench" / "results", root: Path = ROOT) -> str:
+    entries = load(results, root)
+    current = [e for e in entries if not e["superseded"]]
+    superseded = [e for e in entries if e["superseded"]]
+    out = ["# Results", "",
+           "<!-- Generated by `make results` (bench/render_results.py) from bench/results/*.json: do not edit. -->",
+           "",
+           "Every figure the README and the docs quote comes from one of these files, committed under",
+           "`bench/results/`. Each section names the command that produced its file, the commit, date,",
+           "machine and library versions, as far as the file records them (\"not recorded\" otherwise), then",
+           "its headline values. Add a result by committing its JSON and running `make results`;",
+           "`tests/test_docs.py` fails while this file is out of date.", ""]
+    make_train = [e for e in current if e["kind"] == "make_train"]
+    if make_train:
+        out += ["## `make train`", "",
+                "The default experiment from a fresh clone, end to end (setup, model, data, training, "
+                "evaluation), one row per measured run.", "",
+                *table(MAKE_TRAIN_HEADER, [make_train_row(e["name"], e["data"]) for e in make_train]), ""]
+    out += ["## Current results", ""]
+    for e in current:
+        out += section(e)
+    if not current:
+        out += ["None yet.", ""]
+    if superseded:
+        out += ["## Superseded: scored under the earlier lenient rules", "", SUPERSEDED_WHY, ""]
+        for e in superseded:
+            out += section(e)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    p.add_argument("--check", action="store_true", help="exit 1 when --out differs from what would be written")
+    a = p.parse_args()
+    text = render(a.results.resolve(), ROOT)
+    if a.check:
+        current = a.out.read_text(encoding="utf-8") if a.out.is_file() else ""
+        if current != text:
+            sys.exit(f"{a.out} is out of date: run `make results`")
+        return
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(text, encoding="utf-8")
+    print(f"written: {a.out} ({sum(1 for _ in a.results.rglob('*.json'))} result files)")
+
+
+if __name__ == "__main__":
+    main()
