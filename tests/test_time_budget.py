@@ -141,3 +141,52 @@ def test_rng_states_are_put_back():
         draw(), draw()  # e.g. the warm-up's shuffle and dropout
     got = draw()
     assert got[:2] == expected[:2] and torch.equal(got[2], expected[2])
+
+
+def _cosine(total: int, warmup: int):
+    import torch
+    from transformers import get_scheduler
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    return optimizer, get_scheduler("cosine", optimizer, num_warmup_steps=warmup, num_training_steps=total)
+
+
+def test_respan_makes_a_running_schedule_end_at_the_new_total():
+    from loralab.time_budget import respan_schedule
+
+    optimizer, scheduler = _cosine(100, 5)
+    for _ in range(20):
+        optimizer.step()
+        scheduler.step()
+    before = scheduler.get_last_lr()[0]
+    assert respan_schedule(scheduler, 50, 3)
+    lrs = []
+    for _ in range(30):  # steps 21..50
+        optimizer.step()
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr()[0])
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-9)  # decayed to the end at the new total
+    assert 0 < lrs[0] < before  # continues from where it was, decaying faster
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_budget_replans_from_the_real_steps_and_respans_the_schedule():
+    """Planned 80 steps at 1.25 s in a 100 s budget; the real steps take 2 s. Once 15 % of the
+    budget is spent the plan follows the real steps, and the schedule ends where the run will."""
+    now = [0.0]
+    record = {"max_time": "100s", "planned_steps": 80}
+    stop = budget_stop(deadline=100.0, started=0.0, record=record, clock=lambda: now[0], cap=200)
+    args = SimpleNamespace(eval_strategy="no", save_strategy="no", max_steps=80, get_warmup_steps=lambda n: 0)
+    state, control = _flow(0, max_steps=80)
+    optimizer, scheduler = _cosine(80, 0)
+    while state.global_step < state.max_steps and not control.should_training_stop:
+        now[0] += 2.0
+        state.global_step += 1
+        optimizer.step()
+        scheduler.step()
+        stop.on_step_end(args, state, control, lr_scheduler=scheduler)
+    first = record["replanned"][0]
+    assert first["from_steps"] == 80 and first["s_per_step"] == pytest.approx(2.0)
+    assert 44 <= state.max_steps == args.max_steps == record["planned_steps"] <= 50
+    assert not control.should_training_stop  # the run reaches its (new) last step within the budget
+    assert scheduler.get_last_lr()[0] == pytest.approx(0.0, abs=1e-9)  # and the schedule ended with it

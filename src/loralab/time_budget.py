@@ -294,16 +294,67 @@ def _agreed(value: int, op: str) -> int:
     return int(tensor.item())
 
 
-def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter):
-    """A callback that ends training once ``deadline`` (on ``clock``) has passed, like a run reaching
-    its last step: the state after that step is evaluated and saved (step strategies), and the run
-    goes on to save the adapter and evaluate it as usual. ``record`` (the manifest's and
-    metrics.json's ``time_budget``) gets the steps run and whether the budget stopped them."""
+# Re-plan from the real optimiser steps once these shares of the budget are spent: the warm-up
+# times forward and backward only, while a real step also pays the optimiser, the data loader and
+# the Trainer's own per-step work (at micro-batch 1 on a CPU that was ~35 % more).
+REPLAN_AT = (0.15, 0.5)
+MIN_STEPS_TIMED = 5
+
+
+def respan_schedule(lr_scheduler, total_steps: int, warmup_steps: int) -> bool:
+    """Make a running transformers schedule (warm-up, then linear / cosine decay) end at
+    ``total_steps`` instead: its lambdas are partials of the total, so they are rebuilt with the
+    new one, and the step count so far is kept. False for schedules that have no total."""
+    import functools
+
+    scheduler = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate's wrapper
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    if not lambdas:
+        return False
+    changed = False
+    for i, fn in enumerate(lambdas):
+        if isinstance(fn, functools.partial) and "num_training_steps" in fn.keywords:
+            keywords = {**fn.keywords, "num_training_steps": total_steps}
+            if "num_warmup_steps" in keywords:
+                keywords["num_warmup_steps"] = warmup_steps
+            lambdas[i] = functools.partial(fn.func, *fn.args, **keywords)
+            changed = True
+    return changed
+
+
+def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter, cap: int | None = None,
+                replan: bool = True):
+    """A callback that, once REPLAN_AT shares of the budget are spent, re-plans the steps from the
+    real ones (and re-spans the schedule over them), and ends training once ``deadline`` (on
+    ``clock``) has passed, like a run reaching its last step: the state after that step is
+    evaluated and saved (step strategies), and the run goes on to save the adapter and evaluate it
+    as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps).
+    ``record`` (the manifest's and metrics.json's ``time_budget``) gets the re-plans, the steps
+    run and whether the budget stopped them."""
     from transformers import TrainerCallback
 
     class BudgetStop(TrainerCallback):
+        def __init__(self):
+            self.last_end: float | None = None
+            self.step_s: list[float] = []
+            self.eval_s: list[float] = []
+            self.in_eval = 0.0
+            self.replans = 0
+
+        def on_evaluate(self, args, state, control, **kwargs):
+            if self.last_end is not None:  # the evaluation ran right after the last step ended
+                spent = clock() - self.last_end - self.in_eval
+                self.eval_s.append(spent)
+                self.in_eval += spent
+
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step >= state.max_steps or not _agreed(int(clock() >= deadline), "max"):
+            now = clock()
+            if self.last_end is not None:
+                self.step_s.append(now - self.last_end - self.in_eval)
+            self.last_end, self.in_eval = now, 0.0
+            if replan and state.global_step < state.max_steps:
+                self._replan(args, state, kwargs.get("lr_scheduler"), now)
+            if state.global_step >= state.max_steps or not _agreed(int(now >= deadline), "max"):
                 return
             control.should_training_stop = True
             if _strategy(args.eval_strategy) == "steps" and state.global_step % state.eval_steps:
@@ -316,6 +367,34 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
 
                 console.print(f"[bold yellow]time budget {record['max_time']} spent[/bold yellow] at step "
                               f"{state.global_step:,} of {state.max_steps:,}: stopping")
+
+        def _replan(self, args, state, lr_scheduler, now: float) -> None:
+            budget = deadline - started
+            if (self.replans >= len(REPLAN_AT) or now - started < REPLAN_AT[self.replans] * budget
+                    or len(self.step_s) < MIN_STEPS_TIMED):
+                return
+            self.replans += 1
+            timed = sorted(self.step_s[1:])  # the first step after the warm-up pays one-time costs
+            s_per_step = sum(timed) / len(timed)
+            eval_s = sum(self.eval_s) / len(self.eval_s) if self.eval_s else 0.0
+            every = int(state.eval_steps) if _strategy(args.eval_strategy) == "steps" and self.eval_s else None
+            more = plan_steps((deadline - now) * (1 - UNTIMED_SHARE / 2), s_per_step, eval_s, every)
+            total = _agreed(state.global_step + more, "min")
+            if cap is not None:
+                total = min(total, cap)
+            total = max(total, state.global_step + 1)
+            if total == state.max_steps:
+                return
+            entry = {"at_step": state.global_step, "s_per_step": round(s_per_step, 4),
+                     "from_steps": state.max_steps, "to_steps": total}
+            record.setdefault("replanned", []).append(entry)
+            record["planned_steps"] = state.max_steps = args.max_steps = total
+            respan_schedule(lr_scheduler, total, args.get_warmup_steps(total))
+            if state.is_world_process_zero:
+                from .console import console
+
+                console.print(f"planned steps: {entry['from_steps']:,} -> {total:,} (the real steps take "
+                              f"{s_per_step:.3f} s; the schedule now ends there)")
 
         def on_train_end(self, args, state, control, **kwargs):
             record.update(steps_run=state.global_step, training_s=round(clock() - started, 2))
@@ -388,5 +467,9 @@ class TimeBudget:
             console.print(f"  measured {speed.tokens_per_s:,.0f} tokens/s on {speed.micro_batches} warm-up "
                           f"micro-batches ({speed.warmup_s:.1f} s, counted in the budget)"
                           + (f"; ~{speed.eval_s:.1f} s per evaluation" if speed.eval_s else ""))
-        trainer.add_callback(budget_stop(self.started + self.seconds, self.started, record))
+        # a re-plan stays within max_steps and within the epochs the loop runs for the plan; a resumed
+        # run keeps the schedule it restored
+        cap = min(configured, math.ceil(planned / per_epoch) * per_epoch) if per_epoch else configured
+        trainer.add_callback(budget_stop(self.started + self.seconds, self.started, record,
+                                         cap=cap if checkpoint is None else None, replan=checkpoint is None))
         return record
