@@ -22,3 +22,24 @@ def tiny_overrides(model_dir: Path, *extra: str) -> list[str]:
 def run_cli(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
     cli = Path(sys.executable).parent / "loralab-train"
     return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+
+
+def run_in_process(args: list[str]) -> tuple[int, str]:
+    """The real ``loralab-train`` main (did-you-mean check, Hydra, validation, the recipe) in this
+    process, so a test can patch what it runs; returns (exit code, stderr + stdout)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from loralab.train import main
+
+    argv, sys.argv = sys.argv, ["loralab-train", *args]
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = argv
+    return code, err.getvalue() + out.getvalue()

@@ -7,18 +7,15 @@ the recipe) so that the suite costs seconds, not a process start per case."""
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
-import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from loralab.rundir import read_status, set_status
 
-from cli_helpers import tiny_overrides
+from cli_helpers import run_in_process, tiny_overrides
 
 USER = {"role": "user", "content": "노드 1번을 (0, 0, 0)에 만들어 줘"}
 TOOLS = [{"type": "function", "function": {
@@ -37,20 +34,7 @@ GOOD = {"messages": [USER, _call("POST /db/node", {"id": 1, "x": 0.0})], "tools"
 
 def train_cli(run_dir: Path, *args: str) -> tuple[int, str]:
     """Run ``loralab-train`` in this process; return (exit code, stderr + stdout)."""
-    from loralab.train import main
-
-    argv = sys.argv
-    sys.argv = ["loralab-train", *args, f"hydra.run.dir={run_dir}"]
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    return code, err.getvalue() + out.getvalue()
+    return run_in_process([*args, f"hydra.run.dir={run_dir}"])
 
 
 def assert_refused(code: int, output: str, run_dir: Path, *expected: str) -> None:

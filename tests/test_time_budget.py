@@ -190,3 +190,22 @@ def test_budget_replans_from_the_real_steps_and_respans_the_schedule():
     assert 44 <= state.max_steps == args.max_steps == record["planned_steps"] <= 50
     assert not control.should_training_stop  # the run reaches its (new) last step within the budget
     assert scheduler.get_last_lr()[0] == pytest.approx(0.0, abs=1e-9)  # and the schedule ended with it
+
+
+def test_replan_counts_the_evaluations_still_to_come():
+    """Before any evaluation during training was timed, the warm-up's estimate of one stands in."""
+    plans = {}
+    for eval_s in (0.0, 5.0):
+        now = [0.0]
+        record = {"max_time": "100s"}
+        stop = budget_stop(deadline=100.0, started=0.0, record=record, clock=lambda: now[0], cap=200,
+                           eval_every=10, eval_s=eval_s)
+        args = SimpleNamespace(eval_strategy="steps", save_strategy="no", max_steps=80,
+                               get_warmup_steps=lambda n: 0)
+        state, control = _flow(0, max_steps=80)
+        while not record.get("replanned"):
+            now[0] += 2.0
+            state.global_step += 1
+            stop.on_step_end(args, state, control)
+        plans[eval_s] = state.max_steps
+    assert plans[5.0] < plans[0.0] - 5  # ~5 evaluations of 5 s left in 85 s: ~12 steps fewer

@@ -14,7 +14,9 @@ warm-up step to the end of the last optimiser step. Loading, tokenising and the 
 evaluation after training are outside it. The eval-loss evaluations during training are
 estimated (one eval batch is timed and scaled to the eval set) and taken out of the budget before
 the steps are counted. The warm-up times forward and backward only: UNTIMED_SHARE of the budget is
-kept for what it does not see (the optimiser step, gradient clipping, logging, checkpoint writes).
+kept for what it does not see (the optimiser step, gradient clipping, logging, checkpoint writes),
+and once REPLAN_AT shares of the budget are spent the plan is corrected from the real steps and the
+running schedule re-spanned over it (:func:`respan_schedule`).
 The tool-call scoring of ``eval.during_training`` is not estimated: when anything makes the run
 slower than planned, the stop ends it earlier (before the schedule's end).
 
@@ -323,12 +325,14 @@ def respan_schedule(lr_scheduler, total_steps: int, warmup_steps: int) -> bool:
 
 
 def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter, cap: int | None = None,
-                replan: bool = True):
+                replan: bool = True, eval_every: int | None = None, eval_s: float = 0.0):
     """A callback that, once REPLAN_AT shares of the budget are spent, re-plans the steps from the
     real ones (and re-spans the schedule over them), and ends training once ``deadline`` (on
     ``clock``) has passed, like a run reaching its last step: the state after that step is
     evaluated and saved (step strategies), and the run goes on to save the adapter and evaluate it
-    as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps).
+    as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps);
+    ``eval_every`` and ``eval_s``: the evaluations' cadence, and the warm-up's estimate of one until
+    one is timed.
     ``record`` (the manifest's and metrics.json's ``time_budget``) gets the re-plans, the steps
     run and whether the budget stopped them."""
     from transformers import TrainerCallback
@@ -376,9 +380,8 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
             self.replans += 1
             timed = sorted(self.step_s[1:])  # the first step after the warm-up pays one-time costs
             s_per_step = sum(timed) / len(timed)
-            eval_s = sum(self.eval_s) / len(self.eval_s) if self.eval_s else 0.0
-            every = int(state.eval_steps) if _strategy(args.eval_strategy) == "steps" and self.eval_s else None
-            more = plan_steps((deadline - now) * (1 - UNTIMED_SHARE / 2), s_per_step, eval_s, every)
+            one_eval = sum(self.eval_s) / len(self.eval_s) if self.eval_s else eval_s
+            more = plan_steps((deadline - now) * (1 - UNTIMED_SHARE / 2), s_per_step, one_eval, eval_every)
             total = _agreed(state.global_step + more, "min")
             if cap is not None:
                 total = min(total, cap)
@@ -471,5 +474,7 @@ class TimeBudget:
         # run keeps the schedule it restored
         cap = min(configured, math.ceil(planned / per_epoch) * per_epoch) if per_epoch else configured
         trainer.add_callback(budget_stop(self.started + self.seconds, self.started, record,
-                                         cap=cap if checkpoint is None else None, replan=checkpoint is None))
+                                         cap=cap if checkpoint is None else None, replan=checkpoint is None,
+                                         eval_every=_eval_every(trainer, per_epoch),
+                                         eval_s=speed.eval_s if speed is not None else 0.0))
         return record

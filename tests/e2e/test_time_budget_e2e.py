@@ -4,14 +4,11 @@ the schedule spans the planned steps, the budget stops a slow run, a resume keep
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
 import signal
-import sys
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +21,7 @@ import loralab.time_budget
 from loralab.rundir import read_status
 from loralab.time_budget import Speed
 
-from cli_helpers import tiny_overrides
+from cli_helpers import run_in_process, tiny_overrides
 
 # fp32 and checkpoints every 2 steps; dropout and the length-grouped shuffle stay on: both draw
 # random numbers, which the warm-up must give back
@@ -33,20 +30,9 @@ BASE = ["precision=fp32", "eval.at_end=false", "trainer.eval_steps=2", "trainer.
 
 
 def train_cli(*args: str) -> tuple[int, str]:
-    """``loralab-train <args>`` in this process; (exit code, stdout + stderr)."""
-    from loralab.train import main
-
-    argv, sys.argv = sys.argv, ["loralab-train", *args]
-    out = io.StringIO()
-    code = 0
-    try:
-        with redirect_stdout(out), redirect_stderr(out):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    return code, " ".join(out.getvalue().split())  # rich wraps long lines
+    """``loralab-train <args>`` in this process; (exit code, output with rich's wrapping undone)."""
+    code, output = run_in_process(list(args))
+    return code, " ".join(output.split())
 
 
 def run(model_dir: Path, run_dir: Path, *extra: str) -> str:
