@@ -299,7 +299,7 @@ def _agreed(value: int, op: str) -> int:
 # Re-plan from the real optimiser steps once these shares of the budget are spent: the warm-up
 # times forward and backward only, while a real step also pays the optimiser, the data loader and
 # the Trainer's own per-step work (at micro-batch 1 on a CPU that was ~35 % more).
-REPLAN_AT = (0.15, 0.5)
+REPLAN_AT = (0.15, 0.5, 0.8)
 MIN_STEPS_TIMED = 5
 
 
