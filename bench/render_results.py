@@ -218,9 +218,34 @@ def values_eval(data: dict) -> list[str]:
         rows.append([split, fmt(s.get("n")), *(rate(rates.get(key)) for key, _ in RATES[:3]),
                      rate(rates.get("irrelevance_accuracy")), rate(rates.get("multi_call_exact")),
                      rate(base.get("exact_call_accuracy"))])
-    return [f"Primary split: {data.get('primary')}.", "",
-            *table(["split", "examples", "exact call", "tool name", "valid JSON", "irrelevance", "multi-call exact",
-                    "base exact call"], rows)]
+    out = [f"Primary split: {data.get('primary')}.", "",
+           *table(["split", "examples", "exact call", "tool name", "valid JSON", "irrelevance", "multi-call exact",
+                   "base exact call"], rows)]
+    if data.get("scoring") == "strict":  # the breakdowns of the fine-tuned model's report
+        for split, s in data.get("splits", {}).items():
+            out += eval_breakdown(split, get(s, "fine_tuned", "report") or {})
+    return out
+
+
+def eval_breakdown(split: str, report: dict) -> list[str]:
+    """Per category and language (turn accuracy: every turn; exact call: turns with a gold call),
+    and each failure class with its count and one example."""
+    out = []
+    for group in ("category", "language"):
+        rows = [[name, fmt(g.get("n")), rate(g.get("turn_accuracy")), rate(g.get("exact_call_accuracy"))]
+                for name, g in sorted((get(report, "groups", group) or {}).items())]
+        if rows:
+            out += ["", f"{split}, per {group}:", "", *table([group, "examples", "turn accuracy", "exact call"], rows)]
+    failures = [(kind, f) for kind, f in (report.get("failures") or {}).items() if f.get("count")]
+    if failures:
+        rows = []
+        for kind, f in sorted(failures, key=lambda kv: -kv[1]["count"]):
+            example = (f.get("examples") or [{}])[0]
+            text = " ".join(str(example.get("detail", "")).split()).replace("|", "\\|")
+            rows.append([f"`{kind}`", str(f["count"]), f"{example.get('id', '')}: {text}"])
+        out += ["", f"{split}, failure classes (an answer may have several):", "",
+                *table(["failure", "answers", "example"], rows)]
+    return out
 
 
 def values_training_metrics(data: dict) -> list[str]:
