@@ -257,6 +257,7 @@ def test_the_guides_show_commands_to_run():
     assert any("-m" in args for _, args in shown) and any("hparams_search=lr-rank" in args for _, args in shown)
 
 
+@pytest.mark.integration  # a process per command: the whole suite runs it, make test-fast does not
 @pytest.mark.parametrize("where,args", commands(), ids=[c[0] for c in commands()])
 def test_documented_command_composes(where, args, tmp_path):
     import loralab
@@ -278,6 +279,7 @@ def _mentioned_scripts() -> set[str]:
     return set(re.findall(r"(?<![\w/-])(loralab-[a-z]+(?:-[a-z]+)*)(?![\w.-])", text))
 
 
+@pytest.mark.integration
 def test_every_console_script_the_guides_mention_exists_and_answers_help():
     declared = set(re.findall(r'^(loralab-[\w-]+)\s*=', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M))
     mentioned = _mentioned_scripts()

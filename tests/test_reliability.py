@@ -211,6 +211,7 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path):
     assert code == 2 and (keep / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.integration  # a loralab-train process with two jobs
 def test_multirun_with_a_bad_value_records_each_job(tmp_path):
     cli = Path(sys.executable).parent / "loralab-train"
     proc = subprocess.run([str(cli), "-m", "lora.r=-1,300", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
