@@ -171,7 +171,7 @@ def child_plain(a: argparse.Namespace) -> None:
 def child_loralab(a: argparse.Namespace, overrides: list[str]) -> None:
     """L: the `loralab-train` entry point itself, in this process, with the step timer installed."""
     install_step_timer(Path(a.result))
-    from loralab.train import main
+    from loralab.cli.train import main
 
     sys.argv = ["loralab-train", *overrides]
     main()

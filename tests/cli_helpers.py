@@ -30,7 +30,7 @@ def run_in_process(args: list[str]) -> tuple[int, str]:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
-    from loralab.train import main
+    from loralab.cli.train import main
 
     argv, sys.argv = sys.argv, ["loralab-train", *args]
     out, err = io.StringIO(), io.StringIO()

@@ -13,7 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import loralab
-from loralab.estimate import main
+from loralab.cli.estimate import main
 from loralab.hardware import Hardware
 from loralab.config.validation import ConfigError
 from loralab.memory import GiB, estimate, fallback_ladder, fits, suggest_fallback, summary_for_run

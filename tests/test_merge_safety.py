@@ -13,7 +13,8 @@ import pytest
 from omegaconf import OmegaConf
 
 import loralab.merge as merge_module
-from loralab.merge import MARKER, main, write_merge
+from loralab.cli.merge import main
+from loralab.merge import MARKER, write_merge
 from loralab.rundir import read_status, set_status
 
 from cli_helpers import tiny_overrides

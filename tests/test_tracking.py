@@ -333,7 +333,8 @@ def test_wandb_run_has_name_tags_config_history_and_summary(wandb_run):
     assert summary["final/train_loss_last"] == pytest.approx(metrics["final"]["train_loss_last"])
     rates = report["splits"]["test"]["fine_tuned"]["report"]["rates"]
     for name in ("exact_call_accuracy", "tool_name_accuracy", "valid_json"):
-        assert summary[f"eval/test/{name}"] == pytest.approx(rates[name]["value"]), name
+        # a rate with an empty denominator (valid_json when no answer attempts a call) is not logged
+        assert summary.get(f"eval/test/{name}") == pytest.approx(rates[name]["value"]), name
     assert summary["eval/test/n"] == 4 and summary["status"] == "completed"
 
 

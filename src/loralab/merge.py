@@ -10,11 +10,9 @@ output and renamed into place, so a merge that fails leaves the earlier one inta
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,17 +24,6 @@ MARKER = "loralab-merge.json"
 
 class UnsafeOutput(IncompleteRun):
     """An --output that merging would destroy user data in (reported by errors.exit_on_user_error)."""
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="loralab-merge", description=__doc__)
-    p.add_argument("run_dir", help="a completed run directory")
-    p.add_argument("--output", help="target directory: a new one, or an earlier merge to replace "
-                                    "(default: RUN/merged)")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
-                   help="dtype of the merged weights (default: the run's compute dtype)")
-    p.add_argument("--force", action="store_true", help="merge a run that did not complete")
-    return p.parse_args(argv)
 
 
 def check_output(run_dir: Path, output: Path) -> Path:
@@ -138,20 +125,3 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
     record = {"run": str(run_dir.resolve()), "base_model": str(location),
               "dtype": str(precision.torch_dtype).removeprefix("torch."), "created": now(), "loralab": __version__}
     return write_merge(run_dir, output, save, record)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    from .console import console
-    from .errors import exit_on_user_error
-    from .runs import open_run
-
-    with exit_on_user_error():
-        run_dir, cfg = open_run(args.run_dir, force=args.force)
-        output = merge_run(run_dir, cfg, Path(args.output) if args.output else run_dir / "merged", args.dtype)
-    console.print(f"merged model written to {output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

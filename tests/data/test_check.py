@@ -11,7 +11,8 @@ import sys
 import pytest
 
 import loralab
-from loralab.data.check import check_data, main
+from loralab.cli.data_check import main
+from loralab.data.check import check_data
 from loralab.data.files import DataError
 from loralab.modeling import build_tokenizer
 
@@ -144,7 +145,7 @@ def test_cli_malformed_override_exits_2(capsys):
 
 def test_cli_as_a_module_in_a_subprocess(tmp_path, model_overrides):
     train = write_jsonl(tmp_path / "train.jsonl", [{"text": "ok"}, {"messages": [{"role": "user", "content": "hi"}]}])
-    proc = subprocess.run([sys.executable, "-m", "loralab.data.check", *model_overrides, "data=files",
+    proc = subprocess.run([sys.executable, "-m", "loralab.cli.data_check", *model_overrides, "data=files",
                            f"data.train_file={train}"], capture_output=True, text=True, timeout=300,
                           env=os.environ.copy())
     assert proc.returncode == 1, proc.stderr

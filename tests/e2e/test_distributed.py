@@ -1,6 +1,6 @@
 """Scaling out (distributed.py): the `distributed` group's mapping onto training arguments, the
 generated DeepSpeed configs checked by DeepSpeed itself, and a real 2-process DDP run (gloo on CPU)
-through `torchrun ... -m loralab.train`: both ranks train, rank 0 alone writes, one run directory,
+through `torchrun ... -m loralab.cli.train`: both ranks train, rank 0 alone writes, one run directory,
 bit-identical adapters on both ranks."""
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def test_ddp_two_ranks_train_and_rank0_alone_writes(tiny_model_dir, tmp_path):
     work, logs = tmp_path / "work", tmp_path / "logs"
     work.mkdir()
     # no hydra.run.dir: both ranks must agree on experiments/<date>/<time>_<run name> by themselves
-    proc = _torchrun(["-m", "loralab.train", *tiny_overrides(tiny_model_dir, "distributed=ddp", "eval.max_examples=8",
+    proc = _torchrun(["-m", "loralab.cli.train", *tiny_overrides(tiny_model_dir, "distributed=ddp", "eval.max_examples=8",
                                                              "eval.base_max_examples=8")], work, logs)
     rank_logs = _rank_logs(logs)
     assert proc.returncode == 0, proc.stderr[-3000:] + "".join(v[-2000:] for v in rank_logs.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loralab.evaluate import parse_args
+from loralab.cli.evaluate import parse_args
 
 
 @pytest.mark.parametrize("option", ["--max-examples", "--batch-size"])

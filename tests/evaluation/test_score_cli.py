@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loralab.data.gennx_tools import TOOLS
-from loralab.evaluate import main
+from loralab.cli.evaluate import main
 
 
 def call(name: str, /, **arguments) -> dict:
@@ -108,7 +108,7 @@ def test_answers_made_elsewhere_are_scored_into_the_usual_files(files, capsys):
 def test_the_score_path_imports_no_torch(files):
     tmp_path, test, tools = files
     answers = write_jsonl(tmp_path / "answers.jsonl", GOOD_ANSWERS)
-    code = ("import sys; from loralab.evaluate import main; "
+    code = ("import sys; from loralab.cli.evaluate import main; "
             f"rc = main(['score', '--answers', {str(answers)!r}, '--test-file', {str(test)!r}, "
             f"'--tools-file', {str(tools)!r}, '--out', {str(tmp_path / 'o')!r}]); "
             "assert rc == 0, rc; assert 'torch' not in sys.modules, 'torch imported'")
@@ -161,7 +161,7 @@ def test_a_non_empty_out_that_is_not_a_score_output_is_never_touched(files, caps
 
 
 def test_the_word_score_is_the_subcommand_and_a_run_dir_still_works(monkeypatch, capsys):
-    from loralab import evaluate
+    from loralab.cli import evaluate
 
     with pytest.raises(SystemExit) as exit_:
         main(["score"])

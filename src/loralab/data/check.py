@@ -12,10 +12,7 @@ Training calls ``check_data`` too and refuses the same data with the same messag
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -146,38 +143,3 @@ def print_report(report: DataReport, cfg: DictConfig) -> None:
         say(f"error: {report.problems.summary()}")
     else:
         say("data check passed: no invalid rows")
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="loralab-data-check", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("overrides", nargs="*", help="config overrides, exactly as for loralab-train")
-    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    from hydra.errors import HydraException
-
-    from ..api import compose
-    from ..console import console
-    from ..errors import exit_on_user_error
-
-    with exit_on_user_error():  # a config mistake or an unreadable tools file: message and exit 2
-        try:
-            cfg = compose(args.overrides)
-        except HydraException as exc:  # a malformed override or an unknown key
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        report = check_data(cfg)
-    print_report(report, cfg)
-    if args.json:
-        from ..rundir import write_json
-
-        write_json(Path(args.json), report.to_dict())
-    return 0 if report.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def parse_score_args(argv: list[str]) -> argparse.Namespace:
-    from .evaluation.external import ANSWER_FORMATS, __doc__ as doc
+    from ..evaluation.external import ANSWER_FORMATS, __doc__ as doc
 
     p = argparse.ArgumentParser(prog="loralab-eval score", description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,9 +69,9 @@ def score_main(argv: list[str]) -> int:
     args = parse_score_args(argv)
     from rich.console import Console
 
-    from .data.files import DataError
-    from .evaluation.external import score_answers
-    from .evaluation.tables import print_eval_tables
+    from ..data.files import DataError
+    from ..evaluation.external import score_answers
+    from ..evaluation.tables import print_eval_tables
 
     try:
         payload = score_answers(args.answers, args.test_file, args.out, args.tools_file, args.format, args.split)
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["score"]:
         return score_main(argv[1:])
     args = parse_args(argv)
-    from .errors import exit_on_user_error
-    from .runs import open_run
+    from ..errors import exit_on_user_error
+    from ..runs import open_run
 
     with exit_on_user_error():
         run_dir, cfg = open_run(args.run_dir, force=args.force)
@@ -102,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
 def _evaluate(args, run_dir: Path, cfg) -> int:
     from omegaconf import OmegaConf
 
-    from .data.pipeline import Splits, load_splits
-    from .evaluation.external import read_test_set
-    from .evaluation.runner import evaluate_splits
-    from .evaluation.tables import print_eval_tables
-    from .runs import load_for_inference
+    from ..data.pipeline import Splits, load_splits
+    from ..evaluation.external import read_test_set
+    from ..evaluation.runner import evaluate_splits
+    from ..evaluation.tables import print_eval_tables
+    from ..runs import load_for_inference
 
     overrides = {"max_examples": args.max_examples, "batch_size": args.batch_size}
     for key, value in overrides.items():
@@ -133,9 +133,9 @@ def _evaluate(args, run_dir: Path, cfg) -> int:
 
 
 def _print_against(payload: dict, other_dir: Path) -> None:
-    from .data.files import DataError
-    from .evaluation.aggregate import HEADLINE, compare_reports
-    from .evaluation.tables import print_comparison
+    from ..data.files import DataError
+    from ..evaluation.aggregate import HEADLINE, compare_reports
+    from ..evaluation.tables import print_comparison
 
     try:
         other = json.loads((other_dir / "eval.json").read_text(encoding="utf-8"))

@@ -79,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     from hydra.errors import HydraException
     from rich.markup import escape
 
-    from .api import compose
-    from .config.validation import ConfigError, Problem
-    from .console import console
-    from .hardware import detect
-    from .memory import estimate, fallback_ladder, suggest_fallback, target_hardware
+    from ..api import compose
+    from ..config.validation import ConfigError, Problem
+    from ..console import console
+    from ..hardware import detect
+    from ..memory import estimate, fallback_ladder, suggest_fallback, target_hardware
 
     try:
         cfg = compose(args.overrides)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         est = estimate(cfg, hw)
     except (ConfigError, HydraException) as exc:
         # errors.py imports the whole training stack (seconds): only pay for it on the error path
-        from .errors import exit_on_user_error
+        from ..errors import exit_on_user_error
 
         if isinstance(exc, HydraException):
             exc = ConfigError([Problem("overrides", " ".join(args.overrides), str(exc))])

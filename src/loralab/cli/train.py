@@ -9,10 +9,10 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config.paths import config_dir
-from .config.schema import register_configs
-from .distributed import is_main_process
-from .rundir import discard_if_nothing_written, record_failed_start
+from ..config.paths import config_dir
+from ..config.schema import register_configs
+from ..distributed import is_main_process
+from ..rundir import discard_if_nothing_written, record_failed_start
 
 register_configs()
 
@@ -22,8 +22,8 @@ def _main(cfg: DictConfig) -> dict[str, float]:
     """Returns the run's objectives (eval loss, tool-call rates) for sweepers."""
     from hydra.types import RunMode
 
-    from .errors import exit_on_user_error
-    from .recipe import train
+    from ..errors import exit_on_user_error
+    from ..recipe import train
 
     output_dir = HydraConfig.get().runtime.output_dir
     if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -53,7 +53,7 @@ def _basic_sweeper() -> bool:
 
 
 def main() -> None:
-    from .config.overrides import unknown_key_problems
+    from ..config.overrides import unknown_key_problems
 
     groups = {p.name for p in config_dir().iterdir() if p.is_dir()}
     problems = unknown_key_problems(sys.argv[1:], groups)
