@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.loralab-installed
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: setup train test test-fast test-integration test-slow clean-runs docs results bench bench-gpu
+.PHONY: setup train lint test test-fast test-integration test-slow clean-runs docs results bench bench-gpu
 
 setup: $(STAMP)
 
@@ -32,14 +32,19 @@ WALL_START := $(shell date +%s.%N)
 train: setup
 	LORALAB_WALL_START=$(WALL_START) LORALAB_COMMAND="make train $(if $(ARGS),ARGS='$(ARGS)')" $(BIN)/loralab-train $(ARGS)
 
+# The layering of src/loralab (.importlinter): no import cycles, and the command line on the API
+# on the recipe on the library, never the other way. Part of both test targets.
+lint: setup
+	$(BIN)/lint-imports --no-cache
+
 # The whole suite (unit, end-to-end on a tiny model, and slow tests on the embedded model).
-test: setup
+test: lint
 	$(BIN)/python -m pytest -q $(ARGS)
 
 # Unit tests only (< 2 minutes): no training, not even of the tiny model. They are many small
 # single-threaded tests, so they run in one worker per core (at most 4): 144 s -> 80-93 s on a
 # slow 2-core session. The whole suite stays serial: its training tests use every core already.
-test-fast: setup
+test-fast: lint
 	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 -m "not slow and not integration" $(ARGS)
 
 test-integration: setup

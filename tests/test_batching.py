@@ -10,7 +10,7 @@ import pytest
 import loralab
 from loralab.batching import accumulation_steps, batch_plan
 from loralab.distributed import world_size_from_env
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 
 
 def trainer(*overrides: str):

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 import loralab
 from loralab.cli.estimate import main
 from loralab.hardware import Hardware
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.memory import GiB, estimate, fallback_ladder, fits, suggest_fallback, summary_for_run
 from loralab.memory.geometry import arch_json, geometry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.hardware import Hardware, detect, resolve_precision
 
 CPU = Hardware("cpu", "AVX2-only CPU", None, False, False, 2, None)

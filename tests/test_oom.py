@@ -54,7 +54,7 @@ def test_apply_does_not_touch_the_original_and_describe_names_old_and_new():
 
 
 def test_oom_fallback_is_validated():
-    from loralab.config.validation import ConfigError
+    from loralab.errors import ConfigError
 
     with pytest.raises(ConfigError, match="trainer.oom_fallback"):
         _cfg("trainer.oom_fallback=sometimes")

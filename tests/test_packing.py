@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 import loralab
 from loralab.hardware import Hardware, resolve_precision
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.tiny import build_tiny_model
 
 from cli_helpers import run_cli, tiny_overrides

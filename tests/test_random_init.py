@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 import loralab
-from loralab.config.validation import ConfigError, validate
+from loralab.config.validation import validate
+from loralab.errors import ConfigError
 from loralab.modeling import model_location
 from loralab.rundir import read_status
 from loralab.tiny import build_tiny_tokenizer

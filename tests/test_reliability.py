@@ -95,7 +95,7 @@ def test_every_probe_names_a_test():
 
 def _compose_problems(*overrides: str) -> str:
     import loralab
-    from loralab.config.validation import ConfigError
+    from loralab.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
         loralab.compose(list(overrides))
@@ -143,6 +143,7 @@ def test_embedded_source_with_a_path(tmp_path):
 def test_unchecked_calls_are_reported(tiny_model_dir, tmp_path):
     from loralab.api import compose
     from loralab.data.check import check_data, print_report
+    from loralab.modeling import tokenizer_for
 
     rows = [{"messages": json.dumps([USER, _call("POST /db/node", {"id": i})]), "tools": ""} for i in range(12)]
     path = tmp_path / "train.csv"
@@ -152,7 +153,7 @@ def test_unchecked_calls_are_reported(tiny_model_dir, tmp_path):
         writer.writerows(rows)
     overrides = [*tiny_overrides(tiny_model_dir), "data=files", f"data.train_file={path}"]
     cfg = compose(overrides)
-    report = check_data(cfg)
+    report = check_data(cfg, tokenizer_for(cfg))
     assert report.unchecked_calls == {"train": 12}
     from loralab.console import console
 
@@ -163,7 +164,8 @@ def test_unchecked_calls_are_reported(tiny_model_dir, tmp_path):
     # with a schema, nothing to say
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps(TOOLS), encoding="utf-8")
-    assert check_data(compose([*overrides, f"data.tools_file={tools}"])).unchecked_calls == {}
+    with_tools = compose([*overrides, f"data.tools_file={tools}"])
+    assert check_data(with_tools, tokenizer_for(with_tools)).unchecked_calls == {}
 
 
 def test_own_data_keeps_its_prompt_and_tools(tiny_model_dir, tmp_path):

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from loralab.resume import MARKER, GracefulStop, ResumeError, RunInterrupted, latest_run, resolve_resume
-from loralab.runlock import LOCK_NAME, RunLock, RunLocked, launch_id, process_start_time
+from loralab.resume import MARKER, GracefulStop, latest_run, resolve_resume
+from loralab.errors import ResumeError, RunInterrupted
+from loralab.runlock import LOCK_NAME, RunLock, launch_id, process_start_time
+from loralab.errors import RunLocked
 from loralab.secrets import redact
 
 

@@ -7,8 +7,8 @@ import json
 import yaml
 from omegaconf import OmegaConf
 
-from loralab.secrets import (MASK, is_secret_key, redact, redact_argv, redact_file, redact_hydra_record,
-                             redact_text, redacted_environment)
+from loralab.rundir import redact_file, redact_hydra_record
+from loralab.secrets import MASK, is_secret_key, redact, redact_argv, redact_text, redacted_environment
 
 HF = "hf_" + "AbCdEfGh12" * 4          # a Hugging Face token shape (hf_ + 40 alnum)
 WANDB_KEY = "0123456789abcdef" * 2 + "01234567"   # 40 hex, a W&B API key shape

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 import loralab
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.time_budget import budget_stop, describe_plan, parse_duration, plan_steps, preserved_rng
 
 

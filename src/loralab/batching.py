@@ -17,7 +17,10 @@ from typing import Optional
 
 from omegaconf import DictConfig
 
-from .config.validation import LR_SCALINGS, ConfigError, Problem
+from .errors import ConfigError, Problem
+
+# how the learning rate follows the effective batch (trainer.lr_scaling)
+LR_SCALINGS = ("none", "linear", "sqrt")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
@@ -120,21 +120,6 @@ def _agreed_launch_time(mine: dt.datetime) -> dt.datetime:
     return dt.datetime.fromisoformat(store.get(key).decode())  # waits for rank 0
 
 
-def register_resolvers() -> None:
-    """Hydra resolvers used by conf/hydra/default.yaml:
-    ``${loralab.now:%H-%M-%S}`` the launch time agreed by all ranks (Hydra's ``now`` is per process);
-    ``${loralab.rank0:X}`` X on rank 0 and null elsewhere (so only rank 0 writes ``.hydra/``);
-    ``${loralab.rank0_log:PATH}`` PATH on rank 0 and the null device elsewhere (the job log file)."""
-    resolvers = {
-        "loralab.now": lambda fmt: launch_time().strftime(fmt),
-        "loralab.rank0": lambda value: value if is_main_process() else None,
-        "loralab.rank0_log": lambda path: path if is_main_process() else os.devnull,
-    }
-    for name, fn in resolvers.items():
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
-
-
 # --------------------------------------------------------------------------- config -> training arguments
 
 def deepspeed_config(cfg: DictConfig) -> dict[str, Any]:
@@ -196,7 +181,7 @@ def fsdp_config(cfg: DictConfig) -> dict[str, Any]:
 
 def training_kwargs(cfg: DictConfig, device: str) -> dict[str, Any]:
     """The training arguments the ``distributed`` group sets; merged last by training_args.py."""
-    from .config.validation import ConfigError, Problem
+    from .errors import ConfigError, Problem
 
     d = cfg.distributed
     kwargs: dict[str, Any] = {
@@ -212,11 +197,8 @@ def training_kwargs(cfg: DictConfig, device: str) -> dict[str, Any]:
     if d.strategy == "deepspeed":
         kwargs["deepspeed"] = deepspeed_config(cfg)  # a dict: no rank reads a file another rank is writing
     elif d.strategy == "fsdp":
-        from .training_args import checkpointing_argument
-
-        # FSDP's own activation_checkpointing (fsdp_config) replaces the Trainer's
-        kwargs.update({"fsdp": True, "fsdp_config": fsdp_config(cfg), checkpointing_argument(): False,
-                       f"{checkpointing_argument()}_kwargs": None})
+        # FSDP's own activation_checkpointing (fsdp_config) replaces the Trainer's (training_args.py)
+        kwargs.update({"fsdp": True, "fsdp_config": fsdp_config(cfg)})
     return kwargs
 
 

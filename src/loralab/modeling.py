@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from .config.schema import ALL_LINEAR
-from .config.validation import ConfigError, Problem
+from .errors import ConfigError, Problem
 from .hardware import Hardware, Precision
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ def _pretrained_location(model_cfg: DictConfig, cache_dir: str) -> str:
                                    "no such local directory, and not a hub id of the form org/name; give an "
                                    "existing model directory or a hub id such as Qwen/Qwen2.5-1.5B-Instruct")])
     return name
+
+
+def tokenizer_for(cfg: DictConfig):
+    """The tokenizer training would use (for the embedded model this materialises it once)."""
+    return build_tokenizer(cfg.model, model_location(cfg.model, cfg.paths.cache_dir))
 
 
 def build_tokenizer(model_cfg: DictConfig, location: str):

@@ -88,14 +88,6 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-class OutOfMemoryLadderExhausted(RuntimeError):
-    def __init__(self, history: list[dict], original: BaseException):
-        tried = "; ".join(h["change"] for h in history) or "nothing: every rung was already at its limit"
-        super().__init__(f"out of memory and no fallback left ({original}). Tried: {tried}. "
-                         "Use a smaller model or quantisation (model.quantization.mode=nf4), a smaller lora.r, "
-                         "or a GPU with more memory; `loralab-estimate` predicts the peak before a run.")
-
-
 def record(history: list[dict], rung: Rung, cfg: DictConfig, step: int, error: str) -> dict:
     entry = {"at_step": step, "change": rung.describe(cfg), "error": error[:300], **asdict(rung)}
     history.append(entry)

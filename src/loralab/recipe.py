@@ -19,31 +19,16 @@ from .console import console, print_config_tree, print_summary
 from . import rundir
 from .distributed import (adopt_submitit_tasks, engine_config_record, is_main_process, main_process_only,
                           world_size_from_env)
-from .rundir import base_manifest, read_status
-from .secrets import redact, redact_hydra_record
+from .rundir import base_manifest, read_status, redact_hydra_record
+from .secrets import redact
 from .tracking import abort_trackers, finish_trackers, prepare_trackers
-from .resume import RunInterrupted
+from .errors import DiskFull, OutOfMemoryLadderExhausted, RunDirError, RunInterrupted
 from .sweeps.trial import TrialPruned
 
 log = logging.getLogger(__name__)
 
 # Under torchrun / accelerate launch every rank runs this recipe; rank 0 alone writes the run directory.
 set_status, write_json, write_text = map(main_process_only, (rundir.set_status, rundir.write_json, rundir.write_text))
-
-
-class RunDirError(RuntimeError):
-    pass
-
-
-class DiskFull(RuntimeError):
-    def __init__(self, run_dir: Path, exc: BaseException, status_written: bool, removed: list[Path]):
-        what = (f"{exc.strerror} while writing {exc.filename or run_dir}" if isinstance(exc, OSError)
-                else f"{exc} while writing into {run_dir}")
-        status = ("the run is marked failed" if status_written
-                  else f"{run_dir / 'status.json'} could not be updated either (it may still say running)")
-        partial = f"; removed the partial {', '.join(p.name for p in removed)}" if removed else ""
-        super().__init__(f"disk full: {what}: {status}{partial}; complete checkpoints are kept. Free space "
-                         f"(df -h {run_dir}), then continue with: loralab-train resume={run_dir}")
 
 
 _NO_SPACE = ("No space left on device", "StorageFull", "os error 28")
@@ -241,7 +226,7 @@ def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> Ru
     from .data.pipeline import duplicates_across_splits, has_conversations, load_splits
     from .data.prompting import describe_prompt
     from .modeling import build_tokenizer, model_location, parameter_counts
-    from .oom import OutOfMemoryLadderExhausted, free_memory, in_evaluation, next_rung, record
+    from .oom import free_memory, in_evaluation, next_rung, record
     from .resume import newest_complete_checkpoint
     from .training_args import cuda_only_by_default, gradient_checkpointing_enabled
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,25 +21,10 @@ from . import rundir, runlock
 from .console import console
 from .distributed import main_process_only
 from .rundir import now, read_status, write_json
+from .errors import ResumeError, RunInterrupted
 
 MARKER = "loralab-complete.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-class ResumeError(RuntimeError):
-    pass
-
-
-class RunInterrupted(Exception):
-    def __init__(self, signum: int, step: int, run_dir: str | Path | None = None):
-        where = shlex.quote(str(run_dir)) if run_dir is not None else "<run dir>"
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint saved. "
-                         f"Continue with: loralab-train resume={where}")
-        self.signum, self.step, self.run_dir = signum, step, run_dir
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
 
 
 class CheckpointMarker(TrainerCallback):

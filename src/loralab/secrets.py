@@ -183,19 +183,17 @@ def redact_argv(argv: list[str]) -> list[str]:
     return [redact_text(a) for a in argv]
 
 
-def redact_file(path: str | Path) -> bool:
-    """Rewrite a run-directory file with its secrets masked, atomically; True if it changed.
-
-    YAML and JSON files are parsed, redacted with :func:`redact` and written back (same data, same
-    key order); other text files (logs) are redacted line by line with :func:`redact_text`. Used for
-    Hydra's own ``.hydra/config.yaml``, ``overrides.yaml`` and ``hydra.yaml``, written before loralab runs."""
+def redacted_file_text(path: str | Path) -> str | None:
+    """A file's text with its secrets masked, or None when there is nothing to mask (or it cannot
+    be read). YAML and JSON files are parsed, redacted with :func:`redact` and dumped again (same
+    data, same key order); other text files (logs) are redacted line by line with :func:`redact_text`."""
     import json
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return False
+        return None
     new = None
     suffix = path.suffix.lower()
     parsed = False
@@ -222,19 +220,7 @@ def redact_file(path: str | Path) -> bool:
         clean_lines = [redact_text(line) for line in lines]
         if clean_lines != lines:
             new = "\n".join(clean_lines)
-    if new is None or new == text:
-        return False
-    from .rundir import write_text
-
-    write_text(path, new)
-    return True
-
-
-def redact_hydra_record(run_dir: str | Path) -> list[str]:
-    """Mask secrets in the files Hydra wrote to ``<run_dir>/.hydra`` (the composed config, the
-    command-line overrides and hydra.yaml's copy of them); returns the names of the files changed."""
-    hydra_dir = Path(run_dir) / ".hydra"
-    return [p.name for p in sorted(hydra_dir.glob("*.yaml")) if redact_file(p)]
+    return None if new == text else new
 
 
 # Environment variables worth recording in a manifest (exact names or prefixes); secret ones are masked.

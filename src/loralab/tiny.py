@@ -99,8 +99,7 @@ def _write_random_model(out: Path, model_cfg, arch: dict, seed: int, tokenizer_l
 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    from .config.validation import ConfigError, Problem
+    from .errors import ConfigError, Problem
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_location, revision=model_cfg.revision,
                                               trust_remote_code=model_cfg.trust_remote_code)

@@ -41,7 +41,8 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
     t, opt = cfg.trainer, cfg.optimizer
     # accumulation and learning rate follow the effective batch over all ranks (batching.py)
     batch = batch_plan(t, opt.lr, world_size_from_env() if world_size is None else world_size)
-    gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw)
+    # under FSDP its own activation_checkpointing (distributed.fsdp_config) replaces the Trainer's
+    gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw) and cfg.distributed.strategy != "fsdp"
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
     warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
     scheduler_kwargs = {"min_lr_rate": opt.min_lr_ratio} if opt.scheduler == "cosine_with_min_lr" else {}

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 import loralab
 from loralab.config.paths import config_dir
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.modeling import chat_template_text, lora_alpha
 
 CONF = config_dir()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import loralab
-from loralab.config.validation import ConfigError, validate
+from loralab.config.validation import validate
+from loralab.errors import ConfigError
 
 
 def problems_of(overrides: list[str]) -> ConfigError:

@@ -13,7 +13,7 @@ import pytest
 import loralab
 from loralab.cli.data_check import main
 from loralab.data.check import check_data
-from loralab.data.files import DataError
+from loralab.errors import DataError
 from loralab.modeling import build_tokenizer
 
 from .test_files import write_jsonl

@@ -9,8 +9,9 @@ import json
 import pytest
 
 import loralab
-from loralab.config.validation import ConfigError
-from loralab.data.files import DataError, FieldTemplate, read_records, template_fields
+from loralab.errors import ConfigError
+from loralab.data.files import FieldTemplate, read_records, template_fields
+from loralab.errors import DataError
 from loralab.data.pipeline import load_splits, tokenize_split
 
 from .test_files import write_csv, write_jsonl, write_parquet

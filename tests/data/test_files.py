@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loralab.data.files import DataError, read_records
+from loralab.data.files import read_records
+from loralab.errors import DataError
 
 CHAT = [{"role": "user", "content": "노드 1번을 만들어 줘"},
         {"role": "assistant", "content": None,

@@ -11,8 +11,8 @@ import pytest
 from omegaconf import OmegaConf
 
 import loralab
-from loralab.config.validation import ConfigError
-from loralab.data.files import DataError
+from loralab.errors import ConfigError
+from loralab.errors import DataError
 from loralab.data.pipeline import (duplicate_rows, duplicates_across_splits, load_splits, split_by_ratios,
                                    tokenize_split)
 from loralab.data.prompting import chat_inputs, compact_tool_listing

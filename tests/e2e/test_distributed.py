@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 import loralab
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.distributed import adapter_digest, deepspeed_config, engine_config_record, training_kwargs
 from loralab.training_args import checkpointing_argument
 from loralab.hardware import Hardware, resolve_precision

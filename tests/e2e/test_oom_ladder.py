@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from loralab.api import compose, train
-from loralab.oom import OutOfMemoryLadderExhausted
+from loralab.errors import OutOfMemoryLadderExhausted
 from loralab.rundir import read_status
 from loralab.sft_trainer import LoralabSFTTrainer
 

@@ -20,7 +20,7 @@ import torch
 
 import loralab
 from loralab.config.paths import config_dir
-from loralab.config.validation import ConfigError
+from loralab.errors import ConfigError
 from loralab.data.pipeline import tokenize_split
 from loralab.data.prompting import chat_inputs
 from loralab.modeling import build_model, build_tokenizer, chat_template_text

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from loralab.sweeps.storage import StorageUnreachable, open_storage, with_installed_driver
+from loralab.sweeps.storage import open_storage, with_installed_driver
+from loralab.errors import StorageUnreachable
 
 from .test_optuna_sweeper import COUNTED, cli, sweep_args
 

@@ -250,7 +250,8 @@ class LoralabOptunaSweeper(Sweeper):
     def _open_storage(self, url: str):
         from optuna.exceptions import ExperimentalWarning
 
-        from loralab.sweeps.storage import StorageUnreachable, open_storage
+        from loralab.sweeps.storage import open_storage
+        from loralab.errors import StorageUnreachable
 
         hint = "Or leave hydra.sweeper.storage unset (null) to use a local journal file under multirun/optuna/."
         given = redact_text(self.storage_url or url)  # as the user wrote it (without the password)

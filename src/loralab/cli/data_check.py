@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from hydra.errors import HydraException
 
     from ..api import compose
+    from ..modeling import tokenizer_for
     from ..errors import exit_on_user_error
 
     with exit_on_user_error():  # a config mistake or an unreadable tools file: message and exit 2
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         except HydraException as exc:  # a malformed override or an unknown key
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        report = check_data(cfg)
+        report = check_data(cfg, tokenizer_for(cfg))
     print_report(report, cfg)
     if args.json:
         from ..rundir import write_json

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.markup import escape
 
     from ..api import compose
-    from ..config.validation import ConfigError, Problem
+    from ..errors import ConfigError, Problem
     from ..console import console
     from ..hardware import detect
     from ..memory import estimate, fallback_ladder, suggest_fallback, target_hardware

@@ -68,8 +68,7 @@ def score_main(argv: list[str]) -> int:
     """``loralab-eval score``: no model, no torch; bad input exits 2 with one message."""
     args = parse_score_args(argv)
     from rich.console import Console
-
-    from ..data.files import DataError
+    from ..errors import DataError
     from ..evaluation.external import score_answers
     from ..evaluation.tables import print_eval_tables
 
@@ -133,7 +132,7 @@ def _evaluate(args, run_dir: Path, cfg) -> int:
 
 
 def _print_against(payload: dict, other_dir: Path) -> None:
-    from ..data.files import DataError
+    from ..errors import DataError
     from ..evaluation.aggregate import HEADLINE, compare_reports
     from ..evaluation.tables import print_comparison
 

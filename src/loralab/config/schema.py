@@ -417,7 +417,7 @@ class RunConfig:
 def register_configs() -> None:
     """Make the schema the base of conf/train.yaml (``defaults: [train_schema, ...]``), and register the
     resolvers conf/hydra/default.yaml uses (the run directory all ranks agree on)."""
-    from ..distributed import register_resolvers
+    from .resolvers import register_resolvers
 
     ConfigStore.instance().store(name="train_schema", node=RunConfig)
     register_resolvers()

@@ -5,11 +5,12 @@ reported together so a user fixes a config in one pass."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig
 
+from ..batching import LR_SCALINGS
+from ..errors import ConfigError, Problem
 from .schema import ALL_LINEAR, ModelConfig
 
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_min_lr")
@@ -18,28 +19,8 @@ QUANT_MODES = ("none", "nf4", "fp4", "int8")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 STRATEGIES = ("steps", "epoch", "no")
 TOOLS_IN_PROMPT = ("none", "compact", "full")
-LR_SCALINGS = ("none", "linear", "sqrt")
 # peft's initialisations that need nothing beyond the LoRA config
 INIT_LORA_WEIGHTS = ("true", "false", "gaussian", "pissa", "olora")
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    value: Any
-    fix: str
-
-    def __str__(self) -> str:
-        return f"  {self.field} = {self.value!r}: {self.fix}"
-
-
-class ConfigError(ValueError):
-    """Raised with every problem found in a composed config."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        lines = "\n".join(str(p) for p in problems)
-        super().__init__(f"invalid config ({len(problems)} problem{'s' * (len(problems) > 1)}):\n{lines}")
 
 
 def _one_of(problems: list[Problem], field: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from .files import DataError, DataProblems
+from ..errors import DataError
+from .files import DataProblems
 from .pipeline import Splits, duplicate_rows, load_splits, nothing_left_message, tokenize_split
 
 EXAMPLES_SHOWN = 3  # duplicate pairs named per split pair
@@ -67,22 +68,13 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def tokenizer_for(cfg: DictConfig):
-    """The tokenizer training would use (for the embedded model this materialises it once)."""
-    from ..modeling import build_tokenizer, model_location
-
-    return build_tokenizer(cfg.model, model_location(cfg.model, cfg.paths.cache_dir))
-
-
-def check_data(cfg: DictConfig, tokenizer=None, splits: Splits | None = None) -> DataReport:
+def check_data(cfg: DictConfig, tokenizer, splits: Splits | None = None) -> DataReport:
     """Load and tokenize every split of ``cfg.data`` as training would, collecting every problem
     (invalid rows, unreadable files, splits with nothing left to learn) instead of stopping at the first.
     Training passes the ``splits`` it loaded already (whose row problems were raised then)."""
     problems = DataProblems()
     if splits is None:
         splits = load_splits(cfg.data, problems)
-    if tokenizer is None:
-        tokenizer = tokenizer_for(cfg)
     max_length = cfg.trainer.max_length
     stats: dict[str, dict[str, Any]] = {}
     for name, records in splits.records.items():

@@ -20,14 +20,11 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from ..errors import DataError
 
 ROLES = {"system", "user", "assistant", "tool"}
 # problems kept for messages; beyond this only the count grows (a wholly wrong file has one per row)
 MAX_LISTED = 50
-
-
-class DataError(ValueError):
-    """A problem in a data file; the message names the file, the row and the fix."""
 
 
 @dataclass

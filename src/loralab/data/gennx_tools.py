@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evaluation.schema import argument_problems
+from .tool_schema import argument_problems
 
 
 def _tool(name: str, description: str, properties: dict[str, dict], required: list[str]) -> dict:
@@ -93,7 +93,7 @@ def tool_by_name(name: str) -> dict:
 
 def validate_arguments(tool: dict | str, args: Any) -> list[str]:
     """Problems with ``args`` against the tool's parameter schema (type, required, enum, range, extra
-    keys; see evaluation/schema.py), one message each; [] when valid. ``tool`` is a TOOLS entry, its
+    keys; see data/tool_schema.py), one message each; [] when valid. ``tool`` is a TOOLS entry, its
     ``function`` dict, or a tool name."""
     fn = tool_by_name(tool)["function"] if isinstance(tool, str) else tool.get("function", tool)
     return [p.message for p in argument_problems(fn["parameters"], args)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..evaluation.schema import argument_problems
+from .tool_schema import argument_problems
 
 
 def _arguments(fn: dict) -> Any:

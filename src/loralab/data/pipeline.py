@@ -20,7 +20,8 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from .files import DataError, DataProblems, FieldTemplate, read_file
+from .files import DataProblems, FieldTemplate, read_file
+from ..errors import DataError
 from .gold_calls import gold_call_problems
 from .prompting import chat_inputs
 

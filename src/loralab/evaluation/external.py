@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.files import DataError, DataProblems, read_file
+from ..data.files import DataProblems, read_file
+from ..errors import DataError
 from ..data.gold_calls import gold_call_problems
 from ..rundir import write_json, write_text
 from .parsing import HERMES, LLAMA_JSON, ParsedAnswer, parse_message

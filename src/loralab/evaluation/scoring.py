@@ -44,7 +44,7 @@ from typing import Any
 
 from .parsing import INVALID_JSON, UNCLOSED_BLOCK, UNTAGGED_CALL, ParsedAnswer, parse_tool_calls
 from .replies import asks_for, claims_action, missing_pairs
-from .schema import WRONG_TYPE, argument_problems, schema_problems
+from ..data.tool_schema import WRONG_TYPE, argument_problems, schema_problems
 
 EMPTY_ANSWER, CLAIMED_WITHOUT_CALL, MISSING_CLARIFICATION = "empty_answer", "claimed_without_call", "missing_clarification"
 # in the order an example's outcome names its first failure

@@ -310,7 +310,7 @@ def refuse_far_beyond_memory(cfg: DictConfig, hw: Hardware, factor: float = 2.0)
         return
     est = estimate(cfg, hw)
     if est.total_gb > factor * capacity:
-        from ..config.validation import ConfigError, Problem
+        from ..errors import ConfigError, Problem
 
         t = cfg.trainer
         raise ConfigError([Problem("trainer.micro_batch_size x trainer.max_length",

@@ -17,7 +17,7 @@ from importlib import resources
 from omegaconf import DictConfig
 
 from ..config.schema import ALL_LINEAR
-from ..config.validation import ConfigError, Problem
+from ..errors import ConfigError, Problem
 
 # Decoder layouts this arithmetic knows: the projections of a Llama-style layer.
 FAMILIES = ("llama", "qwen2", "mistral")

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from ..errors import StorageUnreachable
 
 JOURNAL_PREFIX = "journal://"
 HEARTBEAT_INTERVAL_S = 30
 GRACE_PERIOD_S = 120
-
-
-class StorageUnreachable(RuntimeError):
-    pass
 
 
 def default_storage_url(study_name: str, root: Path | None = None) -> str:
