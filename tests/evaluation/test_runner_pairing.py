@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from omegaconf import OmegaConf
 
-from loralab.data.gennx_tools import TOOLS
+from loralab.tasks.gennx.tools import TOOLS
 from loralab.evaluation import runner
 
 

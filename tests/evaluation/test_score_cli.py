@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loralab.data.gennx_tools import TOOLS
+from loralab.tasks.gennx.tools import TOOLS
 from loralab.cli.evaluate import main
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from loralab.data.files import read_records
-from loralab.data.gennx_tools import TOOLS, tool_by_name
+from loralab.tasks.gennx.tools import TOOLS, tool_by_name
 from loralab.evaluation.aggregate import aggregate
 from loralab.evaluation.records import score_record
 from loralab.evaluation.scoring import score_answer

@@ -163,7 +163,8 @@ class GeneratorConfig:
 class DataConfig:
     # the option's name (conf/data/<name>.yaml)
     name: str = "gennx-tools"
-    # "gennx": the bundled generated task | "files": user data
+    # "files": your data files | "gennx": the bundled generated task | a task registered under the
+    # loralab.data_sources entry points (loralab/data/sources.py)
     source: str = "gennx"
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # user files (JSONL, JSON array, Parquet, CSV) in messages / prompt-completion / text form

@@ -10,6 +10,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ..batching import LR_SCALINGS
+from ..data import sources
 from ..errors import ConfigError, Problem
 from .schema import ALL_LINEAR, ModelConfig
 
@@ -218,22 +219,12 @@ def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
 
 def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     d = cfg.data
-    _one_of(problems, "data.source", d.source, ("gennx", "files"))
+    _one_of(problems, "data.source", d.source, sources.names())
     _one_of(problems, "data.tools_in_prompt", d.tools_in_prompt, TOOLS_IN_PROMPT)
-    if d.source == "files" and not d.train_file:
+    if d.source == sources.FILES and not d.train_file:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))
-    if d.source == "gennx" and d.generator.size < 100:
-        problems.append(Problem("data.generator.size", d.generator.size, "must be >= 100 for an 80/10/10 split"))
-    if d.source == "gennx":
-        from ..data.gennx_generator import mix_problem, twins_problem
-
-        for name in ("mix", "train_mix"):
-            problem = mix_problem(dict(d.generator[name])) if d.generator[name] else None
-            if problem:
-                problems.append(Problem(f"data.generator.{name}", dict(d.generator[name]), problem))
-        problem = twins_problem(d.generator.clarify_twins)
-        if problem:
-            problems.append(Problem("data.generator.clarify_twins", d.generator.clarify_twins, problem))
+    if d.source in sources.names()[1:]:
+        problems += sources.get(d.source).config_problems(d)  # a task's own settings
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))

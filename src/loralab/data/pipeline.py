@@ -20,8 +20,9 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from .files import DataProblems, FieldTemplate, read_file
 from ..errors import DataError
+from . import sources
+from .files import DataProblems, FieldTemplate, read_file
 from .gold_calls import gold_call_problems
 from .prompting import chat_inputs
 
@@ -90,16 +91,8 @@ def has_conversations(records: list[dict] | None) -> bool:
 def load_splits(data_cfg: DictConfig, problems: DataProblems | None = None) -> Splits:
     """Load every split. Without ``problems``, raise one DataError listing every invalid row of
     every file; with it, collect them there and return the valid rows (what loralab-data-check does)."""
-    if data_cfg.source == "gennx":
-        from .gennx_generator import generate_splits
-        from .gennx_tools import TOOLS
-
-        gen = data_cfg.generator
-        records = generate_splits(seed=gen.seed, size=gen.size, mix=dict(gen.mix) or None,
-                                  heldout_template_fraction=gen.heldout_template_fraction,
-                                  train_mix=dict(gen.train_mix) or None,
-                                  clarify_twins=gen.clarify_twins)
-        return Splits(records, TOOLS)
+    if data_cfg.source != sources.FILES:  # a task (data/sources.py) generates or reads its own
+        return Splits(*sources.get(data_cfg.source).load(data_cfg))
     collected = problems if problems is not None else DataProblems()
     tools = _read_tools(data_cfg.tools_file, collected) if data_cfg.tools_file else None
     template = field_template(data_cfg)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..data.gennx_tools import argument_words
+from ..data.sources import argument_words
 
 _EN_DONE = re.compile(r"(?<![A-Za-z])(created|added|deleted|removed|assigned|applied|defined|updated|modified|"
                       r"inserted|executed|completed|generated|placed|finished|ran|done)(?![A-Za-z])", re.I)

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import gennx_phrasings as P
-from .gennx_tools import validate_arguments
+from . import phrasings as P
+from .tools import validate_arguments
 
 CATEGORIES = ("single", "multi", "multi_turn", "irrelevant", "clarify")
 LANGUAGES = ("ko", "en", "mixed")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tool_schema import argument_problems
+from ...data.tool_schema import argument_problems
 
 
 def _tool(name: str, description: str, properties: dict[str, dict], required: list[str]) -> dict:
@@ -100,7 +100,7 @@ def validate_arguments(tool: dict | str, args: Any) -> list[str]:
 
 
 # How a clarifying question names a missing argument, in the languages of the bundled data. The
-# argument's own name always counts too (evaluation/scoring.py: clarification turns).
+# argument's own name always counts too (evaluation/replies.py: clarification turns).
 ARGUMENT_WORDS: dict[tuple[str, str], tuple[str, ...]] = {
     **{("POST /db/node", axis): (axis, "좌표", "위치", "coordinate", "position", "location", "where")
        for axis in "xyz"},
@@ -115,13 +115,3 @@ ARGUMENT_WORDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST /db/bmld", "dir"): ("방향", "GX", "GY", "GZ", "direction", "global"),
     ("POST /db/matl", "grade"): ("등급", "강종", "강도", "grade", "strength"),
 }
-
-
-def argument_words(tool: str | None, argument: str) -> list[str]:
-    """Words that name ``argument`` of ``tool`` (any tool's when ``tool`` is None): its name, the
-    name with spaces for underscores, and the bundled vocabulary above."""
-    words = [argument, argument.replace("_", " ")]
-    for (name, arg), vocab in ARGUMENT_WORDS.items():
-        if arg == argument and (tool is None or name == tool):
-            words += vocab
-    return list(dict.fromkeys(words))

@@ -9,11 +9,11 @@ from collections import Counter
 
 import pytest
 
-from loralab.data import gennx_phrasings as P
-from loralab.data.gennx_generator import (CATEGORIES, DEFAULT_MIX, HELDOUT_ID_MIN, LANGUAGES, SPLITS,
+from loralab.tasks.gennx import phrasings as P
+from loralab.tasks.gennx.generator import (CATEGORIES, DEFAULT_MIX, HELDOUT_ID_MIN, LANGUAGES, SPLITS,
                                           generate_splits, gold_calls, read_jsonl, skeleton,
                                           template_pools, template_text, write_jsonl)
-from loralab.data.gennx_tools import TOOL_NAMES, TOOLS, tool_by_name, validate_arguments
+from loralab.tasks.gennx.tools import TOOL_NAMES, TOOLS, tool_by_name, validate_arguments
 
 ID_KEYS = ("id", "node", "nodes", "elem")
 ODD_UNITS = re.compile(r"[\d)] ?(?:cm|GPa|N(?:/m|·m|m)?)(?![A-Za-z])")

@@ -1,0 +1,67 @@
+"""Where a run's data comes from (``data.source``): ``files``, the user's own files (read by
+pipeline.py), or a task registered in the ``loralab.data_sources`` entry-point group, such as the
+bundled GEN NX task (loralab/tasks/gennx). The core reaches a task only through this registry,
+the way a task of your own plugs in, from its package's pyproject.toml:
+
+    [project.entry-points."loralab.data_sources"]
+    my-task = "my_package.task:SOURCE"        # then: loralab-train data.source=my-task
+
+A task is imported only when a run uses it (or when its argument words are needed for scoring)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from omegaconf import DictConfig
+
+from ..errors import Problem
+
+ENTRY_POINT_GROUP = "loralab.data_sources"
+FILES = "files"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A task's data, as the core sees it."""
+
+    name: str
+    # data_cfg -> (records by split name, the tool schemas or None)
+    load: Callable[[DictConfig], tuple[dict[str, list[dict]], list[dict] | None]]
+    # the task's own settings, checked with the rest of the config before anything loads
+    config_problems: Callable[[DictConfig], list[Problem]] = lambda data_cfg: []
+    # (tool, argument) -> the words that name the argument in a request, beyond its own name; the
+    # scorer accepts an answer that asks for a missing argument by any of them
+    argument_words: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+
+@functools.cache
+def _entry_points() -> dict:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def names() -> tuple[str, ...]:
+    """Every value data.source accepts (no task is imported to list them)."""
+    return (FILES, *sorted(_entry_points()))
+
+
+@functools.cache
+def get(name: str) -> DataSource:
+    source = _entry_points()[name].load()
+    if not isinstance(source, DataSource) or source.name != name:
+        raise TypeError(f"entry point {name!r} in {ENTRY_POINT_GROUP} must name a DataSource called {name!r}, "
+                        f"got {source!r}")
+    return source
+
+
+def argument_words(tool: str | None, argument: str) -> list[str]:
+    """Words that name ``argument`` of ``tool`` (any tool's when ``tool`` is None): its name, the
+    name with spaces for underscores, and every registered task's vocabulary for it."""
+    words = [argument, argument.replace("_", " ")]
+    for name in names()[1:]:
+        for (tool_name, arg), vocab in get(name).argument_words.items():
+            if arg == argument and (tool is None or tool_name == tool):
+                words += vocab
+    return list(dict.fromkeys(words))
