@@ -49,6 +49,7 @@ def _packed_setup(tiny_dir, tmp_path, attn: str, dtype: torch.dtype = torch.floa
     from loralab.data.pipeline import load_splits, tokenize_split
     from loralab.modeling import build_tokenizer
     from loralab.sft_trainer import LoralabSFTTrainer
+    from loralab.batching import batch_plan
     from loralab.training_args import build_sft_config
 
     cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
@@ -62,7 +63,8 @@ def _packed_setup(tiny_dir, tmp_path, attn: str, dtype: torch.dtype = torch.floa
     train = tokenize_split(splits.records["train"][:24], tokenizer, cfg.data, splits.tools,
                            cfg.trainer.max_length, "train")
     model = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32, attn_implementation=attn).eval()
-    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"))
+    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"),
+                            batch_plan(cfg.trainer, cfg.optimizer.lr))
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
                                 fused_lm_head=False)
     batch = next(iter(trainer.get_train_dataloader()))

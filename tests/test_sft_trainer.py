@@ -28,6 +28,7 @@ def _trainer(tiny_dir, tmp_path, packing: bool, overrides: tuple[str, ...] = ())
     from loralab.data.pipeline import load_splits, tokenize_split
     from loralab.modeling import apply_lora, build_tokenizer
     from loralab.sft_trainer import LoralabSFTTrainer
+    from loralab.batching import batch_plan
     from loralab.training_args import build_sft_config
 
     cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
@@ -46,7 +47,8 @@ def _trainer(tiny_dir, tmp_path, packing: bool, overrides: tuple[str, ...] = ())
         for name, p in model.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 0.02)
-    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"))
+    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"),
+                            batch_plan(cfg.trainer, cfg.optimizer.lr))
     trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
                                 fused_lm_head=False, loraplus_lr_ratio=cfg.optimizer.loraplus_lr_ratio)
     return trainer, next(iter(trainer.get_train_dataloader()))

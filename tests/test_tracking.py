@@ -1,5 +1,6 @@
-"""Trackers: W&B (offline unless credentials exist) and TensorBoard, through transformers' own
-callbacks. Unit tests of the naming / mode / environment logic, then real tiny runs through the
+"""Trackers: W&B (offline unless credentials exist, the run started by loralab's own wandb.init) and
+TensorBoard, through transformers' own callbacks. Unit tests of the naming / mode / init arguments,
+then real tiny runs through the
 CLI whose tracker files are read back with wandb's protobuf records and TensorBoard's reader.
 No test goes online: WANDB_API_KEY is never set and NETRC points at a missing file."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from loralab import tracking
+from loralab import run_naming, tracking
 from loralab.config.schema import RunConfig
 
 from e2e.conftest import run_cli, tiny_overrides
@@ -38,7 +39,6 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "wandb-cache"))
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))
     yield monkeypatch
-    tracking._restore_env()
 
 
 def _cfg(**overrides):
@@ -51,24 +51,24 @@ def _cfg(**overrides):
 # --------------------------------------------------------------------------- naming
 
 def test_format_lr():
-    assert [tracking.format_lr(x) for x in (2e-4, 1.5e-4, 0.01, 5e-3, 1e-3, 3.3333e-5)] == \
+    assert [run_naming.format_lr(x) for x in (2e-4, 1.5e-4, 0.01, 5e-3, 1e-3, 3.3333e-5)] == \
         ["2e-4", "1.5e-4", "1e-2", "5e-3", "1e-3", "3.333e-5"]
 
 
 def test_run_name_is_model_lora_precision_lr_plus_overridden_rank_and_trial():
     cfg = _cfg(**{"model.name": "qwen-1.5b-nf4", "lora.name": "r16", "precision.name": "bf16-a100",
                   "optimizer.lr": 2e-4, "lora.r": 16})
-    assert tracking.run_name(cfg, {}, ["model=qwen-1.5b-nf4"]) == "qwen-1.5b-nf4·r16·bf16-a100·lr2e-4"
-    assert tracking.run_name(cfg, {}, ["lora.r=16", "optimizer.lr=2e-4"]) == "qwen-1.5b-nf4·r16·bf16-a100·lr2e-4·r16"
+    assert run_naming.run_name(cfg, {}, ["model=qwen-1.5b-nf4"]) == "qwen-1.5b-nf4·r16·bf16-a100·lr2e-4"
+    assert run_naming.run_name(cfg, {}, ["lora.r=16", "optimizer.lr=2e-4"]) == "qwen-1.5b-nf4·r16·bf16-a100·lr2e-4·r16"
     cfg.sweep.trial_number = 3
-    assert tracking.run_name(cfg, {}, ["+lora.r=16"]).endswith("·r16·t3")
+    assert run_naming.run_name(cfg, {}, ["+lora.r=16"]).endswith("·r16·t3")
 
 
 def test_tags_are_group_choices_plus_study_and_trial():
     cfg = _cfg(**{"sweep.study_name": "lr-rank-tiny", "sweep.trial_number": 2})
     choices = {"model": "smollm2-135m", "lora": "r8-all-linear", "hydra/launcher": "basic", "hydra": "default",
                "experiment": "quickstart-cpu", "hparams_search": None}
-    tags = tracking.run_tags(cfg, choices)
+    tags = run_naming.run_tags(cfg, choices)
     assert tags[:3] == ["model:smollm2-135m", "lora:r8-all-linear", "experiment:quickstart-cpu"]
     assert "precision:auto" in tags and "optimizer:adamw" in tags  # from the config when not in choices
     assert tags[-2:] == ["study:lr-rank-tiny", "trial:2"]
@@ -91,10 +91,10 @@ def test_group_is_the_sweep_id_in_a_multirun_and_none_otherwise(tmp_path):
     record = tracking.hydra_record(job)
     assert record["choices"] == {"model": "smollm2-135m", "hydra/sweeper": "basic"}
     assert record["overrides"] == ["lora.r=16"] and record["job_num"] == 3
-    assert tracking.run_group(record) == "2026-05-01_12-00-00"
+    assert run_naming.run_group(record) == "2026-05-01_12-00-00"
     single = tmp_path / "single"
     _hydra_yaml(single, "RUN", str(single))
-    assert tracking.run_group(tracking.hydra_record(single)) is None
+    assert run_naming.run_group(tracking.hydra_record(single)) is None
     assert tracking.hydra_record(tmp_path / "nothing")["choices"] == {}
 
 
@@ -116,33 +116,45 @@ def test_wandb_is_offline_without_credentials_and_online_with_them(clean_env, tm
     assert tracking.wandb_mode()[0] == "disabled"
 
 
-def test_prepare_trackers_sets_and_restores_the_environment(clean_env, tmp_path):
+def _init_kwargs(cfg, run_dir):
+    record = tracking.hydra_record(run_dir)
+    return tracking.wandb_init_kwargs(cfg, Path(run_dir), record, run_naming.group_choices(cfg, record["choices"]),
+                                      record["overrides"])
+
+
+def test_wandb_init_gets_name_tags_mode_dir_and_the_redacted_config(clean_env, tmp_path):
     run_dir = tmp_path / "run"
     _hydra_yaml(run_dir, "RUN", str(run_dir), overrides=("lora.r=16", f"+env.variables.HF_TOKEN={FAKE_HF}"))
     cfg = _cfg(**{"logger.report_to": ["wandb", "tensorboard"], "logger.name": "wandb-tensorboard",
                   "lora.r": 16, "optimizer.lr": 1e-4})
-    callbacks = tracking.prepare_trackers(cfg, run_dir)
-    assert [type(cb).__name__ for cb in callbacks] == ["WandbRunConfig"]
-    env = os.environ
-    assert env["WANDB_MODE"] == "offline" and env["WANDB_DIR"] == str(run_dir)
-    assert env["WANDB_PROJECT"] == "loralab" and env["WANDB_LOG_MODEL"] == "false"
-    assert env["WANDB_NAME"] == "smollm2-135m·r8-all-linear·auto·lr1e-4·r16"
-    assert "model:smollm2-135m" in env["WANDB_TAGS"].split(",") and "WANDB_RUN_GROUP" not in env
-    assert env["TENSORBOARD_LOGGING_DIR"] == str(tracking.tensorboard_dir(run_dir))
-    config = callbacks[0].config
+    before = dict(os.environ)
+    kwargs = _init_kwargs(cfg, run_dir)
+    assert kwargs["mode"] == "offline" and kwargs["dir"] == str(run_dir) and kwargs["project"] == "loralab"
+    assert kwargs["name"] == "smollm2-135m·r8-all-linear·auto·lr1e-4·r16"
+    assert "model:smollm2-135m" in kwargs["tags"] and kwargs["group"] is None and kwargs["entity"] is None
+    assert "id" not in kwargs and kwargs["reinit"] == "finish_previous"
+    config = kwargs["config"]
     assert config["lora"]["r"] == 16 and config["hydra"]["choices"]["model"] == "smollm2-135m"
     assert FAKE_HF not in json.dumps(config) and config["hydra"]["overrides"][1] == "+env.variables.HF_TOKEN=***"
-
-    # a second job in the same process (a sweep) overwrites loralab's own values, not the user's
+    # the user's own settings win, and nothing is written into the environment
     clean_env.setenv("WANDB_DIR", str(tmp_path / "user-wandb-dir"))
-    tracking.prepare_trackers(cfg, tmp_path / "run2")
-    assert env["WANDB_DIR"] == str(tmp_path / "user-wandb-dir")
+    clean_env.setenv("WANDB_MODE", "disabled")
+    kwargs = _init_kwargs(cfg, tmp_path / "run2")
+    assert kwargs["dir"] == str(tmp_path / "user-wandb-dir") and kwargs["mode"] == "disabled"
     assert tracking.wandb_dir(tmp_path / "run2") == tmp_path / "user-wandb-dir" / "wandb"
+    assert {k: v for k, v in os.environ.items() if k not in ("WANDB_DIR", "WANDB_MODE")} == \
+        {k: v for k, v in before.items() if k not in ("WANDB_DIR", "WANDB_MODE")}
 
-    tracking.abort_trackers(cfg, run_dir, "failed")  # no wandb run was started: closes nothing, restores env
-    for name in ("WANDB_MODE", "WANDB_NAME", "WANDB_TAGS", "WANDB_PROJECT", "TENSORBOARD_LOGGING_DIR"):
-        assert name not in env, name
-    assert env["WANDB_DIR"] == str(tmp_path / "user-wandb-dir")
+
+def test_tensorboard_callback_writes_into_the_run_directory(clean_env, tmp_path):
+    from transformers.integrations import TensorBoardCallback
+
+    cfg = _cfg(**{"logger.report_to": ["tensorboard"], "logger.name": "tensorboard"})
+    before = dict(os.environ)
+    (callback,) = tracking.prepare_trackers(cfg, tmp_path / "run")
+    assert isinstance(callback, TensorBoardCallback)
+    assert callback.logging_dir == str(tmp_path / "run" / "tensorboard") and (tmp_path / "run" / "tensorboard").is_dir()
+    assert dict(os.environ) == before
 
 
 def test_sweep_job_gets_group_trial_tags_and_params(clean_env, tmp_path):
@@ -162,15 +174,13 @@ def test_sweep_job_gets_group_trial_tags_and_params(clean_env, tmp_path):
     cfg = _cfg(**{"logger.report_to": ["wandb"], "sweep.storage": storage, "sweep.study_name": "lr-rank-tiny",
                   "sweep.trial_number": trial.number, "optimizer.lr": trial.params["optimizer.lr"],
                   "lora.r": trial.params["lora.r"]})
-    (callback,) = tracking.prepare_trackers(cfg, job)
-    assert os.environ["WANDB_RUN_GROUP"] == "2026-05-01_12-00-00"
-    assert os.environ["WANDB_NAME"].endswith(f"·r{trial.params['lora.r']}·t{trial.number}")
-    assert {"study:lr-rank-tiny", f"trial:{trial.number}"} <= set(os.environ["WANDB_TAGS"].split(","))
-    assert callback.config["optuna"] == {"trial_number": trial.number, "study_name": "lr-rank-tiny",
-                                         "params": trial.params}
-    assert callback.config["hydra"]["sweep_dir"] == str(job.parent) and callback.config["hydra"]["job_num"] == 3
-    tracking.abort_trackers(cfg, job, "pruned")
-    assert "WANDB_RUN_GROUP" not in os.environ
+    kwargs = _init_kwargs(cfg, job)
+    assert kwargs["group"] == "2026-05-01_12-00-00"
+    assert kwargs["name"].endswith(f"·r{trial.params['lora.r']}·t{trial.number}")
+    assert {"study:lr-rank-tiny", f"trial:{trial.number}"} <= set(kwargs["tags"])
+    assert kwargs["config"]["optuna"] == {"trial_number": trial.number, "study_name": "lr-rank-tiny",
+                                          "params": trial.params}
+    assert kwargs["config"]["hydra"]["sweep_dir"] == str(job.parent) and kwargs["config"]["hydra"]["job_num"] == 3
 
 
 def test_a_resumed_run_continues_its_wandb_run(clean_env, tmp_path):
@@ -178,13 +188,13 @@ def test_a_resumed_run_continues_its_wandb_run(clean_env, tmp_path):
     run_dir.mkdir()
     (run_dir / tracking.WANDB_ID_FILE).write_text("abc123xy\n")
     cfg = _cfg(**{"logger.report_to": ["wandb"]})
-    tracking.prepare_trackers(cfg, run_dir)  # a fresh run into the directory: a new W&B run
-    assert "WANDB_RUN_ID" not in os.environ and "WANDB_RESUME" not in os.environ
+    kwargs = _init_kwargs(cfg, run_dir)  # a fresh run into the directory: a new W&B run
+    assert "id" not in kwargs and "resume" not in kwargs
     (run_dir / "status.json").write_text(json.dumps({"state": "running", "resumed_from": "checkpoints/checkpoint-8"}))
-    tracking.prepare_trackers(cfg, run_dir)
-    assert os.environ["WANDB_RUN_ID"] == "abc123xy" and os.environ["WANDB_RESUME"] == "allow"
-    tracking.finish_trackers(cfg, run_dir, {}, None)
-    assert "WANDB_RUN_ID" not in os.environ
+    kwargs = _init_kwargs(cfg, run_dir)
+    assert kwargs["id"] == "abc123xy" and kwargs["resume"] == "allow"
+    clean_env.setenv("WANDB_RUN_ID", "users-own")  # the user's id wins (wandb reads it)
+    assert "id" not in _init_kwargs(cfg, run_dir)
 
 
 def test_no_trackers_no_side_effects(clean_env, tmp_path):

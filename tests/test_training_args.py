@@ -7,6 +7,8 @@ import torch
 
 import loralab
 from loralab.hardware import Hardware, resolve_precision
+from loralab.batching import batch_plan
+from loralab.distributed import world_size_from_env
 from loralab.training_args import (build_sft_config, checkpointing_argument, gradient_checkpointing_enabled,
                                   sft_config_kwargs)
 
@@ -19,7 +21,9 @@ T4 = Hardware("cuda", "Tesla T4", (7, 5), False, False, 8, 14.6)
 def kwargs_for(overrides: list[str] | None = None, hw: Hardware = CPU, output_dir: str = "/tmp/run") -> dict:
     cfg = loralab.compose(overrides or [])
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
-    return sft_config_kwargs(cfg, precision, hw, output_dir)
+    # the batch plan as the recipe makes it: over the launcher's ranks (WORLD_SIZE)
+    return sft_config_kwargs(cfg, precision, hw, output_dir,
+                             batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env()))
 
 
 # Known inputs (the seeds' trainer values), so each mapped field is checked against what was asked.
@@ -106,7 +110,7 @@ def test_effective_batch_derives_the_accumulation_per_world_size():
     for world, accumulation in ((1, 8), (2, 4), (4, 2)):
         cfg = loralab.compose(overrides)
         precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, CPU)
-        kw = sft_config_kwargs(cfg, precision, CPU, "/tmp/run", world_size=world)
+        kw = sft_config_kwargs(cfg, precision, CPU, "/tmp/run", batch_plan(cfg.trainer, cfg.optimizer.lr, world))
         assert kw["per_device_train_batch_size"] == 4
         assert kw["gradient_accumulation_steps"] == accumulation
 
@@ -169,8 +173,10 @@ def test_report_to_none_for_logger_none(default_cpu):
     assert default_cpu["report_to"] == "none"
 
 
-def test_report_to_tensorboard_for_logger_tensorboard():
-    assert kwargs_for(["logger=tensorboard"])["report_to"] == ["tensorboard"]
+def test_report_to_leaves_tensorboard_to_the_run_directorys_own_callback():
+    # tracking.prepare_trackers adds TensorBoard's callback with the run's directory; report_to would add another
+    assert kwargs_for(["logger=tensorboard"])["report_to"] == "none"
+    assert kwargs_for(["logger=wandb-tensorboard"])["report_to"] == ["wandb"]
 
 
 def test_group_by_length_becomes_the_sampling_strategy(default_cpu):
@@ -199,8 +205,9 @@ def test_pin_memory_only_on_cuda_with_auto(default_cpu):
 def test_build_sft_config_constructs_on_this_cpu(overrides, tmp_path):
     cfg = loralab.compose(overrides)
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, CPU)
-    kw = sft_config_kwargs(cfg, precision, CPU, str(tmp_path))
-    args = build_sft_config(cfg, precision, CPU, str(tmp_path))
+    batch = batch_plan(cfg.trainer, cfg.optimizer.lr)
+    kw = sft_config_kwargs(cfg, precision, CPU, str(tmp_path), batch)
+    args = build_sft_config(cfg, precision, CPU, str(tmp_path), batch)
     assert type(args).__name__ == "SFTConfig"
     assert args.bf16 is kw["bf16"] is False
     assert args.fp16 is kw["fp16"] is False

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .console import format_duration
+from .run_naming import format_lr
+from .rundir import finite_number
 
 DEFAULT_ROOTS = ("experiments", "multirun")
 # Directories inside a run that never hold another run: not walked (checkpoints can be large).
@@ -47,11 +49,6 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
 
-def _lr(v: float) -> str:
-    mantissa, exponent = f"{float(v):.2e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
 COLUMNS = (
     Column("run", "run", str, numeric=False, justify="left"),
     Column("status", "status", str, numeric=False, justify="left"),
@@ -59,7 +56,7 @@ COLUMNS = (
     Column("lora", "lora", str, numeric=False, justify="left"),
     Column("precision", "precision", str, numeric=False, justify="left"),
     Column("optimizer", "optimizer", str, numeric=False, justify="left"),
-    Column("lr", "lr", _lr),
+    Column("lr", "lr", format_lr),
     Column("r", "r", str),
     Column("steps", "steps", str),
     Column("train_loss", "train loss", _f(4)),
@@ -133,16 +130,6 @@ def _get(mapping: Any, dotted: str) -> Any:
     return mapping
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def read_run(path: Path) -> Run:
     """One run directory as a table row plus its loss curves; missing files give empty cells."""
     config = _load_yaml(path / "config.yaml") or {}
@@ -158,9 +145,9 @@ def read_run(path: Path) -> Run:
     summary = metrics.get("summary") or {}
     final = metrics.get("final") or {}
     train = [(int(e["step"]), float(e["loss"])) for e in metrics.get("train") or []
-             if "step" in e and _number(e.get("loss")) is not None]
+             if "step" in e and finite_number(e.get("loss")) is not None]
     evals = [(int(e["step"]), float(e["eval_loss"])) for e in metrics.get("eval") or []
-             if "step" in e and _number(e.get("eval_loss")) is not None]
+             if "step" in e and finite_number(e.get("eval_loss")) is not None]
     rates = {}
     primary = report.get("primary")
     if primary:
@@ -169,15 +156,15 @@ def read_run(path: Path) -> Run:
             rates = {}
 
     def rate(name: str) -> float | None:
-        return _number((rates.get(name) or {}).get("value"))
+        return finite_number((rates.get(name) or {}).get("value"))
 
     steps = summary.get("global_step")
     if steps is None and (train or evals):
         steps = max(s for s, _ in train + evals)
-    eval_best = _number(final.get("eval_loss_best"))
+    eval_best = finite_number(final.get("eval_loss_best"))
     if eval_best is None and evals:
         eval_best = min(v for _, v in evals)
-    train_last = _number(final.get("train_loss_last"))
+    train_last = finite_number(final.get("train_loss_last"))
     if train_last is None and train:
         train_last = train[-1][1]
     values = {
@@ -187,7 +174,7 @@ def read_run(path: Path) -> Run:
         "lora": choices.get("lora"),
         "precision": choices.get("precision"),
         "optimizer": choices.get("optimizer"),
-        "lr": _number(_get(config, "optimizer.lr")),
+        "lr": finite_number(_get(config, "optimizer.lr")),
         "r": _get(config, "lora.r"),
         "steps": steps,
         "train_loss": train_last,
@@ -195,8 +182,8 @@ def read_run(path: Path) -> Run:
         "exact": rate("exact_call_accuracy"),
         "tool_name": rate("tool_name_accuracy"),
         "valid_json": rate("valid_json"),
-        "runtime_s": _number(summary.get("train_runtime")),
-        "tokens_per_s": _number(summary.get("train_tokens_per_s")),
+        "runtime_s": finite_number(summary.get("train_runtime")),
+        "tokens_per_s": finite_number(summary.get("train_tokens_per_s")),
     }
     return Run(path, values, choices, config, train, evals)
 
@@ -234,7 +221,7 @@ def column_key(name: str) -> str:
 def _same(actual: Any, wanted: str) -> bool:
     if actual is None:
         return wanted.lower() in ("none", "null", "")
-    a, w = _number(actual), _number(wanted)
+    a, w = finite_number(actual), finite_number(wanted)
     if a is not None and w is not None:
         return math.isclose(a, w, rel_tol=1e-9, abs_tol=0.0)
     return str(actual) == wanted
@@ -268,7 +255,7 @@ def sort_runs(runs: list[Run], spec: str | None) -> list[Run]:
 
     def value(run: Run):
         v = run.values.get(key)
-        return _number(v) if numeric else (str(v) if v is not None else None)
+        return finite_number(v) if numeric else (str(v) if v is not None else None)
 
     present = [r for r in runs if value(r) is not None]
     missing = [r for r in runs if value(r) is None]
@@ -359,7 +346,7 @@ def write_report(runs: list[Run], path: Path, objective: str = "eval_loss") -> N
     header = next(c.header for c in COLUMNS if c.key == objective)
     for j, param in enumerate(sweep_params):
         ax = axes[1][j]
-        points = [(run, _number(run.values.get(param)), _number(run.values.get(objective))) for run in runs]
+        points = [(run, finite_number(run.values.get(param)), finite_number(run.values.get(objective))) for run in runs]
         points = [(run, x, y) for run, x, y in points if x is not None and y is not None]
         for run, x, y in points:
             ax.scatter([x], [y], color=colors[id(run)], s=60, edgecolors="black", linewidths=0.5, zorder=3,
@@ -368,7 +355,7 @@ def write_report(runs: list[Run], path: Path, objective: str = "eval_loss") -> N
             ax.set_xscale("log")
             values = sorted({x for _, x, _ in points})
             if 0 < len(values) <= 8:  # label the learning rates that were tried
-                ax.set_xticks(values, [_lr(v) for v in values])
+                ax.set_xticks(values, [format_lr(v) for v in values])
                 ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("learning rate (log scale)")
             ax.set_title(f"{header} vs learning rate")

@@ -1,7 +1,7 @@
 """The out-of-memory fallback ladder: the usual manual OOM guide, automated.
 
-On ``torch.OutOfMemoryError`` during training the recipe frees memory and retries with the next
-rung, in the guide's order (cheapest loss of quality first):
+On ``torch.OutOfMemoryError`` during training, ``train_with_fallback`` frees memory and retries
+with the next rung, in the guide's order (cheapest loss of quality first):
 0. when the error came from an evaluation: half ``trainer.eval_batch_size`` (training is unchanged);
 1. half the micro-batch, double the accumulation (the effective batch, hence the optimisation,
    is unchanged), down to a micro-batch of 1 — resumes from the last complete checkpoint;
@@ -16,11 +16,12 @@ from __future__ import annotations
 import gc
 import traceback
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
 from .config.paths import config_dir
+from .errors import OutOfMemoryLadderExhausted
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,29 @@ def record(history: list[dict], rung: Rung, cfg: DictConfig, step: int, error: s
     entry = {"at_step": step, "change": rung.describe(cfg), "error": error[:300], **asdict(rung)}
     history.append(entry)
     return entry
+
+
+def train_with_fallback(attempt: Callable[[DictConfig], None], cfg: DictConfig, *, enabled: bool,
+                        history: list[dict], retry: Callable[[DictConfig, Rung, str], DictConfig]) -> None:
+    """``attempt(cfg)`` until it ends without running out of CUDA memory. Each time it does, the next
+    rung is chosen (the evaluation's own rung when the error came from an evaluation), and
+    ``retry(cfg, rung, error)`` releases the failed attempt, records the rung in ``history`` and
+    returns the config of the next attempt; then the memory is freed. Disabled (a CPU, several
+    ranks, trainer.oom_fallback=false), the error propagates as it is; with no rung left, it comes
+    back as OutOfMemoryLadderExhausted with the history of what was tried."""
+    import torch
+
+    while True:
+        try:
+            attempt(cfg)
+            return
+        except torch.OutOfMemoryError as exc:
+            rung = next_rung(cfg, during_evaluation=in_evaluation(exc)) if enabled else None
+            if rung is None:
+                if not enabled:
+                    raise
+                raise OutOfMemoryLadderExhausted(history, exc) from exc
+            error = str(exc)
+        # outside the except block: the traceback and the activations it pins are gone
+        cfg = retry(cfg, rung, error)
+        free_memory()

@@ -1,5 +1,8 @@
 """The training recipe: composed config in, finished run directory out. Read top to bottom:
-validate → environment → data → model + LoRA → SFTTrainer → adapter → tool-call evaluation."""
+``train`` validates and locks the run directory, ``_run`` records how the run ends, and ``_train``
+runs the stages: ``setup_machine`` (environment, hardware, precision) → ``setup_data`` (splits,
+tokenizer, the data check, the training sets) → ``fit`` (model + LoRA, the SFTTrainer, training,
+with the OOM ladder) → ``save`` (metrics, adapter) → ``evaluate`` (tool calls, base vs fine-tuned)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import logging
 import shutil
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,7 +26,7 @@ from .distributed import (adopt_submitit_tasks, engine_config_record, is_main_pr
 from .rundir import base_manifest, read_status, redact_hydra_record
 from .secrets import redact
 from .tracking import abort_trackers, finish_trackers, prepare_trackers
-from .errors import DiskFull, OutOfMemoryLadderExhausted, RunDirError, RunInterrupted
+from .errors import DiskFull, RunDirError, RunInterrupted
 from .sweeps.trial import TrialPruned
 
 log = logging.getLogger(__name__)
@@ -204,163 +208,261 @@ def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed) -> Ru
 
 
 def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> RunResult:
-    from .runtime.environment import apply_environment
-
-    from .run_record import Phases
+    """The run in its stages: the machine, the data, training (with the OOM ladder), the adapter,
+    the tool-call evaluation."""
+    from .run_record import Phases, record
 
     phases = Phases()  # record.json: where the wall time went
-    env_applied = apply_environment(cfg.env)
+    machine = setup_machine(cfg)
+    data = setup_data(cfg, run_dir, phases)
+    fitted = fit(cfg, run_dir, machine, data, checkpoint, phases)
+    cfg = fitted.cfg  # what the last attempt ran with (the OOM ladder may have changed it)
+    metrics = save(cfg, run_dir, fitted, data)
+    eval_report = evaluate(cfg, run_dir, fitted, data, phases)
+    finish_trackers(cfg, run_dir, metrics, eval_report)
+    write_json(run_dir / "record.json", redact(record(cfg, phases, metrics, eval_report)))
+    return RunResult(run_dir, metrics, eval_report)
+
+
+@dataclass
+class Machine:
+    """Where the run trains: the hardware, the precision chosen for it, the environment applied."""
+
+    hw: Any
+    precision: Any
+    environment: dict
+
+
+def setup_machine(cfg: DictConfig) -> Machine:
+    """The process environment (before torch is imported), the hardware and its precision, and the
+    predicted peak memory against this device, printed before anything loads."""
+    from .runtime.environment import apply_environment
+
+    environment = apply_environment(cfg.env)
     from .hardware import detect, resolve_precision  # imports torch: after the environment is set
+    from .memory import summary_for_run
 
     hw = detect()
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
     print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
-    from .memory import summary_for_run
+    console.print(summary_for_run(cfg, hw))
+    return Machine(hw, precision, environment)
 
-    console.print(summary_for_run(cfg, hw))  # predicted peak vs this device: before anything is loaded
 
-    import torch
+@dataclass
+class PreparedData:
+    """The splits, the tokenizer, the data check (every row tokenized once) and the training sets."""
+
+    splits: Any
+    location: str  # the model's directory or hub id (its tokenizer is loaded from there)
+    tokenizer: Any
+    report: Any
+    train_set: Any
+    eval_set: Any
+    stats: dict  # data_stats.json
+    started: float  # when setting up began (the run's setup_s)
+
+    def rebuild(self, cfg: DictConfig, run_dir: Path) -> None:
+        """The training sets again after trainer.max_length changed, from the rows tokenized once."""
+        self.train_set, self.eval_set = _training_sets(cfg, self.report)
+        self.stats.update(train=self.train_set.stats, validation=self.eval_set.stats if self.eval_set else None)
+        write_json(run_dir / "data_stats.json", self.stats)
+
+
+def setup_data(cfg: DictConfig, run_dir: Path, phases) -> PreparedData:
+    """Load every split (all invalid rows reported at once, before any model file is touched), the
+    tokenizer, the data check as loralab-data-check prints it, and the training sets built from the
+    rows it tokenized."""
+    import datasets
 
     from .data.check import check_data, print_report
-    from .data.pipeline import duplicates_across_splits, has_conversations, load_splits
-    from .data.prompting import describe_prompt
-    from .modeling import build_tokenizer, model_location, parameter_counts
-    from .oom import free_memory, in_evaluation, next_rung, record
-    from .resume import newest_complete_checkpoint
-    from .training_args import cuda_only_by_default, gradient_checkpointing_enabled
-
-    import datasets
+    from .data.pipeline import duplicates_across_splits, load_splits
+    from .modeling import build_tokenizer, model_location
 
     datasets.disable_progress_bars()  # the data are small; the trainer's progress bar is the one to watch
     started = time.perf_counter()
     with phases.timed("data"):
-        splits = load_splits(cfg.data)  # every invalid row reported at once, before any model file is touched
+        splits = load_splits(cfg.data)
     with phases.timed("model"):  # the embedded model is materialised here on first use
         location = model_location(cfg.model, cfg.paths.cache_dir)
         tokenizer = build_tokenizer(cfg.model, location)
-    data_started = time.perf_counter()
-    report = check_data(cfg, tokenizer, splits)  # what loralab-data-check prints: lengths, truncation, duplicates
-    report.raise_if_problems()
-    print_report(report, cfg)
-    train_set, eval_set = _tokenize(cfg, splits, tokenizer)
-    data_stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
-                  "validation": eval_set.stats if eval_set else None,
-                  "rows_per_split": {k: len(v) for k, v in splits.records.items()},
-                  "duplicates_with_train": duplicates_across_splits(splits.records), "check": report.to_dict()}
-    write_json(run_dir / "data_stats.json", data_stats)
-    phases.seconds["data"] += round(time.perf_counter() - data_started, 1)
+    with phases.timed("data"):
+        report = check_data(cfg, tokenizer, splits)  # lengths, truncation, duplicates, problems
+        report.raise_if_problems()
+        print_report(report, cfg)
+        train_set, eval_set = _training_sets(cfg, report)
+        stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
+                 "validation": eval_set.stats if eval_set else None,
+                 "rows_per_split": {k: len(v) for k, v in splits.records.items()},
+                 "duplicates_with_train": duplicates_across_splits(splits.records), "check": report.to_dict()}
+        write_json(run_dir / "data_stats.json", stats)
+    return PreparedData(splits, location, tokenizer, report, train_set, eval_set, stats, started)
 
-    gc = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, hw)
-    # one rank running out of memory while the others go on would desynchronise them: single process only
-    ladder_on = cuda_only_by_default(cfg.trainer.oom_fallback, hw) and world_size_from_env() == 1
-    oom_history: list[dict] = _previous_oom_fallbacks(run_dir) if checkpoint is not None else []
-    tool_callback = _tool_call_callback(cfg, splits, tokenizer) if eval_set and cfg.eval.during_training else None
-    budget = None  # trainer.max_time: one clock for every attempt (time_budget.py)
-    while True:  # one pass per attempt: more than one only when the OOM ladder steps in
-        with phases.timed("model"):
-            model = _build_peft_model(cfg, location, precision, hw, gc, tokenizer)
+
+def _training_sets(cfg: DictConfig, report):
+    """The train set (data.max_train_examples) and the validation set (data.max_eval_examples,
+    longest first), cut at trainer.max_length from the rows the data check tokenized."""
+    from .data.pipeline import build_split
+
+    max_length = cfg.trainer.max_length
+    train_set = build_split(report.encoded["train"][: cfg.data.max_train_examples or None], max_length, "train")
+    eval_set = None
+    if cfg.trainer.eval_strategy != "no" and report.encoded.get("validation"):
+        eval_set = build_split(report.encoded["validation"][: cfg.data.max_eval_examples or None], max_length,
+                               "validation", sort_by_length=True)
+    return train_set, eval_set
+
+
+@dataclass
+class RunCallbacks:
+    """loralab's Trainer callbacks, held by what they do. ``all`` gives the Trainer's order: the
+    tool-call evaluation before the trial reporter and early stopping, which read what it adds."""
+
+    recorder: Any  # metrics.json as the run goes
+    loss_guard: Any  # stops on a NaN / infinite loss
+    checkpoint_marker: Any  # marks each checkpoint complete
+    stop: Any  # Ctrl-C / SIGTERM: checkpoint, then stop
+    tool_eval: Any = None  # tool-call metrics at every evaluation (eval.during_training)
+    reporter: Any = None  # a sweep trial's intermediate values, and its pruning
+    early_stopping: Any = None
+    trackers: list = field(default_factory=list)  # TensorBoard (W&B's comes with report_to)
+
+    def all(self) -> list:
+        return [cb for cb in (self.recorder, self.loss_guard, self.checkpoint_marker, self.stop, self.tool_eval,
+                              self.reporter, self.early_stopping, *self.trackers) if cb is not None]
+
+
+class Fit:
+    """Training, in one attempt or, when the OOM ladder steps in, several: holds what the next
+    attempt needs (the checkpoint to continue from, one time budget for all of them) and what the
+    last one left (its trainer, callbacks, manifest and config)."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, machine: Machine, data: PreparedData,
+                 checkpoint: Path | None, phases):
+        from .training_args import gradient_checkpointing_enabled
+
+        self.cfg, self.run_dir, self.machine, self.data, self.checkpoint = cfg, run_dir, machine, data, checkpoint
+        self.phases = phases
+        self.gradient_checkpointing = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, machine.hw)
+        self.history: list[dict] = _previous_oom_fallbacks(run_dir) if checkpoint is not None else []
+        self.tool_eval = _tool_call_callback(cfg, data) if data.eval_set and cfg.eval.during_training else None
+        self.budget = None  # trainer.max_time: one clock for every attempt (time_budget.py)
+        self.trainer = self.callbacks = self.manifest = None
+
+    def attempt(self, cfg: DictConfig) -> None:
+        """Model + LoRA, the batch plan, the start-of-run summary and manifest, the Trainer, training."""
+        from .data.prompting import describe_prompt
+        from .modeling import parameter_counts
+
+        self.cfg, data, hw = cfg, self.data, self.machine.hw
+        with self.phases.timed("model"):
+            model = _build_peft_model(cfg, data.location, self.machine.precision, hw, self.gradient_checkpointing,
+                                      data.tokenizer)
         counts = parameter_counts(model)
-        batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder changes it
-        _announce(cfg, location, counts, train_set, precision, gc, batch,
-                  describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, splits.tools,
-                                  splits.records["train"]))
-        manifest = {**base_manifest(), "run_dir": str(run_dir), "model_location": location,
-                    "hardware": hw.to_dict(), "precision": precision.to_dict(), "environment": env_applied,
-                    "data_fingerprint": data_stats["fingerprint"], "parameters": counts,
-                    "effective_batch": batch.effective_batch_size, "batching": batch.to_dict(),
-                    "oom_fallbacks": oom_history,
-                    # the hub commit actually loaded (transformers records it); None for local directories
-                    "model_revision": {"requested": cfg.model.revision,
-                                       "resolved": getattr(model.config, "_commit_hash", None)}}
-        write_json(run_dir / "manifest.json", redact(manifest))
-        trainer = _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback,
-                                 summary_seed={"setup_s": round(time.perf_counter() - started, 2),
-                                               "effective_batch": batch.effective_batch_size,
-                                               "learning_rate": batch.lr,
-                                               "trainable_parameters": counts["trainable"]})
-        recorder = _callback(trainer, "MetricsRecorder")
-        if checkpoint is not None:
-            recorder.keep_history_until(checkpoint)
-            trainer.args.eval_on_start = False  # the start was evaluated before
+        batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder may change it
+        _announce(cfg, data.location, counts, data.train_set, self.machine.precision, self.gradient_checkpointing,
+                  batch, describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, data.splits.tools,
+                                         data.splits.records["train"]))
+        self.manifest = {**base_manifest(), "run_dir": str(self.run_dir), "model_location": data.location,
+                         "hardware": hw.to_dict(), "precision": self.machine.precision.to_dict(),
+                         "environment": self.machine.environment, "data_fingerprint": data.stats["fingerprint"],
+                         "parameters": counts, "effective_batch": batch.effective_batch_size,
+                         "batching": batch.to_dict(), "oom_fallbacks": self.history,
+                         # the hub commit actually loaded (transformers records it); None for local directories
+                         "model_revision": {"requested": cfg.model.revision,
+                                            "resolved": getattr(model.config, "_commit_hash", None)}}
+        write_json(self.run_dir / "manifest.json", redact(self.manifest))
+        self.trainer, self.callbacks = _build_trainer(
+            cfg, model, data, self.run_dir, self.machine, batch, self.tool_eval,
+            summary_seed={"setup_s": round(time.perf_counter() - data.started, 2),
+                          "effective_batch": batch.effective_batch_size, "learning_rate": batch.lr,
+                          "trainable_parameters": counts["trainable"]})
+        if self.checkpoint is not None:
+            self.callbacks.recorder.keep_history_until(self.checkpoint)
+            self.trainer.args.eval_on_start = False  # the start was evaluated before
         if cfg.trainer.max_time is not None:  # measure, set the steps the schedule spans, stop when spent
             from .time_budget import TimeBudget
 
-            budget = budget or TimeBudget(cfg.trainer.max_time)
-            with phases.timed("training"):  # the warm-up that measures the speed
-                manifest["time_budget"] = recorder.summary["time_budget"] = budget.apply(trainer, checkpoint)
-            write_json(run_dir / "manifest.json", redact(manifest))
-        try:
-            with phases.timed("training"):  # the evaluations during training included
-                trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-            break
-        except torch.OutOfMemoryError as exc:
-            rung = next_rung(cfg, during_evaluation=in_evaluation(exc)) if ladder_on else None
-            if rung is None:
-                if not ladder_on:
-                    raise
-                raise OutOfMemoryLadderExhausted(oom_history, exc) from exc
-            entry = record(oom_history, rung, cfg, trainer.state.global_step, str(exc))
-        # outside the except block: the traceback and the activations it pins are gone
-        stop = _callback(trainer, "GracefulStop")
+            self.budget = self.budget or TimeBudget(cfg.trainer.max_time)
+            with self.phases.timed("training"):  # the warm-up that measures the speed
+                self.manifest["time_budget"] = self.callbacks.recorder.summary["time_budget"] = \
+                    self.budget.apply(self.trainer, self.checkpoint)
+            write_json(self.run_dir / "manifest.json", redact(self.manifest))
+        with self.phases.timed("training"):  # the evaluations during training included
+            self.trainer.train(resume_from_checkpoint=str(self.checkpoint) if self.checkpoint else None)
+
+    def retry(self, cfg: DictConfig, rung, error: str) -> DictConfig:
+        """After an out-of-memory error: release the attempt, record the rung, and prepare the next
+        attempt's config, checkpoint and data (oom.train_with_fallback then frees the memory)."""
+        from .oom import record
+        from .resume import newest_complete_checkpoint
+
+        stop, step = self.callbacks.stop, self.trainer.state.global_step
         stop.on_train_end(None, None, None)  # on_train_end never ran: restore the signal handlers
-        stop.step = trainer.state.global_step
+        stop.step = step
         stop.raise_if_stopped()  # Ctrl-C / SIGTERM came before the OOM: stop, do not retry
-        if tool_callback is not None:
-            tool_callback.trainer = None  # it would keep the old trainer (model, optimizer) alive
-        del trainer, model, recorder, stop
-        free_memory()
-        console.print(f"[bold yellow]out of memory at step {entry['at_step']}[/bold yellow]; retrying with {entry['change']}")
+        if self.tool_eval is not None:
+            self.tool_eval.trainer = None  # it would keep the old trainer (model, optimizer) alive
+        self.trainer = self.callbacks = None
+        entry = record(self.history, rung, cfg, step, error)
+        console.print(f"[bold yellow]out of memory at step {step}[/bold yellow]; retrying with {entry['change']}")
         log.warning("OOM fallback: %s", entry["change"])
         cfg = rung.apply(cfg)
-        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))  # resume continues with what runs
+        write_text(self.run_dir / "config.yaml", OmegaConf.to_yaml(redact(cfg)))  # resume continues with what runs
         if rung.restart:  # the adapter's shape changed: earlier checkpoints cannot be loaded
-            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-            checkpoint = None
+            shutil.rmtree(self.run_dir / "checkpoints", ignore_errors=True)
+            self.checkpoint = None
         else:
-            checkpoint = newest_complete_checkpoint(run_dir)
-        entry["resumed_from"] = str(checkpoint) if checkpoint else None
+            self.checkpoint = newest_complete_checkpoint(self.run_dir)
+        entry["resumed_from"] = str(self.checkpoint) if self.checkpoint else None
         if "trainer.max_length" in rung.overrides:
-            train_set, eval_set = _tokenize(cfg, splits, tokenizer)
-            data_stats.update(train=train_set.stats, validation=eval_set.stats if eval_set else None)
-            write_json(run_dir / "data_stats.json", data_stats)
-        if tool_callback is not None:
-            tool_callback = _tool_call_callback(cfg, splits, tokenizer)
-    _callback(trainer, "GracefulStop").raise_if_stopped()
+            self.data.rebuild(cfg, self.run_dir)
+        if self.tool_eval is not None:
+            self.tool_eval = _tool_call_callback(cfg, self.data)
+        return cfg
+
+
+def fit(cfg: DictConfig, run_dir: Path, machine: Machine, data: PreparedData, checkpoint: Path | None,
+        phases) -> Fit:
+    """Train, and on CUDA out-of-memory retry down the OOM ladder (oom.py): on one process only, since
+    one rank running out of memory while the others go on would desynchronise them."""
+    from .oom import train_with_fallback
+    from .training_args import cuda_only_by_default
+
+    fitted = Fit(cfg, run_dir, machine, data, checkpoint, phases)
+    ladder = cuda_only_by_default(cfg.trainer.oom_fallback, machine.hw) and world_size_from_env() == 1
+    train_with_fallback(fitted.attempt, cfg, enabled=ladder, history=fitted.history, retry=fitted.retry)
+    fitted.callbacks.stop.raise_if_stopped()
+    return fitted
+
+
+def save(cfg: DictConfig, run_dir: Path, fitted: Fit, data: PreparedData) -> dict:
+    """metrics.json (with throughput), the time budget's outcome, the pruning verdict of a sweep
+    trial, then the adapter (the best one when load_best_model_at_end)."""
+    trainer, recorder = fitted.trainer, fitted.callbacks.recorder
     metrics = recorder.write(trainer.state, **_throughput(recorder.summary, trainer.state, recorder.train))
-    if "time_budget" in manifest:  # the steps run and whether the budget stopped them
-        write_json(run_dir / "manifest.json", redact(manifest))
-    reporter = _callback(trainer, "TrialReporter")
-    if reporter is not None:
-        reporter.raise_if_pruned()
-    _save_adapter(trainer, tokenizer, run_dir)
+    if "time_budget" in fitted.manifest:  # the steps run and whether the budget stopped them
+        write_json(run_dir / "manifest.json", redact(fitted.manifest))
+    if fitted.callbacks.reporter is not None:
+        fitted.callbacks.reporter.raise_if_pruned()
+    _save_adapter(trainer, data.tokenizer, run_dir)
     _report_losses(metrics)
-
-    eval_report = None
-    if cfg.eval.at_end and _evaluates_here(cfg, run_dir) and any(has_conversations(splits.records.get(s))
-                                                                  for s in cfg.eval.splits):
-        from .evaluation.runner import evaluate_after_training
-
-        with phases.timed("evaluation"):
-            eval_report = evaluate_after_training(cfg, run_dir, trainer.model, tokenizer, splits, location)
-    finish_trackers(cfg, run_dir, metrics, eval_report)
-    from .run_record import record
-
-    write_json(run_dir / "record.json", redact(record(cfg, phases, metrics, eval_report)))
-    return RunResult(run_dir, metrics, eval_report)
+    return metrics
 
 
-def _tokenize(cfg: DictConfig, splits, tokenizer):
-    from .data.pipeline import tokenize_split
+def evaluate(cfg: DictConfig, run_dir: Path, fitted: Fit, data: PreparedData, phases) -> dict | None:
+    """The tool-call evaluation of the trained model (and the base model on the same examples), where
+    it runs here and the evaluated splits hold conversations."""
+    from .data.pipeline import has_conversations
 
-    train_records = splits.records["train"][: cfg.data.max_train_examples or None]
-    train_set = tokenize_split(train_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "train")
-    eval_set = None
-    if cfg.trainer.eval_strategy != "no" and splits.records.get("validation"):
-        eval_records = splits.records["validation"][: cfg.data.max_eval_examples or None]
-        eval_set = tokenize_split(eval_records, tokenizer, cfg.data, splits.tools, cfg.trainer.max_length, "validation",
-                                  sort_by_length=True)
-    return train_set, eval_set
+    if not (cfg.eval.at_end and _evaluates_here(cfg, run_dir)
+            and any(has_conversations(data.splits.records.get(s)) for s in cfg.eval.splits)):
+        return None
+    from .evaluation.runner import evaluate_after_training
+
+    with phases.timed("evaluation"):
+        return evaluate_after_training(cfg, run_dir, fitted.trainer.model, data.tokenizer, data.splits, data.location)
 
 
 def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_checkpointing: bool, tokenizer):
@@ -398,47 +500,47 @@ def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision
     print_summary("run summary", summary)
 
 
-def _callback(trainer, name: str):
-    return next((cb for cb in trainer.callback_handler.callbacks if type(cb).__name__ == name), None)
-
-
-def _tool_call_callback(cfg, splits, tokenizer):
+def _tool_call_callback(cfg: DictConfig, data: PreparedData):
     from .evaluation.callback import ToolCallEvalCallback
     from .evaluation.runner import max_new_tokens_for, tool_call_format_of
 
-    records = splits.records["validation"][: cfg.eval.during_training_examples]
-    max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
-    return ToolCallEvalCallback(records, splits.tools, cfg.data, tokenizer, cfg.eval.batch_size, max_new,
+    records = data.splits.records["validation"][: cfg.eval.during_training_examples]
+    max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, data.tokenizer, cfg.data, data.splits.tools)
+    return ToolCallEvalCallback(records, data.splits.tools, cfg.data, data.tokenizer, cfg.eval.batch_size, max_new,
                                 tool_call_format_of(cfg.model))
 
 
-def _build_trainer(cfg, model, tokenizer, train_set, eval_set, run_dir, precision, hw, tool_callback, summary_seed):
+def _build_trainer(cfg: DictConfig, model, data: PreparedData, run_dir: Path, machine: Machine, batch,
+                   tool_eval, summary_seed: dict):
     from transformers import EarlyStoppingCallback
+
     from .callbacks import MetricsRecorder, NonFiniteLossGuard
     from .resume import CheckpointMarker, GracefulStop
     from .sft_trainer import LoralabSFTTrainer
     from .training_args import build_sft_config, cuda_only_by_default
 
-    args = build_sft_config(cfg, precision, hw, str(run_dir / "checkpoints"))
-    callbacks = [MetricsRecorder(run_dir, dict(summary_seed)), NonFiniteLossGuard(summary_seed["learning_rate"]),
-                 CheckpointMarker(), GracefulStop(run_dir)]
-    if tool_callback is not None:
-        callbacks.append(tool_callback)  # before the reporter and early stopping, which read the metrics it adds
+    args = build_sft_config(cfg, machine.precision, machine.hw, str(run_dir / "checkpoints"), batch)
+    callbacks = RunCallbacks(MetricsRecorder(run_dir, dict(summary_seed)),
+                             NonFiniteLossGuard(summary_seed["learning_rate"]), CheckpointMarker(),
+                             GracefulStop(run_dir), tool_eval)
     if cfg.sweep.trial_number is not None:
         from .sweeps.trial import TrialReporter, open_trial
 
         trial = open_trial(cfg.sweep.storage, cfg.sweep.study_name, cfg.sweep.trial_number)
-        callbacks.append(TrialReporter(trial, cfg.sweep.report_metric))
+        callbacks.reporter = TrialReporter(trial, cfg.sweep.report_metric)
     if cfg.trainer.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(cfg.trainer.early_stopping_patience, cfg.trainer.early_stopping_threshold))
-    callbacks += prepare_trackers(cfg, run_dir)  # before the Trainer: its tracker callbacks read the env then
-    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train_set.dataset,
-                                eval_dataset=eval_set.dataset if eval_set else None, processing_class=tokenizer,
-                                callbacks=callbacks, fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, hw),
+        callbacks.early_stopping = EarlyStoppingCallback(cfg.trainer.early_stopping_patience,
+                                                         cfg.trainer.early_stopping_threshold)
+    # before the Trainer: transformers' WandbCallback joins the run started here
+    callbacks.trackers = prepare_trackers(cfg, run_dir)
+    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=data.train_set.dataset,
+                                eval_dataset=data.eval_set.dataset if data.eval_set else None,
+                                processing_class=data.tokenizer, callbacks=callbacks.all(),
+                                fused_lm_head=cuda_only_by_default(cfg.trainer.fused_lm_head, machine.hw),
                                 loraplus_lr_ratio=cfg.optimizer.loraplus_lr_ratio)
-    if tool_callback is not None:
-        tool_callback.trainer = trainer
-    return trainer
+    if tool_eval is not None:
+        tool_eval.trainer = trainer
+    return trainer, callbacks
 
 
 def _throughput(summary: dict, state, train_log: list[dict]) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -64,6 +65,17 @@ def now() -> str:
 
 def set_status(run_dir: Path, state: str, **details: Any) -> None:
     write_json(run_dir / "status.json", {"state": state, "updated": now(), **details})
+
+
+def finite_number(value: Any) -> float | None:
+    """A number read back from a run's JSON files, or None for a missing, boolean, NaN or infinite one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def read_status(run_dir: Path) -> dict:

@@ -1,43 +1,42 @@
-"""Experiment trackers (Weights & Biases, TensorBoard) wired through transformers' own callbacks.
+"""Experiment trackers (Weights & Biases, TensorBoard) beside transformers' own callbacks.
 
-The trainer is built with ``report_to=cfg.logger.report_to``; transformers then adds its
-``WandbCallback`` / ``TensorBoardCallback``, which take their settings from environment variables.
-``prepare_trackers`` sets those variables (before the Trainer is built: both callbacks read them in
-their constructors) and returns the extra callbacks loralab adds; ``finish_trackers`` writes the
-run's final numbers and closes the trackers; ``abort_trackers`` closes them after a failure.
+``prepare_trackers`` runs before the Trainer is built. For W&B it opens the run itself with
+``wandb.init`` (its name, group, tags and the redacted config), and transformers' WandbCallback,
+which ``report_to`` adds, logs into that active run. For TensorBoard it returns transformers'
+TensorBoardCallback pointed at ``<run dir>/tensorboard`` (training_args.py leaves TensorBoard out
+of ``report_to``, so there is one). ``finish_trackers`` writes the run's final numbers and closes
+the trackers; ``abort_trackers`` closes them after a failure.
 
 W&B never goes online by accident: the run is online only when credentials exist
 (``WANDB_API_KEY`` or a netrc entry for the W&B host) and offline otherwise, under the run directory,
 ready for ``wandb sync``. A ``WANDB_MODE`` / ``WANDB_DIR`` set by the user wins. Everything sent to a
 tracker (the full resolved config, the command line) goes through :func:`loralab.secrets.redact`.
-"""
+Nothing here changes the environment."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import netrc
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from omegaconf import DictConfig, OmegaConf
 
 from .distributed import is_main_process
+from .run_naming import group_choices, run_group, run_name, run_tags
+from .rundir import finite_number
 from .secrets import redact, redact_argv
 
 log = logging.getLogger(__name__)
 
-SEP = "·"
-# Groups that are Hydra's own, not the run's (hydra/launcher, hydra/sweeper ...).
-_SKIP_CHOICE_PREFIXES = ("hydra",)
-# Values set by prepare_trackers in this process (name -> value), and what they replaced, so that a
-# later run in the same process (a sweep's next job) can tell its own settings from the user's.
-_SET_BY_US: dict[str, str] = {}
-_REPLACED: dict[str, str | None] = {}
-_ARGV: list[str] | None = None
+WANDB_ID_FILE = ".wandb_run_id"
+# the run directory whose W&B run this process started and has not finished yet: a second Trainer
+# for the same run (the OOM ladder's next attempt) logs into the same W&B run
+_wandb_run_dir: Path | None = None
 
 
 # --------------------------------------------------------------------------- paths and context
@@ -45,15 +44,14 @@ _ARGV: list[str] | None = None
 def tensorboard_dir(run_dir: str | Path) -> Path:
     """Where TensorBoard event files go: ``<run dir>/tensorboard`` (``tensorboard --logdir experiments``).
 
-    transformers 5 has no ``TrainingArguments.logging_dir`` any more: its TensorBoardCallback reads
-    ``TENSORBOARD_LOGGING_DIR`` when it is constructed, which prepare_trackers sets to this path."""
+    transformers 5 has no ``TrainingArguments.logging_dir`` any more: prepare_trackers hands this
+    path to the TensorBoardCallback it builds."""
     return Path(run_dir) / "tensorboard"
 
 
 def wandb_dir(run_dir: str | Path) -> Path:
     """The directory wandb writes into: ``$WANDB_DIR/wandb`` (``<run dir>/wandb`` unless the user set WANDB_DIR)."""
-    root = os.environ.get("WANDB_DIR") if _user_set("WANDB_DIR") else None
-    return Path(root or run_dir) / "wandb"
+    return Path(os.environ.get("WANDB_DIR") or run_dir) / "wandb"
 
 
 def hydra_record(run_dir: str | Path) -> dict:
@@ -111,81 +109,6 @@ def _raw(node, key: str) -> dict:
         return {}
 
 
-def _choices(cfg: DictConfig, choices: dict | None) -> dict[str, str]:
-    out = {k: str(v) for k, v in (choices or {}).items()
-           if v is not None and not str(k).startswith(_SKIP_CHOICE_PREFIXES)}
-    for group in ("model", "lora", "precision", "optimizer", "data", "trainer", "logger"):
-        if group not in out:
-            name = OmegaConf.select(cfg, f"{group}.name", default=None)
-            if name:
-                out[group] = str(name)
-    return out
-
-
-def override_keys(overrides: list[str] | None) -> set[str]:
-    """``["+lora.r=16", "optimizer.lr=1e-4", "~x"]`` -> {"lora.r", "optimizer.lr", "x"}."""
-    keys = set()
-    for o in overrides or []:
-        key = str(o).lstrip("+~").split("=", 1)[0].strip()
-        if key:
-            keys.add(key)
-    return keys
-
-
-def format_lr(lr: float) -> str:
-    """2e-4 -> "2e-4", 1.5e-4 -> "1.5e-4", 0.01 -> "1e-2"."""
-    mantissa, exponent = f"{float(lr):.3e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
-
-
-def run_name(cfg: DictConfig, choices: dict | None = None, overrides: list[str] | None = None) -> str:
-    """``model·lora·precision·lr`` plus ``r`` when ``lora.r`` was overridden and the Optuna trial
-    number in a sweep: ``qwen-1.5b-nf4·r16·bf16-a100·lr2e-4``, ``smollm2-135m·r8-all-linear·auto·lr1e-4·r32·t3``."""
-    chosen = _choices(cfg, choices)
-    parts = []
-    for group in ("model", "lora", "precision"):
-        name = OmegaConf.select(cfg, f"{group}.name", default=None) or chosen.get(group)
-        if name:
-            parts.append(str(name))
-    parts.append(f"lr{format_lr(cfg.optimizer.lr)}")
-    keys = override_keys(overrides)
-    if "lora.r" in keys:
-        parts.append(f"r{cfg.lora.r}")
-    if "lora.alpha" in keys and cfg.lora.alpha is not None:
-        parts.append(f"a{cfg.lora.alpha}")
-    trial = OmegaConf.select(cfg, "sweep.trial_number", default=None)
-    if trial is not None:
-        parts.append(f"t{trial}")
-    return SEP.join(parts)
-
-
-def run_group(record: dict) -> str | None:
-    """The sweep's id for a job of a multirun: its sweep directory's name (``2026-05-01_12-00-00`` for
-    Hydra's default ``multirun/<date>/<time>``); None for a single run."""
-    sweep_dir = record.get("sweep_dir")
-    if record.get("mode") != "MULTIRUN" or not sweep_dir:
-        return None
-    path = Path(str(sweep_dir))
-    name, parent = path.name, path.parent.name
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", parent or ""):
-        return f"{parent}_{name}"
-    return name or None
-
-
-def run_tags(cfg: DictConfig, choices: dict | None) -> list[str]:
-    """``group:option`` for every config group (model:smollm2-135m, lora:r8-all-linear ...), plus the
-    Optuna study and trial in a sweep. W&B tags are at most 64 characters and WANDB_TAGS is comma-separated."""
-    tags = [f"{group}:{option}" for group, option in _choices(cfg, choices).items()]
-    study = OmegaConf.select(cfg, "sweep.study_name", default=None)
-    trial = OmegaConf.select(cfg, "sweep.trial_number", default=None)
-    if study:
-        tags.append(f"study:{study}")
-    if trial is not None:
-        tags.append(f"trial:{trial}")
-    return [t.replace(",", ";")[:64] for t in tags]
-
-
 # --------------------------------------------------------------------------- W&B mode
 
 def wandb_credentials() -> str | None:
@@ -210,42 +133,9 @@ def wandb_credentials() -> str | None:
     return None
 
 
-def _user_set(name: str) -> bool:
-    """Set in the environment by someone other than a previous prepare_trackers in this process."""
-    return name in os.environ and _SET_BY_US.get(name) != os.environ[name]
-
-
-def _setenv(name: str, value: str | None) -> None:
-    if name not in _REPLACED:
-        _REPLACED[name] = None if name in _SET_BY_US and os.environ.get(name) == _SET_BY_US[name] \
-            else os.environ.get(name)
-    if value is None:
-        os.environ.pop(name, None)
-        _SET_BY_US.pop(name, None)
-    else:
-        os.environ[name] = value
-        _SET_BY_US[name] = value
-
-
-def _restore_env() -> None:
-    """Put back what prepare_trackers replaced, so the next job of a sweep starts from the user's environment."""
-    global _ARGV
-    for name, previous in _REPLACED.items():
-        if _SET_BY_US.get(name) == os.environ.get(name):
-            if previous is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = previous
-        _SET_BY_US.pop(name, None)
-    _REPLACED.clear()
-    if _ARGV is not None:
-        sys.argv[:] = _ARGV
-        _ARGV = None
-
-
 def wandb_mode() -> tuple[str, str]:
     """(mode, why): the user's WANDB_MODE when set, else online with credentials and offline without."""
-    if _user_set("WANDB_MODE"):
+    if os.environ.get("WANDB_MODE"):
         return os.environ["WANDB_MODE"], "WANDB_MODE is set"
     source = wandb_credentials()
     if source:
@@ -285,105 +175,83 @@ def _trial_params(cfg: DictConfig, overrides: list[str]) -> dict:
     return params
 
 
-def _callback_base():
-    from transformers import TrainerCallback
+def wandb_init_kwargs(cfg: DictConfig, run_dir: Path, record: dict, choices: dict, overrides: list[str]) -> dict:
+    """The arguments of ``wandb.init`` for this run. A setting the user made in the environment
+    (WANDB_ENTITY, WANDB_RUN_GROUP outside a sweep, WANDB_RUN_ID) is left to wandb to read."""
+    mode, _ = wandb_mode()
+    kwargs: dict[str, Any] = {
+        "project": str(cfg.logger.wandb_project), "entity": cfg.logger.wandb_entity or None,
+        "name": run_name(cfg, choices, overrides), "group": run_group(record), "tags": run_tags(cfg, choices),
+        "config": tracker_config(cfg, record, choices, overrides), "dir": str(wandb_dir(run_dir).parent),
+        "mode": mode, "reinit": "finish_previous",  # a sweep's jobs share this process: one run each
+    }
+    id_file = run_dir / WANDB_ID_FILE
+    if _resuming(cfg, run_dir) and id_file.is_file() and not os.environ.get("WANDB_RUN_ID"):
+        kwargs.update(id=id_file.read_text(encoding="utf-8").strip(), resume="allow")  # continue the same W&B run
+    return kwargs
 
-    return TrainerCallback
+
+@contextlib.contextmanager
+def _secrets_masked_in_argv() -> Iterator[None]:
+    """wandb records the command line (``sys.argv``) in the run's metadata while it starts the run:
+    secret overrides are masked for that moment, then the command line is put back."""
+    original = list(sys.argv)
+    sys.argv[:] = redact_argv(original)
+    try:
+        yield
+    finally:
+        sys.argv[:] = original
 
 
-WANDB_ID_FILE = ".wandb_run_id"
+def _start_wandb(cfg: DictConfig, run_dir: Path, record: dict, choices: dict, overrides: list[str]) -> None:
+    global _wandb_run_dir
+    import wandb
+
+    from .console import console
+    from .rundir import write_text
+
+    if wandb.run is not None and _wandb_run_dir == run_dir:
+        return  # the same run, trained again after an out-of-memory error: its W&B run goes on
+
+    kwargs = wandb_init_kwargs(cfg, run_dir, record, choices, overrides)
+    wandb_dir(run_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to /tmp when it is missing
+    _, why = wandb_mode()
+    where = f" in {wandb_dir(run_dir)}" if kwargs["mode"] == "offline" else ""
+    console.print(f"wandb: {kwargs['mode']} ({why}){where}; project {kwargs['project']}, run {kwargs['name']}",
+                  soft_wrap=True, markup=False)
+    with _secrets_masked_in_argv():
+        run = wandb.init(**kwargs)
+    _wandb_run_dir = run_dir
+    if getattr(run, "id", None):  # a resumed run continues this W&B run
+        write_text(run_dir / WANDB_ID_FILE, f"{run.id}\n")
 
 
-def _wandb_config_callback(payload: dict, run_dir: Path):
-    class WandbRunConfig(_callback_base()):
-        """Adds loralab's resolved (redacted) config to the W&B run transformers' WandbCallback opened
-        (that callback comes first: report_to callbacks precede the user's), and records the run's id
-        in the run directory so that a resumed run continues the same W&B run."""
+def _tensorboard_callback(run_dir: Path):
+    from transformers.integrations import TensorBoardCallback
 
-        def __init__(self, config: dict, run_dir: Path):
-            self.config = config
-            self.run_dir = run_dir
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            if not state.is_world_process_zero:
-                return
-            import wandb
-
-            if wandb.run is not None:
-                wandb.run.config.update(self.config, allow_val_change=True)
-                run_id = getattr(wandb.run, "id", None)
-                if run_id:
-                    try:
-                        from .rundir import write_text
-
-                        write_text(self.run_dir / WANDB_ID_FILE, f"{run_id}\n")
-                    except OSError as exc:
-                        log.warning("could not record the wandb run id: %s", exc)
-
-    return WandbRunConfig(payload, run_dir)
+    callback = TensorBoardCallback()
+    callback.logging_dir = str(tensorboard_dir(run_dir))  # its writer opens there at the first log
+    return callback
 
 
 def prepare_trackers(cfg: DictConfig, run_dir: str | Path, choices: dict | None = None,
                      overrides: list[str] | None = None) -> list:
-    """Configure the trackers named in ``cfg.logger.report_to``; call before the Trainer is built and
+    """Start the trackers named in ``cfg.logger.report_to``; call before the Trainer is built and
     append the returned callbacks to the Trainer's. ``choices`` / ``overrides`` default to what Hydra
     recorded for ``run_dir`` (live HydraConfig or ``.hydra/hydra.yaml``)."""
-    global _ARGV
     report_to = [str(r) for r in (cfg.logger.report_to or [])]
     run_dir = Path(run_dir)
     callbacks: list = []
     if not report_to or not is_main_process():
         return callbacks  # under torchrun only rank 0 tracks (transformers' tracker callbacks agree)
     record = hydra_record(run_dir)
-    choices = _choices(cfg, record["choices"] if choices is None else choices)
+    choices = group_choices(cfg, record["choices"] if choices is None else choices)
     overrides = list(record["overrides"] if overrides is None else overrides)
-
     if "tensorboard" in report_to:
-        tb = tensorboard_dir(run_dir)
-        tb.mkdir(parents=True, exist_ok=True)
-        _setenv("TENSORBOARD_LOGGING_DIR", str(tb))
-
+        tensorboard_dir(run_dir).mkdir(parents=True, exist_ok=True)
+        callbacks.append(_tensorboard_callback(run_dir))
     if "wandb" in report_to:
-        mode, why = wandb_mode()
-        if not _user_set("WANDB_MODE"):
-            _setenv("WANDB_MODE", mode)
-        if not _user_set("WANDB_DIR"):
-            run_dir.mkdir(parents=True, exist_ok=True)
-            _setenv("WANDB_DIR", str(run_dir))
-        wandb_dir(run_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to /tmp when it is missing
-        _setenv("WANDB_PROJECT", str(cfg.logger.wandb_project))
-        if cfg.logger.wandb_entity:
-            _setenv("WANDB_ENTITY", str(cfg.logger.wandb_entity))
-        elif not _user_set("WANDB_ENTITY"):
-            _setenv("WANDB_ENTITY", None)  # the default entity of the API key
-        _setenv("WANDB_NAME", run_name(cfg, choices, overrides))
-        group = run_group(record)
-        if group:
-            _setenv("WANDB_RUN_GROUP", group)
-        elif not _user_set("WANDB_RUN_GROUP"):
-            _setenv("WANDB_RUN_GROUP", None)
-        _setenv("WANDB_TAGS", ",".join(run_tags(cfg, choices)))
-        if not _user_set("WANDB_LOG_MODEL"):
-            _setenv("WANDB_LOG_MODEL", "false")  # adapters live in the run directory, not in W&B artifacts
-        # wandb records sys.argv in the run's metadata: mask secret overrides there too
-        clean = redact_argv(sys.argv)
-        if clean != sys.argv:
-            _ARGV = list(sys.argv)
-            sys.argv[:] = clean
-        from .console import console
-
-        where = f" in {wandb_dir(run_dir)}" if os.environ["WANDB_MODE"] == "offline" else ""
-        console.print(f"wandb: {os.environ['WANDB_MODE']} ({why}){where}; project {cfg.logger.wandb_project}, "
-                      f"run {os.environ['WANDB_NAME']}", soft_wrap=True, markup=False)
-        id_file = run_dir / WANDB_ID_FILE
-        if _resuming(cfg, run_dir) and id_file.is_file() and not _user_set("WANDB_RUN_ID"):
-            _setenv("WANDB_RUN_ID", id_file.read_text(encoding="utf-8").strip())  # continue the same W&B run
-            _setenv("WANDB_RESUME", "allow")
-        else:
-            for name in ("WANDB_RUN_ID", "WANDB_RESUME"):
-                if not _user_set(name):
-                    _setenv(name, None)
-        callbacks.append(_wandb_config_callback(tracker_config(cfg, record, choices, overrides), run_dir))
+        _start_wandb(cfg, run_dir, record, choices, overrides)
     return callbacks
 
 
@@ -397,10 +265,6 @@ def _resuming(cfg: DictConfig, run_dir: Path) -> bool:
 
 # --------------------------------------------------------------------------- end of run
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def tracker_summary(metrics: dict, eval_report: dict | None) -> dict[str, float]:
     """The run's final numbers, flat: ``final/*`` (first/last/best losses), ``best/eval_loss``,
     throughput, and the tool-call rates per split, ``eval/<split>/<metric>`` (fine-tuned) and
@@ -408,30 +272,30 @@ def tracker_summary(metrics: dict, eval_report: dict | None) -> dict[str, float]
     out: dict[str, Any] = {}
     final = (metrics or {}).get("final") or {}
     for key, value in final.items():
-        if _number(value):
+        if finite_number(value) is not None:
             out[f"final/{key}"] = value
-    if _number(final.get("eval_loss_best")):
+    if finite_number(final.get("eval_loss_best")) is not None:
         out["best/eval_loss"] = final["eval_loss_best"]
     summary = (metrics or {}).get("summary") or {}
-    if _number(summary.get("best_metric")):
+    if finite_number(summary.get("best_metric")) is not None:
         out["best/metric"] = summary["best_metric"]
     for key, name in (("train_tokens_per_s", "train/tokens_per_s"), ("s_per_step", "train/s_per_step"),
                       ("train_runtime", "train/runtime_s"), ("train_tokens", "train/tokens"),
                       ("time_to_first_step_s", "train/time_to_first_step_s"), ("setup_s", "train/setup_s")):
-        if _number(summary.get(key)):
+        if finite_number(summary.get(key)) is not None:
             out[name] = summary[key]
     if eval_report:
         out["eval/primary_split"] = eval_report.get("primary")
         for split, entry in (eval_report.get("splits") or {}).items():
-            if _number(entry.get("n")):
+            if finite_number(entry.get("n")) is not None:
                 out[f"eval/{split}/n"] = entry["n"]
             for side, prefix in (("fine_tuned", "eval"), ("base", "eval_base")):
                 block = entry.get(side) or {}
                 for metric, rate in ((block.get("report") or {}).get("rates") or {}).items():
-                    if isinstance(rate, dict) and _number(rate.get("value")):
+                    if isinstance(rate, dict) and finite_number(rate.get("value")) is not None:
                         out[f"{prefix}/{split}/{metric}"] = rate["value"]
                 speed = (block.get("throughput") or {}).get("examples_per_s")
-                if _number(speed):
+                if finite_number(speed) is not None:
                     out[f"{prefix}/{split}/examples_per_s"] = speed
     return out
 
@@ -439,32 +303,29 @@ def tracker_summary(metrics: dict, eval_report: dict | None) -> dict[str, float]
 def finish_trackers(cfg: DictConfig, run_dir: str | Path, metrics: dict, eval_report: dict | None) -> None:
     """After training and evaluation: write the final numbers to the trackers and close them."""
     report_to = [str(r) for r in (cfg.logger.report_to or [])]
-    try:
-        if not report_to:
-            return
-        summary = tracker_summary(metrics, eval_report)
-        step = int(((metrics or {}).get("summary") or {}).get("global_step") or 0)
-        if "tensorboard" in report_to and is_main_process():
-            _finish_tensorboard(cfg, Path(run_dir), summary, step)
-        if "wandb" in report_to:
-            _finish_wandb({**summary, "status": "completed"}, exit_code=0)
-    finally:
-        _restore_env()
+    if not report_to:
+        return
+    summary = tracker_summary(metrics, eval_report)
+    step = int(((metrics or {}).get("summary") or {}).get("global_step") or 0)
+    if "tensorboard" in report_to and is_main_process():
+        _finish_tensorboard(cfg, Path(run_dir), summary, step)
+    if "wandb" in report_to:
+        _finish_wandb({**summary, "status": "completed"}, exit_code=0)
 
 
 def abort_trackers(cfg: DictConfig, run_dir: str | Path, state: str = "failed") -> None:
     """After a failed / interrupted / pruned run: mark and close the W&B run (so that the next job of a
-    sweep in this process does not log into it) and restore the environment. Never raises."""
+    sweep in this process does not log into it). Never raises."""
     try:
         if "wandb" in [str(r) for r in (cfg.logger.report_to or [])]:
             _finish_wandb({"status": state}, exit_code=0 if state == "pruned" else 1)
     except Exception as exc:  # closing a tracker must not hide the run's own error
         log.warning("could not close the wandb run: %s", exc)
-    finally:
-        _restore_env()
 
 
 def _finish_wandb(summary: dict, exit_code: int) -> None:
+    global _wandb_run_dir
+    _wandb_run_dir = None
     if "wandb" not in sys.modules:
         return
     import wandb
@@ -494,7 +355,7 @@ def _finish_tensorboard(cfg: DictConfig, run_dir: Path, summary: dict, step: int
     writer = SummaryWriter(log_dir=str(tensorboard_dir(run_dir)))
     try:
         for key, value in summary.items():
-            if _number(value):
+            if finite_number(value) is not None:
                 writer.add_scalar(key, value, step)
         text = yaml.safe_dump(redact(OmegaConf.to_container(cfg, resolve=True)), sort_keys=False)
         writer.add_text("loralab/config", "```yaml\n" + text + "\n```", step)

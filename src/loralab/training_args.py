@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from .batching import batch_plan
-from .distributed import world_size_from_env
+from .batching import BatchPlan
 from .distributed import training_kwargs as distributed_kwargs
 from .hardware import Hardware, Precision
 
@@ -36,11 +35,10 @@ def cuda_only_by_default(setting: str, hw: Hardware) -> bool:
 gradient_checkpointing_enabled = cuda_only_by_default
 
 
-def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str,
-                      world_size: int | None = None) -> dict:
+def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str, batch: BatchPlan) -> dict:
+    """``batch``: the run's batch plan (batching.batch_plan over all ranks), whose accumulation and
+    learning rate the trainer takes."""
     t, opt = cfg.trainer, cfg.optimizer
-    # accumulation and learning rate follow the effective batch over all ranks (batching.py)
-    batch = batch_plan(t, opt.lr, world_size_from_env() if world_size is None else world_size)
     # under FSDP its own activation_checkpointing (distributed.fsdp_config) replaces the Trainer's
     gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw) and cfg.distributed.strategy != "fsdp"
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
@@ -102,7 +100,8 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         logging_steps=t.logging_steps,
         logging_first_step=True,
         include_num_input_tokens_seen="all",  # positions processed, padding included (TRL's num_tokens: real ones)
-        report_to=list(cfg.logger.report_to) or "none",
+        # TensorBoard's callback comes from tracking.prepare_trackers, pointed at the run directory
+        report_to=[r for r in cfg.logger.report_to if r != "tensorboard"] or "none",
         dataloader_num_workers=cfg.env.dataloader_num_workers,
         dataloader_pin_memory=(hw.device == "cuda") if pin == "auto" else str(pin).lower() == "true",
         remove_unused_columns=True,
@@ -113,7 +112,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
     return kwargs
 
 
-def build_sft_config(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str):
+def build_sft_config(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str, batch: BatchPlan):
     from trl import SFTConfig
 
-    return SFTConfig(**sft_config_kwargs(cfg, precision, hw, output_dir))
+    return SFTConfig(**sft_config_kwargs(cfg, precision, hw, output_dir, batch))

@@ -22,6 +22,7 @@ from loralab.distributed import adapter_digest, deepspeed_config, engine_config_
 from loralab.training_args import checkpointing_argument
 from loralab.hardware import Hardware, resolve_precision
 from loralab.rundir import read_status
+from loralab.batching import batch_plan
 from loralab.training_args import sft_config_kwargs
 
 from cli_helpers import tiny_overrides
@@ -34,7 +35,8 @@ PINNED = ["trainer.micro_batch_size=4", "trainer.gradient_accumulation_steps=2",
 def gpu_kwargs(overrides: list[str]) -> dict:
     # the default experiment's time budget cannot time DeepSpeed or FSDP before training: it is dropped
     cfg = loralab.compose(["trainer.max_time=null", *overrides])
-    return sft_config_kwargs(cfg, resolve_precision(cfg.precision.dtype, cfg.precision.tf32, A100), A100, "/tmp/run")
+    return sft_config_kwargs(cfg, resolve_precision(cfg.precision.dtype, cfg.precision.tf32, A100), A100, "/tmp/run",
+                             batch_plan(cfg.trainer, cfg.optimizer.lr))
 
 
 def _autos(node, path="") -> list[str]:

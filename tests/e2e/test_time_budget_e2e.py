@@ -62,9 +62,9 @@ def add_callback(monkeypatch, callback: TrainerCallback) -> None:
     build = loralab.recipe._build_trainer
 
     def patched(*args, **kwargs):
-        trainer = build(*args, **kwargs)
+        trainer, callbacks = build(*args, **kwargs)
         trainer.add_callback(callback)
-        return trainer
+        return trainer, callbacks
 
     monkeypatch.setattr(loralab.recipe, "_build_trainer", patched)
 

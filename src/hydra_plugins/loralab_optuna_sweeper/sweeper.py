@@ -76,10 +76,6 @@ OVER_BUDGET = "over budget (another worker took the last slot)"
 WAIT_POLL_S = 2.0
 # a RUNNING trial that recorded no worker this long after its start was left by a killed sweeper
 ORPHAN_GRACE_S = 60
-# tool-call metrics the training run reports during training when eval.during_training=true
-TOOL_METRIC_PREFIX = "eval_tool_"
-TOOL_METRICS_DURING_TRAINING = ("exact_call_accuracy", "tool_name_accuracy", "valid_json",
-                                "irrelevance_accuracy", "multi_call_exact")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,11 +275,13 @@ class LoralabOptunaSweeper(Sweeper):
         objective = self.objectives[0]
         if objective == "eval_loss":
             return "eval_loss", None
+        from loralab.evaluation.aggregate import DURING_TRAINING, DURING_TRAINING_PREFIX
+
         during = bool(OmegaConf.select(self.config, "eval.during_training", default=False))
-        if objective in TOOL_METRICS_DURING_TRAINING and during:
-            return f"{TOOL_METRIC_PREFIX}{objective}", None
+        if objective in DURING_TRAINING and during:
+            return f"{DURING_TRAINING_PREFIX}{objective}", None
         return None, (f"the objective {objective!r} is not reported during training (only eval_loss is, and "
-                      f"{', '.join(TOOL_METRICS_DURING_TRAINING)} with eval.during_training=true)")
+                      f"{', '.join(DURING_TRAINING)} with eval.during_training=true)")
 
     # -- the ask / launch / tell loop -----------------------------------------------------------
 

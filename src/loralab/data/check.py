@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from ..errors import DataError
 from .files import DataProblems
-from .pipeline import Splits, duplicate_rows, load_splits, nothing_left_message, tokenize_split
+from .pipeline import Encoded, Splits, build_split, duplicate_rows, encode_split, load_splits, nothing_left_message
 
 EXAMPLES_SHOWN = 3  # duplicate pairs named per split pair
 
@@ -37,6 +37,8 @@ class DataReport:
     problems: DataProblems
     # per split: rows with gold tool calls but no tool schema (no row `tools`, no data.tools_file)
     unchecked_calls: dict[str, int] = field(default_factory=dict)
+    # per split: every row tokenized once, untruncated (training builds its sets from these)
+    encoded: dict[str, list[Encoded]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -77,16 +79,17 @@ def check_data(cfg: DictConfig, tokenizer, splits: Splits | None = None) -> Data
         splits = load_splits(cfg.data, problems)
     max_length = cfg.trainer.max_length
     stats: dict[str, dict[str, Any]] = {}
+    encoded: dict[str, list[Encoded]] = {}
     for name, records in splits.records.items():
         if not records:  # every row invalid, or the file unreadable: already a problem
             stats[name] = {"rows": 0}
             continue
-        tokenized = tokenize_split(records, tokenizer, cfg.data, splits.tools, max_length, name, require_rows=False)
-        stats[name] = tokenized.stats
-        if not tokenized.stats["kept"]:
-            problems.add(nothing_left_message(name, len(records), max_length, tokenized.stats["length"]["max"]))
+        encoded[name] = encode_split(records, tokenizer, cfg.data, splits.tools)
+        stats[name] = build_split(encoded[name], max_length, name, require_rows=False).stats
+        if not stats[name]["kept"]:
+            problems.add(nothing_left_message(name, len(records), max_length, stats[name]["length"]["max"]))
     return DataReport(splits, max_length, stats, duplicate_rows(splits.records), problems,
-                      unchecked_call_rows(splits))
+                      unchecked_call_rows(splits), encoded)
 
 
 def unchecked_call_rows(splits: Splits) -> dict[str, int]:

@@ -151,7 +151,11 @@ def split_by_ratios(rows: list, ratios: list[float], seed: int) -> dict[str, lis
     return {name: part for name, part in cuts.items() if part}
 
 
-def _tokenize_record(record: dict, tokenizer, data_cfg: DictConfig, tools: list[dict] | None) -> tuple[list[int], list[int]]:
+# a row tokenized: (input ids, assistant mask), untruncated
+Encoded = tuple[list[int], list[int]]
+
+
+def _tokenize_record(record: dict, tokenizer, data_cfg: DictConfig, tools: list[dict] | None) -> Encoded:
     if "messages" in record:
         messages, template_tools = chat_inputs(record["messages"], record.get("tools") or tools,
                                                data_cfg.system_prompt, data_cfg.tools_in_prompt)
@@ -175,18 +179,23 @@ def _percentiles(values: list[int]) -> dict[str, int]:
     return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": ordered[-1]}
 
 
-def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: list[dict] | None,
-                   max_length: int, split: str, sort_by_length: bool = False,
-                   require_rows: bool = True) -> TokenizedSplit:
-    """Tokenize, truncate at max_length (keeping the start) and drop rows left with nothing to learn.
+def encode_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: list[dict] | None) -> list[Encoded]:
+    """Every row tokenized once, untruncated: (input ids, assistant mask). What training, the data
+    check and a changed trainer.max_length (the OOM ladder) then cut from it costs no tokenizer call."""
+    return [_tokenize_record(record, tokenizer, data_cfg, tools) for record in records]
+
+
+def build_split(encoded: list[Encoded], max_length: int, split: str, sort_by_length: bool = False,
+                require_rows: bool = True) -> TokenizedSplit:
+    """Truncate each encoded row at max_length (keeping the start) and drop rows left with nothing
+    to learn.
 
     ``sort_by_length`` orders rows longest first: evaluation batches then pad little (the
     evaluation loop does not group by length by itself). ``require_rows=False`` returns the
     statistics even when every row was dropped (the data check reports that as a problem)."""
     input_ids, masks, lengths = [], [], []
     truncated = dropped = 0
-    for record in records:
-        ids, mask = _tokenize_record(record, tokenizer, data_cfg, tools)
+    for ids, mask in encoded:
         lengths.append(len(ids))
         if len(ids) > max_length:
             truncated += 1
@@ -197,17 +206,25 @@ def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: 
         input_ids.append(ids)
         masks.append(mask)
     if not input_ids and require_rows:
-        raise DataError(nothing_left_message(split, len(records), max_length, max(lengths, default=0)))
+        raise DataError(nothing_left_message(split, len(encoded), max_length, max(lengths, default=0)))
     if sort_by_length:
         order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]), reverse=True)
         input_ids, masks = [input_ids[i] for i in order], [masks[i] for i in order]
-    stats = {"rows": len(records), "kept": len(input_ids), "truncated": truncated, "dropped": dropped,
+    stats = {"rows": len(encoded), "kept": len(input_ids), "truncated": truncated, "dropped": dropped,
              "tokens": sum(len(i) for i in input_ids), "trained_tokens": sum(sum(m) for m in masks),
              "length": _percentiles(lengths)}
     if truncated:
         log.warning("%s split: %d of %d rows longer than max_length=%d were truncated (%d dropped: no answer "
-                    "token left)", split, truncated, len(records), max_length, dropped)
+                    "token left)", split, truncated, len(encoded), max_length, dropped)
     return TokenizedSplit(Dataset.from_dict({"input_ids": input_ids, "assistant_masks": masks}), stats)
+
+
+def tokenize_split(records: list[dict], tokenizer, data_cfg: DictConfig, tools: list[dict] | None,
+                   max_length: int, split: str, sort_by_length: bool = False,
+                   require_rows: bool = True) -> TokenizedSplit:
+    """``encode_split`` then ``build_split``, for rows tokenized once."""
+    return build_split(encode_split(records, tokenizer, data_cfg, tools), max_length, split, sort_by_length,
+                       require_rows)
 
 
 def nothing_left_message(split: str, rows: int, max_length: int, longest: int) -> str:

@@ -18,6 +18,11 @@ RATE_METRICS = (
 HEADLINE = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy",
             "clarification_accuracy", "turn_accuracy", "relevance", "multi_call_exact", "hallucinated_tool_rate",
             "hallucinated_argument_rate")
+# the rates logged at every evaluation during training (eval.during_training), as eval_tool_<name>:
+# they can select the best checkpoint and be a sweep's pruned objective
+DURING_TRAINING = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy",
+                   "multi_call_exact")
+DURING_TRAINING_PREFIX = "eval_tool_"
 EXCERPT_CHARS = 600
 
 

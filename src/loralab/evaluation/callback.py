@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from transformers import TrainerCallback
 
+from .aggregate import DURING_TRAINING, DURING_TRAINING_PREFIX
 from .runner import evaluate_records
-
-PREFIX = "eval_tool_"
-LOGGED = ("exact_call_accuracy", "tool_name_accuracy", "valid_json", "irrelevance_accuracy", "multi_call_exact")
 
 
 class ToolCallEvalCallback(TrainerCallback):
@@ -26,7 +24,7 @@ class ToolCallEvalCallback(TrainerCallback):
         result = evaluate_records(model, self.tokenizer, self.records, self.tools, self.data_cfg,
                                   self.batch_size, self.max_new_tokens, self.tool_call_format)
         rates = result["report"]["rates"]
-        new = {f"{PREFIX}{name}": rates[name]["value"] for name in LOGGED if rates[name]["value"] is not None}
+        new = {f"{DURING_TRAINING_PREFIX}{name}": rates[name]["value"] for name in DURING_TRAINING if rates[name]["value"] is not None}
         # Mutating `metrics` in place is what the Trainer reads for best-checkpoint selection and early
         # stopping; logging through the trainer puts the values into the history and the trackers.
         metrics.update(new)

@@ -1,7 +1,7 @@
 """Greedy generation for evaluation: prompts sorted by length into left-padded batches, a KV
 cache, and each answer stopping on the end-of-turn token and leaving its batch when it does (see
-_greedy_batch). On 2 CPU cores they make a 250-example evaluation of a trained adapter take
-~80 s (bench/eval_speed.py)."""
+_greedy_batch). How fast, against transformers' generate: bench/eval_speed.py; where the time
+goes: bench/eval_profile.py."""
 
 from __future__ import annotations
 
