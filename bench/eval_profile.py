@@ -1,0 +1,254 @@
+"""Where the tool-call evaluation's time goes, against what this CPU can compute.
+
+On a completed run (default: the newest under experiments/), loralab's own generation
+(loralab.evaluation.generation.generate) answers ``--examples`` prompts of the test splits twice:
+with the adapter beside the base weights, as ``loralab-eval`` runs it, then with the adapter merged
+into them. Every forward pass of the model is timed and its work counted:
+
+* **prefill**: the batch's prompts at once (left-padded; every position is computed, padding too,
+  and only the last position's logits are kept);
+* **decode**: one new token per live row per step, attending to the cache.
+
+The work of a forward pass is counted as 2 FLOPs per weight per position through the transformer's
+linear layers, plus the LM head on the positions whose logits are kept, plus attention
+(QK^T and AV: 4 x layers x positions x context x hidden). The machine's ceiling is measured in the
+same run: ``torch.nn.functional.linear`` at the model's own shapes (hidden -> MLP width, at the
+prefill's and at the decode's row counts), in the evaluation dtype, on the same threads. A decode
+step at batch 1 shows the fixed cost of one forward call (Python, dispatch, 30 layers of small
+kernels) that no batching removes, and torch.profiler's operator shares show which kernels the
+prefill and the decode steps spend their time in.
+
+Writes bench/results/eval_profile_<machine>.{json,md}. Not a test: run it on a quiet machine.
+
+    python bench/eval_profile.py [--run experiments/DATE/TIME_NAME] [--examples 250]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from loralab.evaluation.generation import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cpu() -> dict:
+    flags = ""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pass
+    return {"processor": platform.processor() or platform.machine(), "cores": torch.get_num_threads(),
+            "avx512_bf16": " avx512_bf16" in flags, "amx_bf16": " amx_bf16" in flags, "avx2": " avx2" in flags}
+
+
+def matmul_rate(rows: int, inner: int, outer: int, dtype: torch.dtype, seconds: float = 2.0) -> float:
+    """GFLOP/s of ``linear`` at (rows x inner) @ (inner x outer), the best of repeated timings."""
+    x = torch.randn(rows, inner, dtype=dtype)
+    w = torch.randn(outer, inner, dtype=dtype)
+    with torch.inference_mode():
+        for _ in range(3):
+            torch.nn.functional.linear(x, w)
+        best, end = float("inf"), time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            start = time.perf_counter()
+            for _ in range(5):
+                torch.nn.functional.linear(x, w)
+            best = min(best, (time.perf_counter() - start) / 5)
+    return 2 * rows * inner * outer / best / 1e9
+
+
+class ForwardTimer:
+    """Wraps the model's forward: the seconds, positions and FLOPs of prefill and decode passes."""
+
+    def __init__(self, model, dims: dict):
+        self.model, self.dims = model, dims
+        self.original = model.forward
+        self.passes = {"prefill": [], "decode": []}
+        model.forward = self._timed
+
+    def _timed(self, *args, **kwargs):
+        ids = kwargs.get("input_ids")
+        mask = kwargs.get("attention_mask")
+        kind = "prefill" if ids.shape[1] > 1 else "decode"
+        start = time.perf_counter()
+        out = self.original(*args, **kwargs)
+        seconds = time.perf_counter() - start
+        rows, width = ids.shape
+        context = mask.shape[1]
+        d = self.dims
+        linear = 2 * d["linear_params"] * rows * width
+        head = 2 * d["hidden"] * d["vocab"] * rows  # logits kept for the last position only
+        attention = 4 * d["layers"] * rows * width * context * d["hidden"]
+        self.passes[kind].append({"seconds": seconds, "rows": rows, "positions": rows * width,
+                                  "flops": linear + head + attention})
+        return out
+
+    def restore(self) -> None:
+        self.model.forward = self.original
+
+    def summary(self) -> dict:
+        out = {}
+        for kind, passes in self.passes.items():
+            seconds = sum(p["seconds"] for p in passes)
+            flops = sum(p["flops"] for p in passes)
+            out[kind] = {"passes": len(passes), "seconds": round(seconds, 2),
+                         "positions": sum(p["positions"] for p in passes),
+                         "mean_rows": round(statistics.mean(p["rows"] for p in passes), 1) if passes else 0,
+                         "ms_per_pass": round(1000 * seconds / len(passes), 1) if passes else 0,
+                         "gflops": round(flops / 1e9, 1),
+                         "gflop_per_s": round(flops / seconds / 1e9, 1) if seconds else 0}
+        return out
+
+
+def _dims(model) -> dict:
+    config = model.config
+    hidden, layers, vocab = config.hidden_size, config.num_hidden_layers, config.vocab_size
+    embedding = {id(p) for p in model.get_input_embeddings().parameters()}
+    head = {id(p) for p in model.get_output_embeddings().parameters()}
+    linear = sum(p.numel() for name, p in model.named_parameters()
+                 if p.dim() == 2 and id(p) not in embedding and id(p) not in head)
+    return {"hidden": hidden, "layers": layers, "vocab": vocab, "linear_params": linear,
+            "mlp_width": config.intermediate_size}
+
+
+def one_step_ms(model, tokenizer, context: int, reps: int = 20) -> float:
+    """A decode step at batch 1 with ``context`` cached positions: the fixed cost of one forward call."""
+    from transformers import DynamicCache
+
+    ids = torch.full((1, context), tokenizer.eos_token_id or 0, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    times = []
+    with torch.inference_mode():
+        cache = DynamicCache(config=model.config)
+        model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True, logits_to_keep=1)
+        for i in range(reps):
+            mask = torch.cat([mask, mask.new_ones((1, 1))], dim=-1)
+            start = time.perf_counter()
+            model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
+                  cache=cache, use_cache=True)
+            times.append(time.perf_counter() - start)
+    return round(1000 * statistics.median(times), 2)
+
+
+def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps: int = 3) -> dict:
+    """torch.profiler's share of self CPU time per operator (top 8), for the longest batch's prefill
+    and for ``decode_steps`` decode steps after it: which kernels the time goes to."""
+    from transformers import DynamicCache
+
+    from loralab.evaluation.generation import left_padded_batches
+
+    _, ids, mask = next(left_padded_batches(tokenizer, prompts, batch))
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+
+    def top(prof) -> dict:
+        events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+        total = sum(e.self_cpu_time_total for e in events) or 1
+        return {e.key: round(e.self_cpu_time_total / total, 3) for e in events[:8]}
+
+    out = {"batch_shape": list(ids.shape)}
+    with torch.inference_mode():
+        cache = DynamicCache(config=model.config)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                           logits_to_keep=1).logits[:, -1]
+        out["prefill"] = top(prof)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(decode_steps):
+                mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=-1)
+                logits = model(input_ids=logits.argmax(-1)[:, None], attention_mask=mask,
+                               position_ids=mask.sum(-1, keepdim=True) - 1, cache=cache, use_cache=True).logits[:, -1]
+        out["decode"] = top(prof)
+    return out
+
+
+def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int) -> dict:
+    """One evaluation pass of ``prompts`` with every forward timed, and the ceiling it is held to."""
+    dtype = next(model.parameters()).dtype
+    dims = _dims(model)
+    prompt_tokens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    timer = ForwardTimer(model, dims)
+    start = time.perf_counter()
+    generations = generate(model, tokenizer, prompts, max_new, batch)
+    total = time.perf_counter() - start
+    timer.restore()
+    passes = timer.summary()
+    decode_rows = passes["decode"]["mean_rows"] or 1
+    ceiling = {"prefill": round(matmul_rate(int(batch * statistics.mean(prompt_tokens)), dims["hidden"],
+                                            dims["mlp_width"], dtype), 1),
+               "decode": round(matmul_rate(max(1, int(decode_rows)), dims["hidden"], dims["mlp_width"], dtype), 1)}
+    for kind in ("prefill", "decode"):
+        passes[kind]["ceiling_gflop_per_s"] = ceiling[kind]
+        passes[kind]["mfu"] = round(passes[kind]["gflop_per_s"] / ceiling[kind], 3) if ceiling[kind] else None
+    flops = sum(x["flops"] for kind in ("prefill", "decode") for x in timer.passes[kind])
+    at_ceiling = flops / (ceiling["prefill"] * 1e9)
+    return {"dtype": str(dtype).removeprefix("torch."), "prompt_tokens": {"mean": round(statistics.mean(prompt_tokens), 1),
+                                                                        "max": max(prompt_tokens)},
+            "new_tokens": generations.new_tokens, "seconds": round(total, 2),
+            "examples_per_s": round(len(prompts) / total, 3), "passes": passes,
+            "one_decode_step_batch1_ms": {"context_64": one_step_ms(model, tokenizer, 64),
+                                          "context_256": one_step_ms(model, tokenizer, 256)},
+            "seconds_at_the_ceiling": round(at_ceiling, 1), "overall_mfu": round(at_ceiling / total, 3),
+            "operators": op_breakdown(model, tokenizer, prompts, batch), "texts": generations.texts}
+
+
+def main() -> None:
+    from loralab.data.pipeline import load_splits
+    from loralab.evaluation.generation import render_prompts
+    from loralab.evaluation.runner import _conversations, max_new_tokens_for
+    from loralab.resume import latest_run
+    from loralab.runs import load_for_inference, open_run
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", help="a completed run directory (default: the newest under experiments/)")
+    p.add_argument("--examples", type=int, default=250)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the run's eval.batch_size")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    p.add_argument("--name", default=None, help="result file suffix (default: cpu_<avx512bf16|avx2>)")
+    args = p.parse_args()
+
+    run_dir, cfg = open_run(args.run or latest_run())
+    splits = load_splits(cfg.data)
+    records = [r for s in ("test", "test_id") for r in splits.records.get(s, [])][:args.examples]
+    model, tokenizer, _ = load_for_inference(cfg, run_dir, "adapter")
+    prompts = render_prompts(tokenizer, _conversations(records, cfg.data, splits.tools))
+    max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
+    batch = args.batch_size or cfg.eval.batch_size
+    # as loralab-eval runs it (base + adapter), then with the adapter merged into the weights
+    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch)}
+    model = model.merge_and_unload()
+    profiles["merged"] = profile(model, tokenizer, prompts, max_new, batch)
+    same = sum(a == b for a, b in zip(profiles["adapter"].pop("texts"), profiles["merged"].pop("texts")))
+    result = {
+        "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
+        "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "machine": _cpu(),
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
+        "threads": torch.get_num_threads(), "profiles": profiles, "identical_answers_merged": same,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = args.name or f"cpu_{'avx512bf16' if result['machine']['avx512_bf16'] else 'avx2'}"
+    (out / f"eval_profile_{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
