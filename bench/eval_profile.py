@@ -29,7 +29,6 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -38,24 +37,6 @@ import torch
 from loralab.evaluation.generation import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _cpu() -> dict:
-    flags = ""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        pass
-    return {"processor": platform.processor() or platform.machine(), "cores": torch.get_num_threads(),
-            "avx512_bf16": " avx512_bf16" in flags, "amx_bf16": " amx_bf16" in flags, "avx2": " avx2" in flags}
 
 
 def matmul_rate(rows: int, inner: int, outer: int, dtype: torch.dtype, seconds: float = 2.0) -> float:
@@ -213,6 +194,8 @@ def main() -> None:
     from loralab.evaluation.generation import render_prompts
     from loralab.evaluation.runner import _conversations, max_new_tokens_for
     from loralab.resume import latest_run
+    from loralab.run_record import machine
+    from loralab.rundir import git_sha, package_versions
     from loralab.runs import load_for_inference, open_run
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -238,8 +221,8 @@ def main() -> None:
     result = {
         "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
-        "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "machine": _cpu(),
-        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+        "versions": {**package_versions(), "python": platform.python_version()},
         "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
         "threads": torch.get_num_threads(), "profiles": profiles, "identical_answers_merged": same,
     }

@@ -104,6 +104,7 @@ KIND_TITLES = {
     "training_metrics": "training metrics (metrics.json)",
     "framework_overhead": "loralab against the plain TRL script, CPU (`make bench`)",
     "eval_speed": "evaluation generation speed (bench/eval_speed.py)",
+    "eval_profile": "where the evaluation's time goes (bench/eval_profile.py)",
     "gpu_qlora": "QLoRA speed and memory on one GPU",
     "gpu_bench": "loralab against the plain TRL script, GPU (`make bench-gpu`)",
 }
@@ -279,6 +280,32 @@ def values_eval_speed(data: dict) -> list[str]:
             f"{fmt(data.get('identical_answers'))} of {fmt(data.get('examples'))} answers identical."]
 
 
+def values_eval_profile(data: dict) -> list[str]:
+    rows = []
+    for name, p in (data.get("profiles") or {}).items():
+        pre, dec = get(p, "passes", "prefill") or {}, get(p, "passes", "decode") or {}
+        rows.append([name, fmt(p.get("seconds")), fmt(p.get("examples_per_s")),
+                     f"{fmt(pre.get('seconds'))} ({fmt(pre.get('mfu'), '.0%')})",
+                     f"{fmt(dec.get('seconds'))} ({fmt(dec.get('mfu'), '.0%')})", fmt(dec.get("passes")),
+                     fmt(dec.get("ms_per_pass")), fmt(get(p, "one_decode_step_batch1_ms", "context_64")),
+                     fmt(p.get("seconds_at_the_ceiling")), fmt(p.get("overall_mfu"), ".0%")])
+    out = [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
+           f"max_new_tokens {fmt(data.get('max_new_tokens'))}, {fmt(data.get('threads'))} threads; MFU against "
+           "linear's GFLOP/s measured at the model's shapes in the same run.", "",
+           *table(["model", "seconds", "examples/s", "prefill s (MFU)", "decode s (MFU)", "decode steps",
+                   "ms per step", "batch-1 step ms", "s at the ceiling", "overall MFU"], rows)]
+    first = next(iter((data.get("profiles") or {}).values()), {})
+    for part in ("prefill", "decode"):
+        shares = get(first, "operators", part) or {}
+        if shares:
+            out += ["", f"{part} operators ({next(iter(data['profiles']))}): "
+                    + ", ".join(f"{k.removeprefix('aten::')} {v:.0%}" for k, v in shares.items()) + "."]
+    if data.get("identical_answers_merged") is not None:
+        out += ["", f"Answers identical with the adapter merged: {data['identical_answers_merged']} of "
+                    f"{fmt(data.get('examples'))}."]
+    return out
+
+
 def values_gpu_qlora(data: dict) -> list[str]:
     rows = [[r.get("arch"), fmt(r.get("r")), fmt(r.get("batch")), fmt(r.get("seq")), fmt(r.get("median_step_s"), ".3f"),
              fmt(r.get("tokens_per_s"), ".0f"), fmt(r.get("weights_gb_after_load"), ".2f"),
@@ -328,7 +355,8 @@ def values_unknown(data: dict) -> list[str]:
 VALUES: dict[str, Callable[[dict], list[str]]] = {
     "make_train": values_make_train, "run": values_make_train, "eval": values_eval,
     "training_metrics": values_training_metrics, "framework_overhead": values_framework_overhead,
-    "eval_speed": values_eval_speed, "gpu_qlora": values_gpu_qlora, "gpu_bench": values_gpu_bench,
+    "eval_speed": values_eval_speed, "eval_profile": values_eval_profile, "gpu_qlora": values_gpu_qlora,
+    "gpu_bench": values_gpu_bench,
 }
 
 
