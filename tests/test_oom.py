@@ -97,3 +97,47 @@ def test_in_evaluation_reads_the_traceback():
             fn()
         except RuntimeError as exc:
             assert in_evaluation(exc) is expected
+
+
+def _cuda_oom():
+    import torch
+
+    return torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_train_with_fallback_retries_down_the_ladder_until_an_attempt_ends():
+    from loralab.oom import train_with_fallback
+
+    cfg = compose(["trainer.micro_batch_size=4", "trainer.gradient_accumulation_steps=2"])
+    seen, history = [], []
+
+    def attempt(c):
+        seen.append(c.trainer.micro_batch_size)
+        if c.trainer.micro_batch_size > 1:
+            raise _cuda_oom()
+
+    def retry(c, rung, error):
+        history.append({"change": rung.describe(c), "error": error})
+        return rung.apply(c)
+
+    train_with_fallback(attempt, cfg, enabled=True, history=history, retry=retry)
+    assert seen == [4, 2, 1] and len(history) == 2 and "out of memory" in history[0]["error"]
+
+
+def test_train_with_fallback_leaves_an_oom_before_training_and_a_disabled_ladder_alone():
+    import torch
+
+    from loralab.oom import train_with_fallback
+
+    cfg = compose(["trainer.micro_batch_size=4"])
+
+    def attempt(c):
+        raise _cuda_oom()
+
+    def retry(c, rung, error):  # pragma: no cover - must not be reached
+        raise AssertionError("retried")
+
+    with pytest.raises(torch.OutOfMemoryError):  # loading the model is not the ladder's to fix
+        train_with_fallback(attempt, cfg, enabled=True, history=[], retry=retry, training_started=lambda: False)
+    with pytest.raises(torch.OutOfMemoryError):  # a CPU, several ranks, or trainer.oom_fallback=false
+        train_with_fallback(attempt, cfg, enabled=False, history=[], retry=retry)

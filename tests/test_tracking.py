@@ -327,6 +327,7 @@ def test_wandb_run_has_name_tags_config_history_and_summary(wandb_run):
 
     config = run["config"]  # loralab's resolved config next to transformers' own arguments
     assert config["lora"]["r"] == 16 and config["optimizer"]["lr"] == 5e-3
+    assert config["run_name"] == OmegaConf.load(run_dir / "config.yaml").run_name  # loralab's, not the Trainer's
     assert config["trainer"]["max_steps"] == 4 and config["learning_rate"] == 5e-3
     assert config["hydra"]["choices"]["logger"] == "wandb"
     assert config["env"]["variables"]["HF_TOKEN"] == "***"

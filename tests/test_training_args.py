@@ -173,6 +173,11 @@ def test_report_to_none_for_logger_none(default_cpu):
     assert default_cpu["report_to"] == "none"
 
 
+def test_run_name_is_the_runs_own():
+    # transformers' W&B setup writes its arguments into the run's config, over loralab's run_name too
+    assert kwargs_for(["run_name=my-run"])["run_name"] == "my-run"
+
+
 def test_report_to_leaves_tensorboard_to_the_run_directorys_own_callback():
     # tracking.prepare_trackers adds TensorBoard's callback with the run's directory; report_to would add another
     assert kwargs_for(["logger=tensorboard"])["report_to"] == "none"

@@ -96,13 +96,15 @@ def record(history: list[dict], rung: Rung, cfg: DictConfig, step: int, error: s
 
 
 def train_with_fallback(attempt: Callable[[DictConfig], None], cfg: DictConfig, *, enabled: bool,
-                        history: list[dict], retry: Callable[[DictConfig, Rung, str], DictConfig]) -> None:
+                        history: list[dict], retry: Callable[[DictConfig, Rung, str], DictConfig],
+                        training_started: Callable[[], bool] = lambda: True) -> None:
     """``attempt(cfg)`` until it ends without running out of CUDA memory. Each time it does, the next
     rung is chosen (the evaluation's own rung when the error came from an evaluation), and
     ``retry(cfg, rung, error)`` releases the failed attempt, records the rung in ``history`` and
     returns the config of the next attempt; then the memory is freed. Disabled (a CPU, several
-    ranks, trainer.oom_fallback=false), the error propagates as it is; with no rung left, it comes
-    back as OutOfMemoryLadderExhausted with the history of what was tried."""
+    ranks, trainer.oom_fallback=false), or before the attempt got to training
+    (``training_started``: loading the model is not the ladder's to fix), the error propagates as it
+    is; with no rung left, it comes back as OutOfMemoryLadderExhausted with what was tried."""
     import torch
 
     while True:
@@ -110,10 +112,10 @@ def train_with_fallback(attempt: Callable[[DictConfig], None], cfg: DictConfig, 
             attempt(cfg)
             return
         except torch.OutOfMemoryError as exc:
-            rung = next_rung(cfg, during_evaluation=in_evaluation(exc)) if enabled else None
+            if not (enabled and training_started()):
+                raise
+            rung = next_rung(cfg, during_evaluation=in_evaluation(exc))
             if rung is None:
-                if not enabled:
-                    raise
                 raise OutOfMemoryLadderExhausted(history, exc) from exc
             error = str(exc)
         # outside the except block: the traceback and the activations it pins are gone

@@ -292,6 +292,8 @@ def setup_data(cfg: DictConfig, run_dir: Path, phases) -> PreparedData:
         report.raise_if_problems()
         print_report(report, cfg)
         train_set, eval_set = _training_sets(cfg, report)
+        # the test splits' rows are not needed again: only train and validation can be rebuilt
+        report.encoded = {k: v for k, v in report.encoded.items() if k in ("train", "validation")}
         stats = {"fingerprint": splits.fingerprint(cfg.data), "train": train_set.stats,
                  "validation": eval_set.stats if eval_set else None,
                  "rows_per_split": {k: len(v) for k, v in splits.records.items()},
@@ -317,7 +319,8 @@ def _training_sets(cfg: DictConfig, report):
 @dataclass
 class RunCallbacks:
     """loralab's Trainer callbacks, held by what they do. ``all`` gives the Trainer's order: the
-    tool-call evaluation before the trial reporter and early stopping, which read what it adds."""
+    trackers first (they see every log, the one a loss guard stops on too), the tool-call
+    evaluation before the trial reporter and early stopping, which read what it adds."""
 
     recorder: Any  # metrics.json as the run goes
     loss_guard: Any  # stops on a NaN / infinite loss
@@ -329,8 +332,8 @@ class RunCallbacks:
     trackers: list = field(default_factory=list)  # TensorBoard (W&B's comes with report_to)
 
     def all(self) -> list:
-        return [cb for cb in (self.recorder, self.loss_guard, self.checkpoint_marker, self.stop, self.tool_eval,
-                              self.reporter, self.early_stopping, *self.trackers) if cb is not None]
+        return [cb for cb in (*self.trackers, self.recorder, self.loss_guard, self.checkpoint_marker, self.stop,
+                              self.tool_eval, self.reporter, self.early_stopping) if cb is not None]
 
 
 class Fit:
@@ -432,7 +435,8 @@ def fit(cfg: DictConfig, run_dir: Path, machine: Machine, data: PreparedData, ch
 
     fitted = Fit(cfg, run_dir, machine, data, checkpoint, phases)
     ladder = cuda_only_by_default(cfg.trainer.oom_fallback, machine.hw) and world_size_from_env() == 1
-    train_with_fallback(fitted.attempt, cfg, enabled=ladder, history=fitted.history, retry=fitted.retry)
+    train_with_fallback(fitted.attempt, cfg, enabled=ladder, history=fitted.history, retry=fitted.retry,
+                        training_started=lambda: fitted.trainer is not None)
     fitted.callbacks.stop.raise_if_stopped()
     return fitted
 

@@ -67,10 +67,13 @@ def set_status(run_dir: Path, state: str, **details: Any) -> None:
     write_json(run_dir / "status.json", {"state": state, "updated": now(), **details})
 
 
-def finite_number(value: Any) -> float | None:
-    """A number read back from a run's JSON files, or None for a missing, boolean, NaN or infinite one."""
+def finite_number(value: Any) -> int | float | None:
+    """A number read back from a run's files (an int stays one; "5e-3", as YAML leaves it, becomes
+    a float), or None for a missing, boolean, non-numeric, NaN or infinite one."""
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, int):
+        return value
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -212,6 +212,9 @@ def _start_wandb(cfg: DictConfig, run_dir: Path, record: dict, choices: dict, ov
 
     if wandb.run is not None and _wandb_run_dir == run_dir:
         return  # the same run, trained again after an out-of-memory error: its W&B run goes on
+    if wandb.run is not None and _wandb_run_dir is None:  # the caller's own run (the Python API): log into it
+        wandb.run.config.update(tracker_config(cfg, record, choices, overrides), allow_val_change=True)
+        return
 
     kwargs = wandb_init_kwargs(cfg, run_dir, record, choices, overrides)
     wandb_dir(run_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to /tmp when it is missing
@@ -223,7 +226,10 @@ def _start_wandb(cfg: DictConfig, run_dir: Path, record: dict, choices: dict, ov
         run = wandb.init(**kwargs)
     _wandb_run_dir = run_dir
     if getattr(run, "id", None):  # a resumed run continues this W&B run
-        write_text(run_dir / WANDB_ID_FILE, f"{run.id}\n")
+        try:
+            write_text(run_dir / WANDB_ID_FILE, f"{run.id}\n")
+        except OSError as exc:
+            log.warning("could not record the wandb run id: %s", exc)
 
 
 def _tensorboard_callback(run_dir: Path):
@@ -270,33 +276,32 @@ def tracker_summary(metrics: dict, eval_report: dict | None) -> dict[str, float]
     throughput, and the tool-call rates per split, ``eval/<split>/<metric>`` (fine-tuned) and
     ``eval_base/<split>/<metric>`` (base model)."""
     out: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        number = finite_number(value)
+        if number is not None:
+            out[name] = number
+
     final = (metrics or {}).get("final") or {}
     for key, value in final.items():
-        if finite_number(value) is not None:
-            out[f"final/{key}"] = value
-    if finite_number(final.get("eval_loss_best")) is not None:
-        out["best/eval_loss"] = final["eval_loss_best"]
+        put(f"final/{key}", value)
+    put("best/eval_loss", final.get("eval_loss_best"))
     summary = (metrics or {}).get("summary") or {}
-    if finite_number(summary.get("best_metric")) is not None:
-        out["best/metric"] = summary["best_metric"]
+    put("best/metric", summary.get("best_metric"))
     for key, name in (("train_tokens_per_s", "train/tokens_per_s"), ("s_per_step", "train/s_per_step"),
                       ("train_runtime", "train/runtime_s"), ("train_tokens", "train/tokens"),
                       ("time_to_first_step_s", "train/time_to_first_step_s"), ("setup_s", "train/setup_s")):
-        if finite_number(summary.get(key)) is not None:
-            out[name] = summary[key]
+        put(name, summary.get(key))
     if eval_report:
         out["eval/primary_split"] = eval_report.get("primary")
         for split, entry in (eval_report.get("splits") or {}).items():
-            if finite_number(entry.get("n")) is not None:
-                out[f"eval/{split}/n"] = entry["n"]
+            put(f"eval/{split}/n", entry.get("n"))
             for side, prefix in (("fine_tuned", "eval"), ("base", "eval_base")):
                 block = entry.get(side) or {}
                 for metric, rate in ((block.get("report") or {}).get("rates") or {}).items():
-                    if isinstance(rate, dict) and finite_number(rate.get("value")) is not None:
-                        out[f"{prefix}/{split}/{metric}"] = rate["value"]
-                speed = (block.get("throughput") or {}).get("examples_per_s")
-                if finite_number(speed) is not None:
-                    out[f"{prefix}/{split}/examples_per_s"] = speed
+                    if isinstance(rate, dict):
+                        put(f"{prefix}/{split}/{metric}", rate.get("value"))
+                put(f"{prefix}/{split}/examples_per_s", (block.get("throughput") or {}).get("examples_per_s"))
     return out
 
 
@@ -355,7 +360,7 @@ def _finish_tensorboard(cfg: DictConfig, run_dir: Path, summary: dict, step: int
     writer = SummaryWriter(log_dir=str(tensorboard_dir(run_dir)))
     try:
         for key, value in summary.items():
-            if finite_number(value) is not None:
+            if finite_number(value) is not None:  # the summary's numbers (not the primary split's name)
                 writer.add_scalar(key, value, step)
         text = yaml.safe_dump(redact(OmegaConf.to_container(cfg, resolve=True)), sort_keys=False)
         writer.add_text("loralab/config", "```yaml\n" + text + "\n```", step)

@@ -102,6 +102,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         include_num_input_tokens_seen="all",  # positions processed, padding included (TRL's num_tokens: real ones)
         # TensorBoard's callback comes from tracking.prepare_trackers, pointed at the run directory
         report_to=[r for r in cfg.logger.report_to if r != "tensorboard"] or "none",
+        run_name=cfg.run_name,  # transformers' W&B setup writes its arguments into the run config too
         dataloader_num_workers=cfg.env.dataloader_num_workers,
         dataloader_pin_memory=(hw.device == "cuda") if pin == "auto" else str(pin).lower() == "true",
         remove_unused_columns=True,

@@ -53,6 +53,13 @@ def test_a_task_of_ones_own_plugs_in_through_the_registry(toy_registered):
     assert not asks_for("Which one should I ping?", [("ping", "host")])
 
 
+def test_an_install_without_the_entry_points_says_how_to_register_them(monkeypatch):
+    monkeypatch.setattr(sources, "_entry_points", lambda: {})  # installed before the entry points existed
+    with pytest.raises(ConfigError, match=r"data.source = 'gennx': must be one of files \(no task is registered.*"
+                                          r"pip install -e \."):
+        loralab.compose([])
+
+
 def test_an_entry_point_that_names_something_else_is_a_clear_error(monkeypatch):
     bad = {"odd": EntryPoint("odd", "tasks.toy_task:TOOLS", sources.ENTRY_POINT_GROUP)}
     monkeypatch.setattr(sources, "_entry_points", lambda: bad)

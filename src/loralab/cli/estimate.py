@@ -91,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
         capacity = args.gpu_memory_gb if args.gpu_memory_gb is not None else hw.total_memory_gb
         est = estimate(cfg, hw)
     except (ConfigError, HydraException) as exc:
-        # errors.py imports the whole training stack (seconds): only pay for it on the error path
         from ..errors import exit_on_user_error
 
         if isinstance(exc, HydraException):

@@ -281,11 +281,11 @@ class TrainerConfig:
 class LoggerConfig:
     # the option's name (conf/logger/<name>.yaml)
     name: str = "none"
-    # trackers handed to transformers: "tensorboard", "wandb"
+    # trackers: "tensorboard", "wandb" (tracking.py starts them)
     report_to: list[str] = field(default_factory=list)
-    # Weights & Biases project (WANDB_PROJECT)
+    # Weights & Biases project
     wandb_project: str = "loralab"
-    # Weights & Biases team or user (WANDB_ENTITY); null: the account's default
+    # Weights & Biases team or user; null: WANDB_ENTITY, else the account's default
     wandb_entity: Optional[str] = None
 
 

@@ -219,7 +219,11 @@ def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
 
 def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     d = cfg.data
-    _one_of(problems, "data.source", d.source, sources.names())
+    if d.source not in sources.names():
+        hint = "" if len(sources.names()) > 1 else (
+            " (no task is registered: loralab's entry points are written when it is installed; run `make setup` "
+            "or `pip install -e .` again)")
+        problems.append(Problem("data.source", d.source, f"must be one of {', '.join(sources.names())}{hint}"))
     _one_of(problems, "data.tools_in_prompt", d.tools_in_prompt, TOOLS_IN_PROMPT)
     if d.source == sources.FILES and not d.train_file:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))

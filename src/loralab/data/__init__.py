@@ -1,1 +1,2 @@
-"""Data: the bundled GEN NX tool-calling task, user-data loaders and the tokenization pipeline."""
+"""Data: where a run's rows come from (data.source: files, or a registered task), reading and
+checking them, chat prompts, and the tokenization pipeline."""
