@@ -220,14 +220,14 @@ def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
 def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     d = cfg.data
     if d.source not in sources.names():
-        hint = "" if len(sources.names()) > 1 else (
+        hint = "" if sources.task_names() else (
             " (no task is registered: loralab's entry points are written when it is installed; run `make setup` "
             "or `pip install -e .` again)")
         problems.append(Problem("data.source", d.source, f"must be one of {', '.join(sources.names())}{hint}"))
     _one_of(problems, "data.tools_in_prompt", d.tools_in_prompt, TOOLS_IN_PROMPT)
     if d.source == sources.FILES and not d.train_file:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))
-    if d.source in sources.names()[1:]:
+    if d.source in sources.task_names():
         problems += sources.get(d.source).config_problems(d)  # a task's own settings
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:

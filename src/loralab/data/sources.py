@@ -42,9 +42,14 @@ def _entry_points() -> dict:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def task_names() -> tuple[str, ...]:
+    """The registered tasks (no task is imported to list them)."""
+    return tuple(sorted(_entry_points()))
+
+
 def names() -> tuple[str, ...]:
-    """Every value data.source accepts (no task is imported to list them)."""
-    return (FILES, *sorted(_entry_points()))
+    """Every value data.source accepts: your files, or a registered task."""
+    return (FILES, *task_names())
 
 
 @functools.cache
@@ -60,7 +65,7 @@ def argument_words(tool: str | None, argument: str) -> list[str]:
     """Words that name ``argument`` of ``tool`` (any tool's when ``tool`` is None): its name, the
     name with spaces for underscores, and every registered task's vocabulary for it."""
     words = [argument, argument.replace("_", " ")]
-    for name in names()[1:]:
+    for name in task_names():
         for (tool_name, arg), vocab in get(name).argument_words.items():
             if arg == argument and (tool is None or tool_name == tool):
                 words += vocab
