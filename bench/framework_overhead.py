@@ -325,7 +325,7 @@ def run_contender(name: str, rep: int, a: argparse.Namespace, work: Path, prep: 
              "tokens": int(log[-1]["num_tokens"]), "input_tokens": int(log[-1]["num_input_tokens_seen"]),
              "tokens_step1": int(log[0]["num_tokens"]), "time_to_first_step_s": s["time_to_first_step_s"],
              "setup_s": s.get("setup_s"),
-             "setup": {"precision": manifest["precision"]["name"], "gradient_checkpointing": "auto (off on CPU)",
+             "setup": {"precision": manifest["precision"]["name"], "gradient_checkpointing": "default (off on CPU)",
                        "lm_head": "plain (CPU), trained positions only",
                        "sampling": "packing" if name == "P" else "group_by_length",
                        **({"lora.top_layers": a.top_layers} if name == "T" else {})}}

@@ -262,3 +262,15 @@ def test_interrupt_message_names_the_run_dir(tmp_path):
         stop.raise_if_stopped()
     assert f"Continue with: loralab-train resume='{tmp_path / 'my run'}'" in str(err.value)
     assert err.value.exit_code == 128 + signal.SIGTERM
+
+
+def test_a_run_saved_with_text_switches_resumes_onto_the_typed_schema():
+    # earlier loralab wrote the auto/on/off switches as "auto" | "true" | "false"
+    from loralab.config.schema import RunConfig
+    from loralab.resume import _typed_switches
+
+    saved = OmegaConf.create({"trainer": {"gradient_checkpointing": "auto", "fused_lm_head": "false",
+                                          "oom_fallback": "True"}, "env": {"dataloader_pin_memory": "auto"}})
+    merged = OmegaConf.merge(OmegaConf.structured(RunConfig), _typed_switches(saved))
+    assert (merged.trainer.gradient_checkpointing, merged.trainer.fused_lm_head, merged.trainer.oom_fallback,
+            merged.env.dataloader_pin_memory) == (None, False, True, None)

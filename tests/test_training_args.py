@@ -64,14 +64,14 @@ def test_gradient_checkpointing_auto_is_on_on_cuda():
     assert kw[f"{checkpointing_argument()}_kwargs"] == {"use_reentrant": False}
 
 
-@pytest.mark.parametrize("setting,hw,expected", [("true", CPU, True), ("false", A100, False), ("auto", T4, True),
-                                                 ("True", CPU, True), ("auto", CPU_BF16, False)])
+@pytest.mark.parametrize("setting,hw,expected", [(True, CPU, True), (False, A100, False), (None, T4, True),
+                                                 (None, CPU_BF16, False)])
 def test_gradient_checkpointing_explicit_setting_wins(setting, hw, expected):
     assert gradient_checkpointing_enabled(setting, hw) is expected
 
 
 def test_gradient_checkpointing_from_a_yaml_boolean():
-    # `trainer.gradient_checkpointing=true` arrives as a bool coerced into the str field
+    # `trainer.gradient_checkpointing=true` from the command line is a bool in an Optional[bool] field
     assert kwargs_for(["trainer.gradient_checkpointing=true"])[checkpointing_argument()] is True
     assert kwargs_for(["trainer.gradient_checkpointing=false"], hw=A100)[checkpointing_argument()] is False
 

@@ -17,10 +17,8 @@ from typing import Optional
 
 from omegaconf import DictConfig
 
+from .config.choices import LrScaling, values
 from .errors import ConfigError, Problem
-
-# how the learning rate follows the effective batch (trainer.lr_scaling)
-LR_SCALINGS = ("none", "linear", "sqrt")
 
 
 @dataclass(frozen=True)
@@ -51,8 +49,8 @@ class BatchPlan:
 def lr_scale(scaling: str, effective: int, reference: Optional[int]) -> float:
     if scaling == "none":
         return 1.0
-    if scaling not in LR_SCALINGS:
-        raise ConfigError([Problem("trainer.lr_scaling", scaling, f"must be one of {', '.join(LR_SCALINGS)}")])
+    if scaling not in values(LrScaling):
+        raise ConfigError([Problem("trainer.lr_scaling", scaling, f"must be one of {', '.join(values(LrScaling))}")])
     if not reference or reference < 1:
         raise ConfigError([Problem("trainer.reference_batch_size", reference,
                                    f"set the effective batch optimizer.lr was tuned for (lr_scaling={scaling})")])

@@ -20,7 +20,7 @@ def _add(tree: Tree, node) -> None:
 
 def print_config_tree(cfg: DictConfig) -> None:
     tree = Tree("[bold]config[/bold]")
-    _add(tree, OmegaConf.to_container(cfg, resolve=True))
+    _add(tree, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     console.print(tree)
 
 

@@ -168,9 +168,9 @@ def deepspeed_config(cfg: DictConfig) -> dict[str, Any]:
 def fsdp_config(cfg: DictConfig) -> dict[str, Any]:
     """transformers' ``fsdp_config`` (FSDP2). The Trainer wraps a PEFT model with peft's own auto-wrap
     policy. Activation checkpointing is FSDP's own (the Trainer's would add an all-gather per layer),
-    on unless ``trainer.gradient_checkpointing=false`` (FSDP runs on CUDA, where ``auto`` means on)."""
+    on unless ``trainer.gradient_checkpointing=false`` (FSDP runs on CUDA, where null means on)."""
     f = cfg.distributed.fsdp
-    checkpointing = str(cfg.trainer.gradient_checkpointing).lower() != "false"
+    checkpointing = cfg.trainer.gradient_checkpointing is not False
     config: dict[str, Any] = {"version": 2, "reshard_after_forward": bool(f.reshard_after_forward),
                               "cpu_offload": bool(f.cpu_offload), "activation_checkpointing": checkpointing,
                               "state_dict_type": "FULL_STATE_DICT"}

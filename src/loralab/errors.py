@@ -11,6 +11,7 @@ import shlex
 import signal
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"  {self.field} = {self.value!r}: {self.fix}"
+        value = self.value.value if isinstance(self.value, Enum) else self.value  # a config choice: its text
+        return f"  {self.field} = {value!r}: {self.fix}"
 
 
 class ConfigError(UserError, ValueError):

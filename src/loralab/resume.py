@@ -285,7 +285,7 @@ def resolve_resume(cfg: DictConfig, overrides: list[str] | None = None) -> Resum
     from .config.schema import RunConfig
 
     # onto the schema: a run saved before a field existed resumes with that field's default
-    saved = OmegaConf.merge(OmegaConf.structured(RunConfig), OmegaConf.load(run_dir / "config.yaml"))
+    saved = OmegaConf.merge(OmegaConf.structured(RunConfig), _typed_switches(OmegaConf.load(run_dir / "config.yaml")))
     saved.resume = None
     checkpoint = newest_complete_checkpoint(run_dir)
     if overrides is None:
@@ -306,3 +306,18 @@ def resolve_resume(cfg: DictConfig, overrides: list[str] | None = None) -> Resum
         console.print("resume overrides: " + ", ".join(f"{k} {c['from']!r} -> {c['to']!r}" for k, c in changes.items()),
                       soft_wrap=True)
     return Resumed(run_dir, saved, checkpoint, changes)
+
+
+# auto/on/off switches that were strings ("auto" | "true" | "false") before they became Optional[bool]
+_SWITCHES = ("trainer.gradient_checkpointing", "trainer.fused_lm_head", "trainer.oom_fallback",
+             "env.dataloader_pin_memory")
+
+
+def _typed_switches(saved: DictConfig) -> DictConfig:
+    """A run saved by an earlier loralab wrote its switches as strings; they resume as null/true/false."""
+    for key in _SWITCHES:
+        value = OmegaConf.select(saved, key)
+        if isinstance(value, str):
+            OmegaConf.update(saved, key, {"auto": None, "true": True, "false": False}.get(value.lower(), value),
+                             merge=False)
+    return saved

@@ -153,7 +153,7 @@ def redact(obj: Any, key: Any = None) -> Any:
         from omegaconf import DictConfig, ListConfig, OmegaConf
 
         if isinstance(obj, (DictConfig, ListConfig)):
-            obj = OmegaConf.to_container(obj, resolve=True)
+            obj = OmegaConf.to_container(obj, resolve=True, enum_to_str=True)
     except ImportError:  # pragma: no cover - omegaconf is a dependency
         pass
     if isinstance(obj, Mapping):
@@ -174,7 +174,7 @@ def redact(obj: Any, key: Any = None) -> Any:
     if isinstance(obj, bytes):
         return MASK.encode() if obj and _classify(key) == "secret" else obj
     if isinstance(obj, str):
-        return redact_text(obj, key)
+        return redact_text(str(obj), key)  # str(): a config choice (StrEnum) becomes its plain value
     return obj
 
 

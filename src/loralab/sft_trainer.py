@@ -1,10 +1,9 @@
 """TRL's SFTTrainer with one switch: TRL 1.x always routes the loss through its fused, tiled LM
 head (``fused_lm_head=True``). On a GPU that saves the (batch, seq, vocab) logits' memory; on a
-CPU the tiling costs time: SmolLM2-135M, batch 8 x 160 tokens, bf16, 2 cores, measured 5.9 s
-per step with the plain head vs 9.1 s with TRL's fused head (log-probs + entropy + top-1).
-``trainer.fused_lm_head=auto`` therefore keeps TRL's head on CUDA and, on CPU, computes the
-plain head only at the positions whose next token is trained (the prompt's positions need no
-logits: ~7 % of a step on the embedded model), logging the token accuracy and count TRL logs."""
+CPU the tiling costs time (about half again per step on the embedded model). By default
+(``trainer.fused_lm_head=null``) TRL's head is therefore kept on CUDA and, on CPU, the plain head
+is computed only at the positions whose next token is trained (the prompt's positions need no
+logits), logging the token accuracy and count TRL logs."""
 
 from __future__ import annotations
 

@@ -25,11 +25,11 @@ def checkpointing_argument() -> str:
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
-def cuda_only_by_default(setting: str, hw: Hardware) -> bool:
-    """``auto`` means on for CUDA (memory is the limit there), off on CPU (where it only costs time);
-    used for gradient checkpointing and TRL's fused LM head."""
-    setting = str(setting).lower()
-    return hw.device == "cuda" if setting == "auto" else setting == "true"
+def cuda_only_by_default(setting: bool | None, hw: Hardware) -> bool:
+    """An auto/on/off switch: null (auto) means on for CUDA (memory is the limit there), off on CPU
+    (where it only costs time); used for gradient checkpointing, TRL's fused LM head, the OOM ladder
+    and pinned memory."""
+    return hw.device == "cuda" if setting is None else bool(setting)
 
 
 gradient_checkpointing_enabled = cuda_only_by_default
@@ -44,7 +44,6 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
     warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
     scheduler_kwargs = {"min_lr_rate": opt.min_lr_ratio} if opt.scheduler == "cosine_with_min_lr" else {}
-    pin = cfg.env.dataloader_pin_memory
     kwargs = dict(
         output_dir=output_dir,
         seed=cfg.seed,
@@ -104,7 +103,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         report_to=[r for r in cfg.logger.report_to if r != "tensorboard"] or "none",
         run_name=cfg.run_name,  # transformers' W&B setup writes its arguments into the run config too
         dataloader_num_workers=cfg.env.dataloader_num_workers,
-        dataloader_pin_memory=(hw.device == "cuda") if pin == "auto" else str(pin).lower() == "true",
+        dataloader_pin_memory=cuda_only_by_default(cfg.env.dataloader_pin_memory, hw),
         remove_unused_columns=True,
         save_only_model=False,
     )

@@ -78,8 +78,15 @@ class Example:
 
 
 def test_pipes_in_meanings_are_escaped_for_markdown(rendered):
-    row = next(line for line in rendered.splitlines() if line.startswith("| `model.quantization.mode`"))
-    assert row.count(" | ") == 3 and '\\| "nf4"' in row
+    row = next(line for line in rendered.splitlines() if line.startswith("| `lora.init_lora_weights`"))
+    assert row.count(" | ") == 3 and '\\| "gaussian"' in row
+
+
+def test_an_enumerated_field_lists_its_allowed_values_as_its_type(rendered):
+    rows = {line.split(" | ")[0]: line for line in rendered.splitlines() if line.startswith("| `")}
+    assert "| `none \\| nf4 \\| fp4 \\| int8` |" in rows["| `model.quantization.mode`"]
+    assert "| `nccl \\| gloo \\| mpi \\| ccl \\| null` |" in rows["| `distributed.backend`"]
+    assert "| `Optional[bool]` | `null` |" in rows["| `trainer.gradient_checkpointing`"]
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, capsys):

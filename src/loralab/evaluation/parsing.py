@@ -53,6 +53,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..config.choices import ToolCallFormat, values
+
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"
 PYTHON_TAG = "<|python_tag|>"
@@ -61,9 +63,8 @@ INVALID_JSON = "invalid_json"
 UNCLOSED_BLOCK = "unclosed_block"
 UNTAGGED_CALL = "untagged_call"
 
-HERMES = "hermes"
-LLAMA_JSON = "llama-json"
-TOOL_CALL_FORMATS = (HERMES, LLAMA_JSON)
+HERMES = ToolCallFormat.hermes
+LLAMA_JSON = ToolCallFormat["llama-json"]
 
 _CALL_OBJECT = re.compile(r'\{\s*"name"\s*:')
 
@@ -141,7 +142,7 @@ def parse_tool_calls(text: str, tool_call_format: str = HERMES) -> ParsedAnswer:
         return _parse_hermes(text)
     if tool_call_format == LLAMA_JSON:
         return _parse_llama_json(text)
-    raise ValueError(f"model.tool_call_format={tool_call_format!r}: expected one of {TOOL_CALL_FORMATS}")
+    raise ValueError(f"model.tool_call_format={tool_call_format!r}: expected one of {values(ToolCallFormat)}")
 
 
 def _parse_hermes(text: str) -> ParsedAnswer:

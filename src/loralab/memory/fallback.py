@@ -52,7 +52,7 @@ def _rungs(cfg: DictConfig, hw: Hardware) -> Iterator[Rung]:
         current = yield Rung("halve the evaluation batch",
                              {"trainer.eval_batch_size": current.trainer.eval_batch_size // 2}, restart=False)
     if not gradient_checkpointing_enabled(current.trainer.gradient_checkpointing, hw):
-        current = yield Rung("gradient checkpointing on", {"trainer.gradient_checkpointing": "true"}, restart=False)
+        current = yield Rung("gradient checkpointing on", {"trainer.gradient_checkpointing": True}, restart=False)
     while (rung := next_rung(current)) is not None:
         current = yield rung
     if current.optimizer.optim not in EIGHT_BIT_OPTIMS:
