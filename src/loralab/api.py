@@ -22,7 +22,11 @@ def compose(overrides: list[str] | None = None, config_name: str = "train", vali
     from .config.paths import config_dir
     from .config.schema import register_configs
     from .config.validation import validate as validate_cfg
+    from .data import sources
+    from .errors import ConfigError, Problem
 
+    if not sources.task_names():  # the bundled data options need the task's settings schema
+        raise ConfigError([Problem("data", "(any)", sources.NOT_REGISTERED)])
     register_configs()
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()

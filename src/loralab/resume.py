@@ -282,10 +282,11 @@ def resolve_resume(cfg: DictConfig, overrides: list[str] | None = None) -> Resum
     owner = runlock.inspect(run_dir)
     if owner is not None and owner.blocks():
         raise ResumeError(f"resume={cfg.resume}: {runlock.refusal(run_dir, owner, 'resume')}")
-    from .config.schema import RunConfig
+    from .config.schema import typed_run
 
     # onto the schema: a run saved before a field existed resumes with that field's default
-    saved = OmegaConf.merge(OmegaConf.structured(RunConfig), _typed_switches(OmegaConf.load(run_dir / "config.yaml")))
+    written = _typed_switches(OmegaConf.load(run_dir / "config.yaml"))
+    saved = OmegaConf.merge(typed_run(OmegaConf.select(written, "data.source")), written)
     saved.resume = None
     checkpoint = newest_complete_checkpoint(run_dir)
     if overrides is None:

@@ -55,8 +55,7 @@ def test_a_task_of_ones_own_plugs_in_through_the_registry(toy_registered):
 
 def test_an_install_without_the_entry_points_says_how_to_register_them(monkeypatch):
     monkeypatch.setattr(sources, "_entry_points", lambda: {})  # installed before the entry points existed
-    with pytest.raises(ConfigError, match=r"data.source = 'gennx': must be one of files \(no task is registered.*"
-                                          r"pip install -e \."):
+    with pytest.raises(ConfigError, match=r"no task is registered.*pip install -e \."):
         loralab.compose([])
 
 
@@ -69,3 +68,25 @@ def test_an_entry_point_that_names_something_else_is_a_clear_error(monkeypatch):
             sources.get("odd")
     finally:
         sources.get.cache_clear()
+
+
+def test_the_core_schema_declares_no_task_setting_and_the_tasks_data_option_brings_them():
+    from omegaconf import OmegaConf
+
+    from loralab.config.schema import RunConfig
+    from loralab.tasks.gennx.settings import GennxDataConfig
+
+    assert "generator" not in OmegaConf.structured(RunConfig).data
+    bundled = loralab.compose(["data.generator.size=200"]).data
+    assert OmegaConf.get_type(bundled) is GennxDataConfig and bundled.generator.size == 200
+    own = loralab.compose(["data=files", "data.train_file=train.jsonl"]).data
+    assert "generator" not in own
+
+
+def test_the_tasks_settings_are_typed_and_belong_to_its_data_options():
+    from compose_helpers import refusal
+
+    assert "full_key: data.generator.size" in refusal(["data.generator.size=many"])
+    with pytest.raises(ConfigError, match=r"data.source = 'gennx': the gennx task's settings come with its data "
+                                          r"options.*data=gennx-tools"):
+        loralab.compose(["data=files", "data.source=gennx"])

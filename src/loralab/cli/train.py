@@ -54,7 +54,11 @@ def _basic_sweeper() -> bool:
 
 def main() -> None:
     from ..config.overrides import unknown_key_problems
+    from ..data import sources
 
+    if not sources.task_names():  # the bundled data options need the task's settings schema
+        print(f"error: {sources.NOT_REGISTERED}", file=sys.stderr)
+        sys.exit(2)
     groups = {p.name for p in config_dir().iterdir() if p.is_dir()}
     problems = unknown_key_problems(sys.argv[1:], groups)
     if problems:

@@ -14,8 +14,12 @@ from .schema import RunConfig
 
 
 @lru_cache(maxsize=1)
-def _schema() -> DictConfig:
-    return OmegaConf.structured(RunConfig)
+def _schemas() -> tuple[DictConfig, ...]:
+    """The run's schema, and each registered task's settings under ``data`` (which its data options add)."""
+    from ..data import sources
+
+    return (OmegaConf.structured(RunConfig),
+            *(OmegaConf.create({"data": OmegaConf.structured(node)}) for node in sources.task_schemas().values()))
 
 
 def _all_keys(node: DictConfig, prefix: str = "") -> list[str]:
@@ -30,7 +34,10 @@ def _all_keys(node: DictConfig, prefix: str = "") -> list[str]:
 
 
 def _exists(key: str) -> bool:
-    node = _schema()
+    return any(_exists_in(schema, key) for schema in _schemas())
+
+
+def _exists_in(node: DictConfig, key: str) -> bool:
     for part in key.split("."):
         if not isinstance(node, DictConfig) or part not in node:
             return False
@@ -46,7 +53,7 @@ def unknown_key_hint(key: str) -> str | None:
         return None
     parts = key.split(".")
     ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
-    candidates = [k for k in _all_keys(_schema()) if k not in ancestors]
+    candidates = [k for k in dict.fromkeys(k for schema in _schemas() for k in _all_keys(schema)) if k not in ancestors]
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]}?"

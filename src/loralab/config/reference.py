@@ -208,6 +208,27 @@ def _node_section(cls: type, path: str, level: int, source: str, conf: Path,
     return lines
 
 
+def _task_sections(conf: Path, defaults: dict[str, str | None]) -> list[str]:
+    """The fields each registered task adds under ``data`` (its settings schema), documented from
+    the comments in the task's own module."""
+    import inspect
+
+    from ..data import sources
+
+    core = {f.name for f in dataclasses.fields(schema.DataConfig)}
+    lines = []
+    for task, node in sources.task_schemas().items():
+        task_source = inspect.getsource(sys.modules[node.__module__])
+        added = [f for f in fields_of(node, "data.", task_source) if f.path.removeprefix("data.") not in core]
+        lines += [f"### The `{task}` task's settings ({node.__module__})", "",
+                  f"Part of `data` when a data option of the task is chosen (`data.source={task}`).", ""]
+        lines += _table(added) + [""]
+        for f in added:
+            if f.node is not None:
+                lines += _node_section(f.node, f.path, 4, task_source, conf, defaults)
+    return lines
+
+
 def render(conf: Path | None = None, source: str | None = None) -> str:
     conf, source = conf or config_dir(), source or schema_source()
     defaults = default_options(conf)
@@ -231,6 +252,8 @@ def render(conf: Path | None = None, source: str | None = None) -> str:
     ]
     for f in nodes:
         lines += _node_section(f.node, f.path, 2, source, conf, defaults)
+        if f.path == "data":
+            lines += _task_sections(conf, defaults)
     lines += ["## Top-level fields", ""] + _table([f for f in top if f.node is None]) + [""]
     other = [g for g in defaults if (conf / g).is_dir() and g not in {f.path for f in nodes}]
     other += sorted(p.name for p in conf.iterdir() if p.is_dir() and p.name not in other

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import II
+from omegaconf import II, DictConfig
 
 from .choices import (AttnImplementation, Backend, ComputeDtype, DataSplit, DistributedStrategy, Dtype, LoraBias,
                       LrScaling, ModelInit, ModelSource, Offload, Optim, QuantMode, Scheduler, Strategy,
@@ -146,31 +146,13 @@ class OptimizerConfig:
 
 
 @dataclass
-class GeneratorConfig:
-    # seed of the generated task: the same seed and size give identical data
-    seed: int = 0
-    # examples generated, split 80/10/10 into train/validation/test (plus a test_id set the size of test)
-    size: int = 3000
-    # share of each intent's phrasings kept out of training, to test unseen phrasings
-    heldout_template_fraction: float = 0.3
-    # weight per category (single, multi, multi_turn, irrelevant, clarify); empty: the generator's default
-    mix: dict[str, float] = field(default_factory=dict)
-    # the same, for the train split alone (validation and test keep `mix`); empty: `mix`
-    train_mix: dict[str, float] = field(default_factory=dict)
-    # share [0, 1] of train's clarify requests (a value missing) also trained completed: the same
-    # request with the value written in, answered with the call; added on top of train's count.
-    # Only requests that write every other value the call needs can have one
-    clarify_twins: float = 0.0
-
-
-@dataclass
 class DataConfig:
     # the option's name (conf/data/<name>.yaml)
     name: str = "gennx-tools"
     # "files": your data files | "gennx": the bundled generated task | a task registered under the
-    # loralab.data_sources entry points (loralab/data/sources.py)
+    # loralab.data_sources entry points (loralab/data/sources.py). A task's own settings (the bundled
+    # task's data.generator.*) come with its data option, typed by the task's schema
     source: str = "gennx"
-    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # user files (JSONL, JSON array, Parquet, CSV) in messages / prompt-completion / text form
     train_file: Optional[str] = None
     # validation rows for eval loss and model selection (optional)
@@ -419,10 +401,28 @@ class RunConfig:
     run_name: str = "${model.name}-${lora.name}"
 
 
+def typed_run(data_source: str | None = None) -> DictConfig:
+    """The schema of a run as a config to merge saved values onto, with the task's settings under
+    ``data`` when ``data_source`` names a task that has some."""
+    from omegaconf import OmegaConf
+
+    from ..data import sources
+
+    typed = OmegaConf.structured(RunConfig)
+    node = sources.task_schemas().get(data_source) if data_source else None
+    return OmegaConf.merge(typed, {"data": OmegaConf.structured(node)}) if node is not None else typed
+
+
 def register_configs() -> None:
-    """Make the schema the base of conf/train.yaml (``defaults: [train_schema, ...]``), and register the
-    resolvers conf/hydra/default.yaml uses (the run directory all ranks agree on)."""
+    """Make the schema the base of conf/train.yaml (``defaults: [train_schema, ...]``), store each
+    registered task's settings schema, and register the resolvers conf/hydra/default.yaml uses (the
+    run directory all ranks agree on)."""
+    from ..data import sources
     from .resolvers import register_resolvers
 
-    ConfigStore.instance().store(name="train_schema", node=RunConfig)
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=RunConfig)
+    # each task's typed settings, which its data options list first: defaults: [/schema/data/<task>@_here_]
+    for name, node in sources.task_schemas().items():
+        store.store(group="schema/data", name=name, node=node)
     register_resolvers()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ..data import sources
 from ..errors import ConfigError, Problem
@@ -193,20 +193,32 @@ def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
 def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
     d = cfg.data
     if d.source not in sources.names():
-        hint = "" if sources.task_names() else (
-            " (no task is registered: loralab's entry points are written when it is installed; run `make setup` "
-            "or `pip install -e .` again)")
+        hint = "" if sources.task_names() else f" ({sources.NOT_REGISTERED})"
         problems.append(Problem("data.source", d.source, f"must be one of {', '.join(sources.names())}{hint}"))
     if d.source == sources.FILES and not d.train_file:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))
     if d.source in sources.task_names():
-        problems += sources.get(d.source).config_problems(d)  # a task's own settings
+        schema = sources.get(d.source).schema
+        if schema is not None and not issubclass(OmegaConf.get_type(d) or dict, schema):
+            problems.append(Problem("data.source", d.source,
+                                    f"the {d.source} task's settings come with its data options, not with "
+                                    f"data.source alone: choose one (data={' or data='.join(_options_of(d.source))})"))
+        else:
+            problems += sources.get(d.source).config_problems(d)  # a task's own settings
     for name in ("max_eval_examples", "max_train_examples"):
         if d[name] is not None and d[name] < 1:
             problems.append(Problem(f"data.{name}", d[name], "must be >= 1, or null for all rows"))
     if d.split == "ratios" and d.source == "files":
         _check_split_ratios(d, problems)
     _check_field_templates(d, problems)
+
+
+def _options_of(source: str) -> list[str]:
+    """The data options under conf/data/ that select ``source`` themselves."""
+    from .paths import config_dir
+
+    return [p.stem for p in sorted((config_dir() / "data").glob("*.yaml"))
+            if OmegaConf.load(p).get("source") == source] or ["<an option of that task>"]
 
 
 def _check_eval(cfg: DictConfig, problems: list[Problem]) -> None:

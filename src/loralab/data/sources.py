@@ -6,7 +6,8 @@ the way a task of your own plugs in, from its package's pyproject.toml:
     [project.entry-points."loralab.data_sources"]
     my-task = "my_package.task:SOURCE"        # then: loralab-train data.source=my-task
 
-A task is imported only when a run uses it (or when its argument words are needed for scoring)."""
+A task is imported when a config is composed (its settings schema is stored then) and when its
+argument words are needed for scoring."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from ..errors import Problem
 
 ENTRY_POINT_GROUP = "loralab.data_sources"
 FILES = "files"
+# an install older than the entry points (or a broken one): the bundled data options cannot compose
+NOT_REGISTERED = ("no task is registered: loralab's entry points are written when it is installed; run `make setup` "
+                  "or `pip install -e .` again")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class DataSource:
     # (tool, argument) -> the words that name the argument in a request, beyond its own name; the
     # scorer accepts an answer that asks for a missing argument by any of them
     argument_words: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # the task's own settings, typed: a subclass of the core's DataConfig (a dataclass) with the
+    # fields it adds under data.*; its data options compose it with defaults: [/schema/data/<name>@_here_]
+    schema: type | None = None
 
 
 @functools.cache
@@ -50,6 +57,11 @@ def task_names() -> tuple[str, ...]:
 def names() -> tuple[str, ...]:
     """Every value data.source accepts: your files, or a registered task."""
     return (FILES, *task_names())
+
+
+def task_schemas() -> dict[str, type]:
+    """Each registered task's settings schema, by task name (the tasks are imported)."""
+    return {name: get(name).schema for name in task_names() if get(name).schema is not None}
 
 
 @functools.cache

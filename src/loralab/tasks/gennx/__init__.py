@@ -1,7 +1,7 @@
 """The bundled GEN NX task: Korean and English requests to a structural-engineering API, answered
 with JSON tool calls, generated deterministically (generator.py) from the phrasings in
 phrasings.yaml against the tool schemas in tools.py. Registered as ``data.source=gennx`` through
-the ``loralab.data_sources`` entry point; its settings are ``data.generator.*``."""
+the ``loralab.data_sources`` entry point; its settings are ``data.generator.*`` (settings.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from ...data.sources import DataSource
 from ...errors import Problem
+from .settings import GennxDataConfig
 from .tools import ARGUMENT_WORDS, TOOLS
 
 
@@ -38,4 +39,4 @@ def _config_problems(data_cfg: DictConfig) -> list[Problem]:
     return problems
 
 
-SOURCE = DataSource("gennx", _load, _config_problems, ARGUMENT_WORDS)
+SOURCE = DataSource("gennx", _load, _config_problems, ARGUMENT_WORDS, schema=GennxDataConfig)
