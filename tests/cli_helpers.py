@@ -16,7 +16,11 @@ TINY_OVERRIDES = [
 
 
 def tiny_overrides(model_dir: Path, *extra: str) -> list[str]:
-    return [f"model.name_or_path={model_dir}", *TINY_OVERRIDES, *extra]
+    """With ``data=files`` among ``extra``, the bundled task's settings are left out: that data
+    option has no data.generator, and the schema refuses keys it does not have."""
+    files = "data=files" in extra
+    return [f"model.name_or_path={model_dir}",
+            *(o for o in TINY_OVERRIDES if not (files and o.startswith("data.generator."))), *extra]
 
 
 def run_cli(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:

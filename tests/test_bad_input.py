@@ -235,8 +235,8 @@ def test_validation_split_empty_after_filtering(tiny_model_dir, tmp_path):
     train = write_jsonl(tmp_path / "train.jsonl", [GOOD] * 4)
     val = write_jsonl(tmp_path / "val.jsonl", [{"messages": [{"role": "user", "content": "x " * 600},
                                                              long_answer["messages"][1]]}] * 3)
-    code, output = train_cli(tmp_path / "run", *tiny_overrides(tiny_model_dir), *files_args(
-        train, f"data.validation_file={val}", "trainer.max_length=256", "data.tools_in_prompt=none"))
+    code, output = train_cli(tmp_path / "run", *tiny_overrides(tiny_model_dir, *files_args(
+        train, f"data.validation_file={val}", "trainer.max_length=256", "data.tools_in_prompt=none")))
     assert_refused(code, output, tmp_path / "run", "validation split", "trainer.max_length")
 
 

@@ -151,7 +151,7 @@ def test_unchecked_calls_are_reported(tiny_model_dir, tmp_path):
         writer = csv.DictWriter(f, fieldnames=["messages", "tools"])
         writer.writeheader()
         writer.writerows(rows)
-    overrides = [*tiny_overrides(tiny_model_dir), "data=files", f"data.train_file={path}"]
+    overrides = tiny_overrides(tiny_model_dir, "data=files", f"data.train_file={path}")
     cfg = compose(overrides)
     report = check_data(cfg, tokenizer_for(cfg))
     assert report.unchecked_calls == {"train": 12}
@@ -190,8 +190,7 @@ def test_own_data_keeps_its_prompt_and_tools(tiny_model_dir, tmp_path):
     run_dir = tmp_path / "run"
     code, output = train_cli(run_dir, *tiny_overrides(tiny_model_dir, "trainer.max_steps=1",
                                                      "trainer.eval_strategy=no", "trainer.load_best_model_at_end=false",
-                                                     "eval.at_end=false"),
-                             "data=files", f"data.train_file={train}")
+                                                     "eval.at_end=false", "data=files", f"data.train_file={train}"))
     assert code == 0, output[-2000:]
     assert "tools listed in full" in " ".join(output.split())
     saved = (run_dir / "config.yaml").read_text(encoding="utf-8")
