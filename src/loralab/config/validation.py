@@ -5,6 +5,7 @@ failures are reported together so a user fixes a config in one pass."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from omegaconf import DictConfig, OmegaConf
@@ -199,7 +200,7 @@ def _check_data(cfg: DictConfig, problems: list[Problem]) -> None:
         problems.append(Problem("data.train_file", d.train_file, "set data.train_file=<path> for data=files"))
     if d.source in sources.task_names():
         schema = sources.get(d.source).schema
-        if schema is not None and not issubclass(OmegaConf.get_type(d) or dict, schema):
+        if schema is not None and any(f.name not in d for f in dataclasses.fields(schema)):
             problems.append(Problem("data.source", d.source,
                                     f"the {d.source} task's settings come with its data options, not with "
                                     f"data.source alone: choose one (data={' or data='.join(_options_of(d.source))})"))
