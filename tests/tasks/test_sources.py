@@ -90,3 +90,10 @@ def test_the_tasks_settings_are_typed_and_belong_to_its_data_options():
     with pytest.raises(ConfigError, match=r"data.source = 'gennx': the gennx task's settings come with its data "
                                           r"options.*data=gennx-tools"):
         loralab.compose(["data=files", "data.source=gennx"])
+
+
+def test_a_tasks_setting_added_to_a_run_on_ones_own_files_is_refused_not_ignored():
+    # Hydra suggests +data.generator.size=... for data=files; the run would then ignore it
+    with pytest.raises(ConfigError, match=r"data.generator = '\{\.\.\.\}': unknown key: a setting of the gennx task, "
+                                          r"which this run does not use \(data.source=files\)"):
+        loralab.compose(["data=files", "data.train_file=train.jsonl", "+data.generator.size=3"])

@@ -14,12 +14,23 @@ from .schema import RunConfig
 
 
 @lru_cache(maxsize=1)
-def _schemas() -> tuple[DictConfig, ...]:
-    """The run's schema, and each registered task's settings under ``data`` (which its data options add)."""
+def _task_schemas() -> dict[str, DictConfig]:
+    """Each registered task's settings under ``data`` (which its data options add), by task."""
     from ..data import sources
 
-    return (OmegaConf.structured(RunConfig),
-            *(OmegaConf.create({"data": OmegaConf.structured(node)}) for node in sources.task_schemas().values()))
+    return {task: OmegaConf.create({"data": OmegaConf.structured(node)}) for task, node in sources.task_schemas().items()}
+
+
+def _schemas(data_source: str | None = None) -> tuple[DictConfig, ...]:
+    """The run's schema with every task's settings; a run on the user's own files has none of them."""
+    from ..data.sources import FILES
+
+    return (_core(), *(_task_schemas().values() if data_source != FILES else ()))
+
+
+@lru_cache(maxsize=1)
+def _core() -> DictConfig:
+    return OmegaConf.structured(RunConfig)
 
 
 def _all_keys(node: DictConfig, prefix: str = "") -> list[str]:
@@ -33,8 +44,8 @@ def _all_keys(node: DictConfig, prefix: str = "") -> list[str]:
     return keys
 
 
-def _exists(key: str) -> bool:
-    return any(_exists_in(schema, key) for schema in _schemas())
+def _exists(key: str, data_source: str | None = None) -> bool:
+    return any(_exists_in(schema, key) for schema in _schemas(data_source))
 
 
 def _exists_in(node: DictConfig, key: str) -> bool:
@@ -47,10 +58,15 @@ def _exists_in(node: DictConfig, key: str) -> bool:
     return True
 
 
-def unknown_key_hint(key: str) -> str | None:
-    """None when the schema has ``key``; otherwise the nearest real key, as a hint."""
-    if _exists(key):
+def unknown_key_hint(key: str, data_source: str | None = None) -> str | None:
+    """None when the schema has ``key``; otherwise the nearest real key, as a hint. A task's settings
+    are not keys of a run on the user's own files (``data_source="files"``)."""
+    if _exists(key, data_source):
         return None
+    owner = next((task for task, schema in _task_schemas().items() if _exists_in(schema, key)), None)
+    if owner is not None:
+        return (f"a setting of the {owner} task, which this run does not use (data.source={data_source}): "
+                f"drop it, or choose a data option of that task")
     parts = key.split(".")
     ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
     candidates = [k for k in dict.fromkeys(k for schema in _schemas() for k in _all_keys(schema)) if k not in ancestors]

@@ -347,7 +347,7 @@ def _check_keys_and_numbers(cfg: DictConfig, problems: list[Problem]) -> None:
             path = f"{prefix}{key}"
             if path == "hydra" or path.startswith("hydra."):
                 continue
-            hint = unknown_key_hint(path)
+            hint = unknown_key_hint(path, OmegaConf.select(cfg, "data.source"))
             if hint is not None:
                 problems.append(Problem(path, node._get_node(key)._value() if not isinstance(
                     node._get_node(key), DictConfig) else "{...}", f"unknown key: {hint}"))
