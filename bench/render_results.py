@@ -127,7 +127,8 @@ def machine_of(data: dict, kind: str) -> dict[str, Any]:
     m = data.get("machine")
     if isinstance(m, dict):
         return {"cpu": m.get("cpu"), "cores": m.get("cores"), "avx512_bf16": m.get("avx512_bf16"),
-                "amx_bf16": m.get("amx_bf16"), "gpu": m.get("gpu"), "gpu_known": "gpu" in m}
+                "amx_bf16": m.get("amx_bf16"), "gpu": m.get("gpu"), "gpu_known": "gpu" in m,
+                "isa_limits": m.get("isa_limits"), "torch_cpu_capability": m.get("torch_cpu_capability")}
     hw = get(data, "prepare", "hardware")
     if kind == "gpu_bench":
         first = next((p for p in (data.get("models") or {}).values() if p), {})
@@ -155,7 +156,20 @@ def machine_line(m: dict[str, Any]) -> str:
     elif m.get("amx_bf16"):
         bf16 += " (AMX-BF16 yes)"
     gpu = m["gpu"] or ("none" if m["gpu_known"] else NOT_RECORDED)
-    return f"CPU {m['cpu'] or NOT_RECORDED}; cores {cores}; AVX512-BF16 {bf16}; GPU {gpu}"
+    line = f"CPU {m['cpu'] or NOT_RECORDED}; cores {cores}; AVX512-BF16 {bf16}; GPU {gpu}"
+    if m.get("isa_limits"):
+        limits = ", ".join(f"{k}={v}" for k, v in m["isa_limits"].items())
+        line += f"; torch limited to {m.get('torch_cpu_capability') or NOT_RECORDED} ({limits})"
+    return line
+
+
+def cpu_kind(m: dict[str, Any]) -> str:
+    """"AVX512-BF16", "no AVX512-BF16", or "AVX2 (AVX512-BF16 CPU limited)" for a machine whose torch
+    was limited to a smaller instruction set than its CPU has."""
+    kind = {True: "AVX512-BF16", False: "no AVX512-BF16", None: f"AVX512-BF16 {NOT_RECORDED}"}[m["avx512_bf16"]]
+    if m.get("isa_limits"):
+        return f"{m.get('torch_cpu_capability') or 'limited'} ({kind} CPU limited)"
+    return kind
 
 
 def versions_of(data: dict) -> str:
@@ -184,8 +198,7 @@ def provenance(data: dict, kind: str) -> list[str]:
 
 def make_train_row(name: str, data: dict) -> list[str]:
     m, phases, metrics = machine_of(data, "make_train"), data.get("phases_s") or {}, data.get("metrics") or {}
-    bf16 = {True: "AVX512-BF16", False: "no AVX512-BF16", None: f"AVX512-BF16 {NOT_RECORDED}"}[m["avx512_bf16"]]
-    machine = m["gpu"] or f"CPU, {fmt(m['cores'])} cores, {bf16}"
+    machine = m["gpu"] or f"CPU, {fmt(m['cores'])} cores, {cpu_kind(m)}"
     exact = f"{pct(metrics.get('exact_call_accuracy'))} / {pct(metrics.get('exact_call_accuracy_base'))}"
     return [f"`{name}`", machine, duration(phases.get("total")), duration(phases.get("training")),
             fmt(data.get("train_tokens_per_s"), ".1f") if data.get("train_tokens_per_s") is not None else "-",
@@ -303,6 +316,10 @@ def values_eval_profile(data: dict) -> list[str]:
     if data.get("identical_answers_merged") is not None:
         out += ["", f"Answers identical with the adapter merged: {data['identical_answers_merged']} of "
                     f"{fmt(data.get('examples'))}."]
+    if isinstance(data.get("identical_answers"), dict):  # each profile's answers against the first's
+        first_name = next(iter(data.get("profiles") or {}), "the first")
+        out += ["", f"Answers identical to {first_name}'s: " + ", ".join(
+            f"{name} {same} of {fmt(data.get('examples'))}" for name, same in data["identical_answers"].items()) + "."]
     return out
 
 
@@ -403,7 +420,8 @@ def render(results: Path = ROOT / "bench" / "results", root: Path = ROOT) -> str
            "Every figure the README and the docs quote comes from one of these files, committed under",
            "`bench/results/`. Each section names the command that produced its file, the commit, date,",
            "machine and library versions, as far as the file records them (\"not recorded\" otherwise), then",
-           "its headline values. Add a result by committing its JSON and running `make results`;",
+           "its headline values. Add a run's results with `python bench/publish_run.py RUN_DIR NAME` (its",
+           "record and evaluation), or any other result's JSON, then run `make results` and commit both;",
            "`tests/test_docs.py` fails while this file is out of date.", ""]
     make_train = [e for e in current if e["kind"] == "make_train"]
     if make_train:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from loralab.errors import ConfigError
-from loralab.hardware import Hardware, detect, resolve_precision
+from loralab.hardware import Hardware, detect, native_bf16, resolve_precision
 
 CPU = Hardware("cpu", "AVX2-only CPU", None, False, False, 2, None)
 CPU_BF16 = Hardware("cpu", "Sapphire Rapids", None, False, True, 16, None)
@@ -101,3 +106,41 @@ def test_detect_describes_this_machine():
     assert hw.cpu_count >= 1
     # whatever the machine, auto resolves without error
     assert resolve_precision("auto", None, hw).name in {"fp32", "bf16", "fp16"}
+
+
+@pytest.mark.parametrize("flags, aten, onednn, native", [
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX512", None, True),
+    ({"avx2", "amx_bf16"}, "AVX512", "AVX512_CORE_AMX", True),
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX512", "AVX512_CORE_BF16", True),
+    ({"avx2", "avx512f"}, "AVX512", None, False),                         # AVX-512 without bf16
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX2", None, False),            # ATEN_CPU_CAPABILITY=avx2
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX512", "AVX2", False),        # ONEDNN_MAX_CPU_ISA=AVX2
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX512", "AVX512_CORE", False),
+    ({"avx2"}, "AVX2", None, False),
+])
+def test_native_bf16_needs_the_cpu_and_an_unlimited_torch(flags, aten, onednn, native):
+    assert native_bf16(flags, aten, onednn) is native
+
+
+def _in_subprocess(code: str, **env) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_torch_limited_to_avx2_trains_in_fp32_and_the_record_says_so():
+    """What an AVX2-only machine does, on any machine: torch limited by the environment (ATen read
+    it at start, so a fresh process) resolves precision=auto to fp32, and the run record names the
+    limit, so a figure measured this way is not mistaken for the unlimited CPU's."""
+    code = ("import json; from loralab.hardware import detect, resolve_precision; "
+            "from loralab.run_record import machine; hw = detect(); "
+            "print(json.dumps({'native': hw.cpu_native_bf16, 'precision': resolve_precision('auto', None, hw).name, "
+            "'machine': machine()}))")
+    limited = _in_subprocess(code, ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2",
+                             MKL_ENABLE_INSTRUCTIONS="AVX2")
+    assert limited["native"] is False and limited["precision"] == "fp32"
+    assert limited["machine"]["isa_limits"] == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                                                "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+    assert limited["machine"]["torch_cpu_capability"] == "AVX2"
+    if detect().cpu_native_bf16:  # this CPU has native bf16: the limit is what turned it off
+        assert limited["machine"]["avx512_bf16"] or limited["machine"]["amx_bf16"]

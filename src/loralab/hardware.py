@@ -5,6 +5,7 @@ bf16 even on CPUs that only emulate it (measured 18x slower on AVX2-only CPUs)."
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -45,29 +46,50 @@ class Precision:
                 "fp16": self.fp16, "bf16": self.bf16, "tf32": self.tf32, "reason": self.reason}
 
 
-def _cpu_flags() -> set[str]:
+def cpu_model_and_flags() -> tuple[str | None, set[str]]:
+    """The CPU's model name and feature flags, from /proc/cpuinfo (None and none elsewhere)."""
+    model, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
+            if line.startswith("model name") and model is None:
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return set()
+    return model, flags
+
+
+# Environment variables that make torch use less of the CPU than it has: ATen's kernels, oneDNN
+# (bf16 matmuls) and MKL (fp32 BLAS). Setting all three to AVX2 makes an AVX512-BF16 machine
+# compute as an AVX2-only one does, e.g. to measure what such a machine's users will see.
+ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def isa_limits() -> dict[str, str]:
+    """The ISA limits set in this process's environment (see ISA_LIMITS)."""
+    return {name: os.environ[name] for name in ISA_LIMITS if os.environ.get(name)}
+
+
+def native_bf16(flags: set[str], aten_capability: str, onednn_max_isa: str | None) -> bool:
+    """Whether bf16 arithmetic runs natively: the CPU has AVX512-BF16 or AMX, ATen's kernels are its
+    AVX-512 ones (``torch.backends.cpu.get_cpu_capability()``) and oneDNN is not limited below
+    bf16. Otherwise torch emulates bf16, slower than fp32."""
+    onednn = (onednn_max_isa or "ALL").upper()
+    return (bool(flags & {"avx512_bf16", "amx_bf16"}) and aten_capability.upper().startswith("AVX512")
+            and (onednn in ("ALL", "DEFAULT") or any(isa in onednn for isa in ("BF16", "AMX", "AVX10"))))
 
 
 @lru_cache(maxsize=1)
 def detect() -> Hardware:
-    import os
-
     if torch.cuda.is_available():
         major, minor = torch.cuda.get_device_capability(0)
         props = torch.cuda.get_device_properties(0)
         return Hardware("cuda", torch.cuda.get_device_name(0), (major, minor), torch.cuda.is_bf16_supported(),
                         False, os.cpu_count() or 1, round(props.total_memory / 2**30, 2))
-    flags = _cpu_flags()
-    # Native bf16 arithmetic needs AVX512-BF16 or AMX; without it torch emulates bf16 and is slower than fp32.
-    native_bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
-    return Hardware("cpu", platform.processor() or platform.machine(), None, False, native_bf16,
+    _, flags = cpu_model_and_flags()
+    return Hardware("cpu", platform.processor() or platform.machine(), None, False,
+                    native_bf16(flags, torch.backends.cpu.get_cpu_capability(), os.environ.get("ONEDNN_MAX_CPU_ISA")),
                     os.cpu_count() or 1, None)
 
 
@@ -91,7 +113,8 @@ def resolve_precision(requested: str, tf32: bool | None, hw: Hardware) -> Precis
                                        "use precision=fp16-3060 or precision=auto")])
         if hw.device == "cpu" and not hw.cpu_native_bf16:
             raise ConfigError([Problem("precision.dtype", "bf16",
-                                       "this CPU has no native bf16 (no AVX512-BF16/AMX): torch would emulate it, ~18x "
+                                       "this CPU has no native bf16 (no AVX512-BF16/AMX, or torch limited below it by "
+                                       f"{'/'.join(ISA_LIMITS[:2])}): torch would emulate it, ~18x "
                                        "slower; use precision=auto or precision=fp32")])
         return Precision("bf16", torch.bfloat16, False, True, tf32 if hw.device == "cuda" else None, "requested")
     if requested == "fp16":

@@ -21,22 +21,31 @@ from .rundir import base_manifest, now
 
 def machine() -> dict[str, Any]:
     """The CPU model, its cores and whether it computes bf16 natively (AVX512-BF16 or AMX: such
-    CPUs train about twice as fast as AVX2-only ones), and the GPU, if any."""
-    cpu, flags = None, set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu is None:
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    gpu = None
-    if "torch" in sys.modules:
-        import torch
+    CPUs train about twice as fast as AVX2-only ones), and the GPU, if any. When torch was told to
+    use less of the CPU (hardware.ISA_LIMITS), the limits and the kernels ATen used are recorded
+    too: the figures are then those of the limited machine."""
+    import torch
 
-        if torch.cuda.is_available():
-            gpu = torch.cuda.get_device_name(0)
-    return {"cpu": cpu, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags,
-            "amx_bf16": "amx_bf16" in flags, "gpu": gpu}
+    from .hardware import cpu_model_and_flags, isa_limits
+
+    cpu, flags = cpu_model_and_flags()
+    out = {"cpu": cpu, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags,
+           "amx_bf16": "amx_bf16" in flags,
+           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    if limits := isa_limits():
+        out["isa_limits"] = limits
+        out["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return out
+
+
+def machine_tag(m: dict[str, Any]) -> str:
+    """A result file's machine suffix: ``gpu_<name>``, ``cpu_avx512bf16``, ``cpu_avx2``, or, for a
+    torch limited below its CPU, ``cpu_<what it was limited to>_limited``."""
+    if m.get("gpu"):
+        return "gpu_" + "".join(c if c.isalnum() else "_" for c in m["gpu"].lower()).strip("_")
+    if m.get("isa_limits"):
+        return f"cpu_{(m.get('torch_cpu_capability') or 'isa').lower()}_limited"
+    return "cpu_avx512bf16" if m.get("avx512_bf16") or m.get("amx_bf16") else "cpu_avx2"
 
 
 def _process_start() -> float:
