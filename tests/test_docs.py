@@ -38,14 +38,14 @@ RESULTS_MD = ROOT / "docs" / "RESULTS.md"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def _renderer():
-    spec = importlib.util.spec_from_file_location("render_results", ROOT / "bench" / "render_results.py")
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-render_results = _renderer()
+render_results = _bench_module("render_results")
 
 
 # --------------------------------------------------------------------------- docs/RESULTS.md
@@ -85,6 +85,9 @@ def test_renderer_shows_make_train_runs_and_files_without_provenance(tmp_path):
                                      "gpu": "NVIDIA H200"},
            "phases_s": {"total": 95.0, "training": 40.0}, "train_tokens_per_s": 9000.0}
     _write(results, "make_train_gpu.json", gpu)
+    limited = {**MAKE_TRAIN, "machine": {**MAKE_TRAIN["machine"], "torch_cpu_capability": "AVX2",
+                                         "isa_limits": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}}}
+    _write(results, "make_train_limited.json", limited)
     _write(results / "sub", "speed.json", {"tokens_per_s": 12.5, "note": "a text", "inner": {"peak_gib": 3.25}})
     _write(results, "old_eval.json", _eval_report(0.9))                        # lenient: no "scoring"
     _write(results, "old_metrics.json", {"summary": {"global_step": 10}, "train": [], "eval": [], "final": {}})
@@ -98,6 +101,12 @@ def test_renderer_shows_make_train_runs_and_files_without_provenance(tmp_path):
     assert cells[1:] == ["CPU, 2 cores, AVX512-BF16", "9m05s", "6m02s", "471.3", "1180", "54.7 % / 3.1 %"]
     gpu_row = next(line for line in current.splitlines() if line.startswith("| `bench/results/make_train_gpu.json`"))
     assert "| NVIDIA H200 | 1m35s | 40 s | 9000.0 |" in gpu_row
+    # a CPU whose torch was limited to AVX2 is shown as the AVX2 machine it stood for, and says so
+    limited_row = next(line for line in current.splitlines()
+                       if line.startswith("| `bench/results/make_train_limited.json`"))
+    assert "| CPU, 2 cores, AVX2 (AVX512-BF16 CPU limited) |" in limited_row
+    assert ("AVX512-BF16 yes; GPU none; torch limited to AVX2 (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2)"
+            in current.split("### `bench/results/make_train_limited.json`")[1])
     # its provenance
     assert "- command: `make train`" in current and f"- commit: `{'0123abcd' * 5}`" in current
     assert "- date: 2026-12-03T10:00:00+00:00" in current
@@ -119,6 +128,38 @@ def test_renderer_shows_make_train_runs_and_files_without_provenance(tmp_path):
                                                                           "new_eval.json", "sub/speed.json")]
     assert order == sorted(order)
     assert render_results.render(results, tmp_path) == text
+
+
+def test_a_published_run_renders_with_its_provenance_and_is_never_overwritten(tmp_path):
+    publish_run = _bench_module("publish_run")
+    run, results = tmp_path / "run", tmp_path / "bench" / "results"
+    run.mkdir()
+    with pytest.raises(SystemExit, match="no record.json or eval.json"):
+        publish_run.main([str(run), "long_seed42", "--out", str(results)])
+    record = {**MAKE_TRAIN, "kind": "run", "command": "loralab-train experiment=toolcalls-long seed=42",
+              "experiment": "toolcalls-long"}
+    (run / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    evaluation = _eval_report(0.5)
+    single = {"n": 10, "turn_accuracy": {"value": 0.7, "k": 7, "n": 10}}
+    evaluation["splits"]["test"]["fine_tuned"]["report"]["groups"] = {"category": {"single": single}}
+    (run / "eval.json").write_text(json.dumps(evaluation), encoding="utf-8")
+    publish_run.main([str(run), "long_seed42", "--out", str(results)])
+    published = json.loads((results / "long_seed42_eval.json").read_text(encoding="utf-8"))
+    assert published["kind"] == "eval" and published["scoring"] == "strict"
+    assert published["command"] == record["command"] and published["machine"] == record["machine"]
+    assert published["splits"] == evaluation["splits"]
+    text = render_results.render(results, tmp_path)
+    section = text.split("### `bench/results/long_seed42_eval.json`")[1]
+    assert "- command: `loralab-train experiment=toolcalls-long seed=42`" in section
+    assert "test, per category:" in section and "| single | 10 | 70.0 % (7/10) |" in section
+    # a second publication of that name is refused and leaves the first as it was
+    before = (results / "long_seed42.json").read_bytes()
+    (run / "record.json").write_text(json.dumps({**record, "steps": 1}), encoding="utf-8")
+    with pytest.raises(SystemExit, match="already exist"):
+        publish_run.main([str(run), "long_seed42", "--out", str(results)])
+    assert (results / "long_seed42.json").read_bytes() == before
+    publish_run.main([str(run), "long_seed42", "--out", str(results), "--replace"])
+    assert json.loads((results / "long_seed42.json").read_text(encoding="utf-8"))["steps"] == 1
 
 
 def test_renderer_without_superseded_files_has_no_superseded_section(tmp_path):

@@ -1,0 +1,55 @@
+"""Publish a completed run's figures as committed results under bench/results/:
+
+* ``<name>.json``: the run's record.json (command, commit, machine, versions, phase times, headline);
+* ``<name>_eval.json``: its eval.json, with the record's provenance and the scoring rules, so that
+  docs/RESULTS.md shows per-category, per-language and failure breakdowns from it.
+
+Refuses to replace a result that is already there (``--replace`` to do it on purpose). Then run
+``make results`` and commit the files with docs/RESULTS.md.
+
+    python bench/publish_run.py experiments/DATE/TIME_NAME make_train_cpu_avx2_limited
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVENANCE = ("command", "commit", "date", "machine", "versions", "python", "scoring")
+
+
+def published(run_dir: Path) -> dict[str, dict]:
+    """{"": the record, "_eval": the evaluation with the record's provenance} of a completed run."""
+    missing = [name for name in ("record.json", "eval.json") if not (run_dir / name).is_file()]
+    if missing:
+        raise SystemExit(f"error: {run_dir} has no {' or '.join(missing)}: publish a run that trained and "
+                         "evaluated to the end (record.json is written last)")
+    record = json.loads((run_dir / "record.json").read_text(encoding="utf-8"))
+    evaluation = json.loads((run_dir / "eval.json").read_text(encoding="utf-8"))
+    return {"": record, "_eval": {"kind": "eval", **{k: record[k] for k in PROVENANCE if k in record},
+                                  "experiment": record.get("experiment"), **evaluation}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", type=Path, help="a completed run directory")
+    p.add_argument("name", help="the result's file name, without .json (e.g. make_train_cpu_avx2)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--replace", action="store_true", help="replace results of that name already there")
+    args = p.parse_args(argv)
+
+    files = {args.out / f"{args.name}{suffix}.json": data for suffix, data in published(args.run).items()}
+    there = [str(f) for f in files if f.exists()]
+    if there and not args.replace:
+        raise SystemExit(f"error: {', '.join(there)} already exist: choose another name, or --replace them")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(path, file=sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
