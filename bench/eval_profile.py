@@ -133,22 +133,20 @@ def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps:
     and for ``decode_steps`` decode steps after it: which kernels the time goes to."""
     from transformers import DynamicCache
 
-    from loralab.evaluation.generation import left_padded_batches
+    from loralab.evaluation.generation import left_padded_batches, prefill
 
-    _, ids, mask = next(left_padded_batches(tokenizer, prompts, batch))
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    _, prefix, ids, mask = next(left_padded_batches(tokenizer, prompts, batch))
 
     def top(prof) -> dict:
         events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
         total = sum(e.self_cpu_time_total for e in events) or 1
         return {e.key: round(e.self_cpu_time_total / total, 3) for e in events[:8]}
 
-    out = {"batch_shape": list(ids.shape)}
+    out = {"batch_shape": list(ids.shape), "shared_prefix": len(prefix)}
     with torch.inference_mode():
         cache = DynamicCache(config=model.config)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
-                           logits_to_keep=1).logits[:, -1]
+            logits, mask = prefill(model, prefix, ids, mask, cache)
         out["prefill"] = top(prof)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             for _ in range(decode_steps):
@@ -159,14 +157,14 @@ def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps:
     return out
 
 
-def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int) -> dict:
+def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int, share_prefix: bool = True) -> dict:
     """One evaluation pass of ``prompts`` with every forward timed, and the ceiling it is held to."""
     dtype = next(model.parameters()).dtype
     dims = _dims(model)
     prompt_tokens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
     timer = ForwardTimer(model, dims)
     start = time.perf_counter()
-    generations = generate(model, tokenizer, prompts, max_new, batch)
+    generations = generate(model, tokenizer, prompts, max_new, batch, share_prefix)
     total = time.perf_counter() - start
     timer.restore()
     passes = timer.summary()
@@ -194,7 +192,7 @@ def main() -> None:
     from loralab.evaluation.generation import render_prompts
     from loralab.evaluation.runner import _conversations, max_new_tokens_for
     from loralab.resume import latest_run
-    from loralab.run_record import machine
+    from loralab.run_record import machine, machine_tag
     from loralab.rundir import git_sha, package_versions
     from loralab.runs import load_for_inference, open_run
 
@@ -203,7 +201,7 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's eval.batch_size")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
-    p.add_argument("--name", default=None, help="result file suffix (default: cpu_<avx512bf16|avx2>)")
+    p.add_argument("--name", default=None, help="result file suffix (default: the machine's, e.g. cpu_avx2)")
     args = p.parse_args()
 
     run_dir, cfg = open_run(args.run or latest_run())
@@ -213,22 +211,25 @@ def main() -> None:
     prompts = render_prompts(tokenizer, _conversations(records, cfg.data, splits.tools))
     max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
     batch = args.batch_size or cfg.eval.batch_size
-    # as loralab-eval runs it (base + adapter), then with the adapter merged into the weights
-    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch)}
+    # as loralab-eval runs it (base + adapter); the same with each prompt computed whole, no shared
+    # prefix apart; then with the adapter merged into the weights
+    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch),
+                "adapter_whole_prompts": profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)}
     model = model.merge_and_unload()
     profiles["merged"] = profile(model, tokenizer, prompts, max_new, batch)
-    same = sum(a == b for a, b in zip(profiles["adapter"].pop("texts"), profiles["merged"].pop("texts")))
+    texts = {name: p.pop("texts") for name, p in profiles.items()}
+    same = {name: sum(a == b for a, b in zip(texts["adapter"], texts[name])) for name in profiles if name != "adapter"}
     result = {
         "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
         "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
         "versions": {**package_versions(), "python": platform.python_version()},
         "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
-        "threads": torch.get_num_threads(), "profiles": profiles, "identical_answers_merged": same,
+        "threads": torch.get_num_threads(), "profiles": profiles, "identical_answers": same,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = args.name or f"cpu_{'avx512bf16' if result['machine']['avx512_bf16'] else 'avx2'}"
+    name = args.name or machine_tag(result["machine"])
     (out / f"eval_profile_{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 

@@ -31,12 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def hf_generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int) -> list[str]:
-    """Contender H: the same batches as loralab's, through transformers' generate."""
+    """Contender H: the same batches as loralab's, each prompt whole and left-padded (no shared prefix
+    apart), through transformers' generate."""
     from loralab.evaluation.generation import left_padded_batches, stop_token_ids
 
     stops = stop_token_ids(model, tokenizer)
     texts = [""] * len(prompts)
-    for idx, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
+    for idx, prefix, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
+        prefix = prefix.expand(len(ids), -1)
+        ids, mask = torch.cat([prefix, ids], dim=-1), torch.cat([torch.ones_like(prefix), mask], dim=-1)
         width = ids.shape[1]
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,

@@ -1,6 +1,6 @@
-"""Greedy generation for evaluation: prompts sorted by length into left-padded batches, a KV
-cache, and each answer stopping on the end-of-turn token and leaving its batch when it does (see
-_greedy_batch). How fast, against transformers' generate: bench/eval_speed.py; where the time
+"""Greedy generation for evaluation: prompts sorted by length into left-padded batches, the prefix
+they share computed once, a KV cache, and each answer stopping on the end-of-turn token and
+leaving its batch when it does (see _greedy_batch). How fast, against transformers' generate: bench/eval_speed.py; where the time
 goes: bench/eval_profile.py."""
 
 from __future__ import annotations
@@ -35,28 +35,59 @@ def stop_token_ids(model, tokenizer) -> list[int]:
     return list(dict.fromkeys([tokenizer.eos_token_id, *eos]))
 
 
-def left_padded_batches(tokenizer, prompts: list[str], batch_size: int):
-    """Yield (prompt indices, input ids, attention mask) per batch: prompts sorted longest first, so
-    each batch pads little, and padded on the left, so every prompt ends where generation starts."""
+def shared_prefix_length(sequences: list[list[int]]) -> int:
+    """How many leading tokens all the sequences share, leaving each at least one of its own (the
+    position whose logits give the first answer token)."""
+    limit = min(len(s) for s in sequences) - 1
+    first = sequences[0]
+    for position in range(max(limit, 0)):
+        if any(s[position] != first[position] for s in sequences):
+            return position
+    return max(limit, 0)
+
+
+def left_padded_batches(tokenizer, prompts: list[str], batch_size: int, share_prefix: bool = True):
+    """Yield (prompt indices, shared prefix ids, input ids, attention mask) per batch: prompts sorted
+    longest first, so each batch pads little. The tokens every prompt of the batch starts with (the
+    system prompt, a tool listing) come apart, to be computed once (unless ``share_prefix`` is
+    false: bench/eval_profile.py measures both); the rest is padded on the left, so every prompt
+    ends where generation starts."""
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
-        width = max(len(encoded[i]) for i in idx)
+        shared = shared_prefix_length([encoded[i] for i in idx]) if share_prefix else 0
+        rest = [encoded[i][shared:] for i in idx]
+        width = max(len(r) for r in rest)
         ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-            mask[row, width - len(encoded[i]):] = 1
-        yield idx, ids, mask
+        for row, tokens in enumerate(rest):
+            ids[row, width - len(tokens):] = torch.tensor(tokens)
+            mask[row, width - len(tokens):] = 1
+        yield idx, torch.tensor(encoded[idx[0]][:shared], dtype=torch.long), ids, mask
 
 
-def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
+def prefill(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, cache) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fill ``cache`` with a batch's prompts: the shared prefix once, for one row, its cache copied
+    to every row, then each row's own tokens. Returns the last position's logits and the attention
+    mask over the whole cache (the padding lies between the prefix and each row's tokens)."""
+    if len(prefix):
+        model(input_ids=prefix[None], attention_mask=torch.ones_like(prefix)[None], cache=cache, use_cache=True,
+              logits_to_keep=1)
+        cache.batch_repeat_interleave(len(ids))
+        mask = torch.cat([mask.new_ones((len(ids), len(prefix))), mask], dim=-1)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -ids.shape[1]:]  # padding: real tokens count on
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                   logits_to_keep=1).logits[:, -1]
+    return logits, mask
+
+
+def _greedy_batch(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
                   stops: list[int]) -> list[list[int]]:
-    """Greedy decoding of one left-padded batch with a KV cache. A row that reaches an end of turn
-    leaves the batch at once (its cache rows are dropped), so the batch gets cheaper as answers
-    finish; in ``model.generate`` the finished rows are computed, as padding, until the last one
-    ends, and the one answer that runs to ``max_new_tokens`` costs the whole batch that long.
+    """Greedy decoding of one left-padded batch with a KV cache, filled by :func:`prefill`. A row
+    that reaches an end of turn leaves the batch at once (its cache rows are dropped), so the batch gets cheaper as
+    answers finish; in ``model.generate`` the finished rows are computed, as padding, until the last
+    one ends, and the one answer that runs to ``max_new_tokens`` costs the whole batch that long.
     (transformers' continuous batching avoids that too, but on CPU its paged attention attends
     across all requests and measured no faster here.) Pure greedy: no logits processor of the
     model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends the scored
@@ -67,9 +98,7 @@ def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
     rows = torch.arange(len(ids), device=ids.device)  # the batch row each live row came from
     answers: list[list[int]] = [[] for _ in range(len(ids))]
     cache = DynamicCache(config=getattr(model, "config", None))
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
-                   logits_to_keep=1).logits[:, -1]
+    logits, mask = prefill(model, prefix, ids, mask, cache)
     for step in range(max_new_tokens):
         tokens = logits.argmax(-1)
         for row, token in zip(rows.tolist(), tokens.tolist()):
@@ -88,7 +117,8 @@ def _greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: 
 
 
 @torch.inference_mode()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32) -> Generations:
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32,
+             share_prefix: bool = True) -> Generations:
     """Greedy answers in the original order; each stops at the end-of-turn token (stop_token_ids),
     which is not part of the returned text."""
     if not prompts:
@@ -99,8 +129,9 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     texts: list[str] = [""] * len(prompts)
     new_tokens = 0
     start = time.perf_counter()
-    for idx, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
-        for i, tokens in zip(idx, _greedy_batch(model, ids.to(device), mask.to(device), max_new_tokens, stops)):
+    for idx, prefix, ids, mask in left_padded_batches(tokenizer, prompts, batch_size, share_prefix):
+        answers = _greedy_batch(model, prefix.to(device), ids.to(device), mask.to(device), max_new_tokens, stops)
+        for i, tokens in zip(idx, answers):
             tokens = tokens[:-1] if tokens and tokens[-1] in stops else tokens
             new_tokens += len(tokens)
             # Keep special tokens: in some families <tool_call> is one, and it is the answer's syntax.
