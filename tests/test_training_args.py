@@ -9,13 +9,16 @@ import loralab
 from loralab.hardware import Hardware, resolve_precision
 from loralab.batching import batch_plan
 from loralab.distributed import world_size_from_env
-from loralab.training_args import (build_sft_config, checkpointing_argument, gradient_checkpointing_enabled,
-                                  sft_config_kwargs)
+from loralab.memory import gradient_checkpointing
+from loralab.training_args import build_sft_config, checkpointing_argument, sft_config_kwargs
 
 CPU = Hardware("cpu", "AVX2-only CPU", None, False, False, 2, None)
 CPU_BF16 = Hardware("cpu", "Sapphire Rapids", None, False, True, 16, None)
 A100 = Hardware("cuda", "NVIDIA A100-SXM4-80GB", (8, 0), True, False, 16, 79.2)
 T4 = Hardware("cuda", "Tesla T4", (7, 5), False, False, 8, 14.6)
+RTX3060 = Hardware("cuda", "NVIDIA GeForce RTX 3060", (8, 6), True, False, 8, 11.6)
+UNKNOWN_GPU = Hardware("cuda", "a GPU of unknown size", (8, 0), True, False, 8, None)
+QWEN_4x512 = ["model=qwen-1.5b-nf4", "trainer.micro_batch_size=4", "trainer.max_length=512"]
 
 
 def kwargs_for(overrides: list[str] | None = None, hw: Hardware = CPU, output_dir: str = "/tmp/run") -> dict:
@@ -58,16 +61,31 @@ def test_gradient_checkpointing_auto_is_off_on_cpu(default_cpu):
     assert default_cpu[f"{name}_kwargs"] is None
 
 
-def test_gradient_checkpointing_auto_is_on_on_cuda():
-    kw = kwargs_for(hw=A100)
-    assert kw[checkpointing_argument()] is True
-    assert kw[f"{checkpointing_argument()}_kwargs"] == {"use_reentrant": False}
+@pytest.mark.parametrize("overrides, hw, on", [
+    (QWEN_4x512, A100, False),          # predicted well within 80 GB: no recomputation
+    (QWEN_4x512, RTX3060, True),        # predicted beyond 90 % of 11.6 GiB without it
+    (QWEN_4x512, UNKNOWN_GPU, True),    # nothing to decide by: on, as memory is the limit on a GPU
+    (QWEN_4x512 + ["trainer.micro_batch_size=64"], A100, True),
+], ids=["qwen-a100", "qwen-3060", "qwen-unknown-gpu", "qwen-mb64-a100"])
+def test_gradient_checkpointing_auto_on_cuda_follows_the_memory_estimate(overrides, hw, on):
+    decision = gradient_checkpointing(loralab.compose(overrides), hw)
+    assert decision.on is on and decision.reason.startswith("auto")
+    kw = kwargs_for(overrides, hw=hw)
+    assert kw[checkpointing_argument()] is on
+    assert kw[f"{checkpointing_argument()}_kwargs"] == ({"use_reentrant": False} if on else None)
 
 
-@pytest.mark.parametrize("setting,hw,expected", [(True, CPU, True), (False, A100, False), (None, T4, True),
-                                                 (None, CPU_BF16, False)])
+def test_gradient_checkpointing_auto_names_the_estimate_it_decided_by():
+    assert "fit without it" in gradient_checkpointing(loralab.compose(QWEN_4x512), A100).reason
+    assert "more than 90% of 11.6 GiB" in gradient_checkpointing(loralab.compose(QWEN_4x512), RTX3060).reason
+
+
+@pytest.mark.parametrize("setting,hw,expected", [(True, CPU, True), (False, A100, False), (False, RTX3060, False),
+                                                 (True, A100, True), (None, CPU_BF16, False)])
 def test_gradient_checkpointing_explicit_setting_wins(setting, hw, expected):
-    assert gradient_checkpointing_enabled(setting, hw) is expected
+    value = "null" if setting is None else str(setting).lower()
+    cfg = loralab.compose([*QWEN_4x512, f"trainer.gradient_checkpointing={value}"])
+    assert gradient_checkpointing(cfg, hw).on is expected
 
 
 def test_gradient_checkpointing_from_a_yaml_boolean():

@@ -168,7 +168,8 @@ def deepspeed_config(cfg: DictConfig) -> dict[str, Any]:
 def fsdp_config(cfg: DictConfig) -> dict[str, Any]:
     """transformers' ``fsdp_config`` (FSDP2). The Trainer wraps a PEFT model with peft's own auto-wrap
     policy. Activation checkpointing is FSDP's own (the Trainer's would add an all-gather per layer),
-    on unless ``trainer.gradient_checkpointing=false`` (FSDP runs on CUDA, where null means on)."""
+    on unless ``trainer.gradient_checkpointing=false``: null means on here, since the memory
+    estimate that decides it elsewhere does not model sharded runs."""
     f = cfg.distributed.fsdp
     checkpointing = cfg.trainer.gradient_checkpointing is not False
     config: dict[str, Any] = {"version": 2, "reshard_after_forward": bool(f.reshard_after_forward),

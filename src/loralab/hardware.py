@@ -93,6 +93,12 @@ def detect() -> Hardware:
                     os.cpu_count() or 1, None)
 
 
+def cuda_only_by_default(setting: bool | None, hw: Hardware) -> bool:
+    """An auto/on/off switch: null (auto) means on for CUDA, off on CPU (where it only costs time);
+    used for TRL's fused LM head, the OOM ladder and pinned memory."""
+    return hw.device == "cuda" if setting is None else bool(setting)
+
+
 def resolve_precision(requested: str, tf32: bool | None, hw: Hardware) -> Precision:
     """Map the precision group's dtype (auto/fp32/fp16/bf16) onto what this hardware supports."""
     if requested == "auto":

@@ -343,11 +343,8 @@ class Fit:
 
     def __init__(self, cfg: DictConfig, run_dir: Path, machine: Machine, data: PreparedData,
                  checkpoint: Path | None, phases):
-        from .training_args import gradient_checkpointing_enabled
-
         self.cfg, self.run_dir, self.machine, self.data, self.checkpoint = cfg, run_dir, machine, data, checkpoint
         self.phases = phases
-        self.gradient_checkpointing = gradient_checkpointing_enabled(cfg.trainer.gradient_checkpointing, machine.hw)
         self.history: list[dict] = _previous_oom_fallbacks(run_dir) if checkpoint is not None else []
         self.tool_eval = _tool_call_callback(cfg, data) if data.eval_set and cfg.eval.during_training else None
         self.budget = None  # trainer.max_time: one clock for every attempt (time_budget.py)
@@ -356,15 +353,16 @@ class Fit:
     def attempt(self, cfg: DictConfig) -> None:
         """Model + LoRA, the batch plan, the start-of-run summary and manifest, the Trainer, training."""
         from .data.prompting import describe_prompt
+        from .memory import gradient_checkpointing
         from .modeling import parameter_counts
 
         self.cfg, data, hw = cfg, self.data, self.machine.hw
+        checkpointing = gradient_checkpointing(cfg, hw)  # per attempt: the OOM ladder may switch it on
         with self.phases.timed("model"):
-            model = _build_peft_model(cfg, data.location, self.machine.precision, hw, self.gradient_checkpointing,
-                                      data.tokenizer)
+            model = _build_peft_model(cfg, data.location, self.machine.precision, hw, checkpointing.on, data.tokenizer)
         counts = parameter_counts(model)
         batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder may change it
-        _announce(cfg, data.location, counts, data.train_set, self.machine.precision, self.gradient_checkpointing,
+        _announce(cfg, data.location, counts, data.train_set, self.machine.precision, checkpointing.describe(),
                   batch, describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, data.splits.tools,
                                          data.splits.records["train"]))
         self.manifest = {**base_manifest(), "run_dir": str(self.run_dir), "model_location": data.location,
@@ -372,6 +370,7 @@ class Fit:
                          "environment": self.machine.environment, "data_fingerprint": data.stats["fingerprint"],
                          "parameters": counts, "effective_batch": batch.effective_batch_size,
                          "batching": batch.to_dict(), "oom_fallbacks": self.history,
+                         "gradient_checkpointing": asdict(checkpointing),
                          # the hub commit actually loaded (transformers records it); None for local directories
                          "model_revision": {"requested": cfg.model.revision,
                                             "resolved": getattr(model.config, "_commit_hash", None)}}
@@ -430,8 +429,8 @@ def fit(cfg: DictConfig, run_dir: Path, machine: Machine, data: PreparedData, ch
         phases) -> Fit:
     """Train, and on CUDA out-of-memory retry down the OOM ladder (oom.py): on one process only, since
     one rank running out of memory while the others go on would desynchronise them."""
+    from .hardware import cuda_only_by_default
     from .oom import train_with_fallback
-    from .training_args import cuda_only_by_default
 
     fitted = Fit(cfg, run_dir, machine, data, checkpoint, phases)
     ladder = cuda_only_by_default(cfg.trainer.oom_fallback, machine.hw) and world_size_from_env() == 1
@@ -479,7 +478,8 @@ def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_ch
     return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model))  # added tokens' rows train too
 
 
-def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, gc: bool, batch, prompt: str) -> None:
+def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, checkpointing: str, batch,
+              prompt: str) -> None:
     """Print the start-of-run summary (the ETA follows once the first steps are timed)."""
     from .modeling import lora_alpha
 
@@ -499,7 +499,7 @@ def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision
         "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
         "prompt": prompt,
         "precision": precision.name,
-        "gradient checkpointing": str(gc),
+        "gradient checkpointing": checkpointing,
     }
     print_summary("run summary", summary)
 
@@ -520,8 +520,9 @@ def _build_trainer(cfg: DictConfig, model, data: PreparedData, run_dir: Path, ma
 
     from .callbacks import MetricsRecorder, NonFiniteLossGuard
     from .resume import CheckpointMarker, GracefulStop
+    from .hardware import cuda_only_by_default
     from .sft_trainer import LoralabSFTTrainer
-    from .training_args import build_sft_config, cuda_only_by_default
+    from .training_args import build_sft_config
 
     args = build_sft_config(cfg, machine.precision, machine.hw, str(run_dir / "checkpoints"), batch)
     callbacks = RunCallbacks(MetricsRecorder(run_dir, dict(summary_seed)),

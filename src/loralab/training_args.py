@@ -11,7 +11,8 @@ from omegaconf import DictConfig
 
 from .batching import BatchPlan
 from .distributed import training_kwargs as distributed_kwargs
-from .hardware import Hardware, Precision
+from .hardware import Hardware, Precision, cuda_only_by_default
+from .memory import gradient_checkpointing
 
 
 def checkpointing_argument() -> str:
@@ -25,22 +26,12 @@ def checkpointing_argument() -> str:
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
-def cuda_only_by_default(setting: bool | None, hw: Hardware) -> bool:
-    """An auto/on/off switch: null (auto) means on for CUDA (memory is the limit there), off on CPU
-    (where it only costs time); used for gradient checkpointing, TRL's fused LM head, the OOM ladder
-    and pinned memory."""
-    return hw.device == "cuda" if setting is None else bool(setting)
-
-
-gradient_checkpointing_enabled = cuda_only_by_default
-
-
 def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str, batch: BatchPlan) -> dict:
     """``batch``: the run's batch plan (batching.batch_plan over all ranks), whose accumulation and
     learning rate the trainer takes."""
     t, opt = cfg.trainer, cfg.optimizer
     # under FSDP its own activation_checkpointing (distributed.fsdp_config) replaces the Trainer's
-    gc = gradient_checkpointing_enabled(t.gradient_checkpointing, hw) and cfg.distributed.strategy != "fsdp"
+    gc = gradient_checkpointing(cfg, hw).on and cfg.distributed.strategy != "fsdp"
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
     warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
     scheduler_kwargs = {"min_lr_rate": opt.min_lr_ratio} if opt.scheduler == "cosine_with_min_lr" else {}

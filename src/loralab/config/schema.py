@@ -221,7 +221,8 @@ class TrainerConfig:
     packing: bool = False
     # batch rows of similar length together (less padding); ignored with packing
     group_by_length: bool = True
-    # null: on for CUDA, off on CPU (where it only costs time) | true | false
+    # null: off on CPU (where it only costs time); on a GPU, off when the memory estimate says the run
+    # fits without it, else on | true | false
     gradient_checkpointing: Optional[bool] = None
     # TRL's tiled LM head. null: on for CUDA (where it saves memory), off on CPU (where it costs ~50 %
     # per step) | true | false

@@ -45,13 +45,13 @@ H100 peaks (bench/results/gpu_qlora_h100.json): within 4 %, see tests/test_estim
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 
 from omegaconf import DictConfig
 
-from ..hardware import Hardware, detect, resolve_precision
-from ..training_args import cuda_only_by_default, gradient_checkpointing_enabled
+from ..hardware import Hardware, cuda_only_by_default, detect, resolve_precision
 from .geometry import Geometry, geometry
 
 GiB = 2**30
@@ -69,6 +69,9 @@ OPTIMIZER_STATE = {
 }
 # 8-bit optimizer states carry one fp32 scale per 256-value block for each of Adam's two states
 BNB_8BIT_BLOCK = 256
+# gradient checkpointing stays off (no recomputation in the backward pass) when the run without it is predicted
+# to take at most this share of the GPU's memory: the estimate's error where measured is within 10 %
+CHECKPOINTING_HEADROOM = 0.9
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     cuda, quantised = hw.device == "cuda", q.mode != "none"
     load = precision.torch_dtype.itemsize
     d = _Dtypes(load, 4 if quantised else load, 2 if (precision.bf16 or precision.fp16) else load)
-    checkpointing = gradient_checkpointing_enabled(t.gradient_checkpointing, hw)
+    checkpointing = gradient_checkpointing(cfg, hw).on
     fused = cuda_only_by_default(t.fused_lm_head, hw)
     tokens, L, s = t.micro_batch_size * t.max_length, g.layers, d.residual
 
@@ -279,6 +282,37 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
              "gradient_checkpointing": checkpointing, "fused_lm_head": fused, "optimizer": cfg.optimizer.optim,
              "activation_bytes_per_token_per_layer": per_layer, "checkpoint_bytes_per_token_per_layer": s * g.hidden}
     return MemoryEstimate(tuple(parts), setup, at_load)
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    on: bool
+    reason: str
+
+    def describe(self) -> str:
+        return f"{'on' if self.on else 'off'} ({self.reason})"
+
+
+def gradient_checkpointing(cfg: DictConfig, hw: Hardware) -> Checkpointing:
+    """``trainer.gradient_checkpointing``: true or false as set. Null (auto): off on a CPU, where
+    memory is rarely the limit and recomputation only costs time; on a GPU, off when the run
+    without it is predicted to fit in CHECKPOINTING_HEADROOM of the GPU's memory, and on when it
+    is not, or when nothing can be predicted (no shipped architecture, or the GPU's size unknown)."""
+    setting = cfg.trainer.gradient_checkpointing
+    if setting is not None:
+        return Checkpointing(bool(setting), "trainer.gradient_checkpointing")
+    if hw.device != "cuda":
+        return Checkpointing(False, "auto: a CPU, where it only costs time")
+    if not cfg.model.get("arch_config") or not hw.total_memory_gb:
+        return Checkpointing(True, "auto: no memory estimate to decide by")
+    without = copy.deepcopy(cfg)
+    without.trainer.gradient_checkpointing = False
+    need, room = estimate(without, hw).total_gb, CHECKPOINTING_HEADROOM * hw.total_memory_gb
+    if need <= room:
+        return Checkpointing(False, f"auto: the run is predicted to fit without it, {need:.1f} of "
+                                    f"{hw.total_memory_gb:.1f} GiB")
+    return Checkpointing(True, f"auto: without it the run is predicted to need {need:.1f} GiB, more than "
+                               f"{CHECKPOINTING_HEADROOM:.0%} of {hw.total_memory_gb:.1f} GiB")
 
 
 def fits(cfg: DictConfig, capacity_gb: float | None = None, hw: Hardware | None = None) -> bool:

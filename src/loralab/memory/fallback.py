@@ -22,8 +22,7 @@ from omegaconf import DictConfig
 
 from ..hardware import Hardware
 from ..oom import Rung, next_rung
-from ..training_args import gradient_checkpointing_enabled
-from .estimator import MemoryEstimate, estimate, target_hardware
+from .estimator import MemoryEstimate, estimate, gradient_checkpointing, target_hardware
 
 EIGHT_BIT_OPTIMS = ("adamw_bnb_8bit", "paged_adamw_8bit", "adafactor")
 
@@ -51,7 +50,7 @@ def _rungs(cfg: DictConfig, hw: Hardware) -> Iterator[Rung]:
     while current.trainer.eval_strategy != "no" and current.trainer.eval_batch_size > current.trainer.micro_batch_size:
         current = yield Rung("halve the evaluation batch",
                              {"trainer.eval_batch_size": current.trainer.eval_batch_size // 2}, restart=False)
-    if not gradient_checkpointing_enabled(current.trainer.gradient_checkpointing, hw):
+    if not gradient_checkpointing(current, hw).on:
         current = yield Rung("gradient checkpointing on", {"trainer.gradient_checkpointing": True}, restart=False)
     while (rung := next_rung(current)) is not None:
         current = yield rung
