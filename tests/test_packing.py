@@ -1,17 +1,19 @@
-"""Packing keeps samples apart on CPU attention (sdpa, eager).
+"""Packing and padding-free batches keep samples apart on CPU attention (sdpa, eager).
 
 With ``trainer.packing=true`` TRL packs our pre-tokenized rows best-fit-decreasing (``bfd``) and
 its padding-free collator flattens a micro-batch into one row whose ``position_ids`` restart at 0
 for every sample, with no ``attention_mask``. transformers' masking utils
 (``find_packed_sequence_indices``) then read the sample boundaries off the position ids and build a
-block-diagonal causal mask, so each sample attends to itself only. These tests take a real batch
+block-diagonal causal mask, so each sample attends to itself only. ``trainer.padding_free=true``
+flattens the micro-batch's rows the same way, unpacked. These tests take a real batch
 from TRL's dataloader, built through loralab's own SFTConfig mapping, and check on the tiny model:
 
 - each sample's loss in the packed batch equals its loss computed alone, unpacked;
 - changing one sample's tokens leaves the other samples' losses unchanged;
 - the check can fail: with an all-ones attention mask (no packing detection) samples do leak;
 - a packed run trains through the real CLI (loralab's plain-LM-head loss on CPU included), and
-  validation refuses packing where the model's own remote code builds the mask.
+  validation refuses packing and padding-free batches where the model's own remote code builds
+  the mask.
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ def tiny_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny-packing"))
 
 
-def _packed_setup(tiny_dir, tmp_path, attn: str, dtype: torch.dtype = torch.float32):
+# packing (bfd: rows packed up to max_length) or padding-free batching (the micro-batch's rows as
+# they are): both flatten a micro-batch into one row of restarting position ids
+LAYOUTS = {"packing": ["trainer.packing=true", "trainer.micro_batch_size=2"],
+           "padding_free": ["trainer.padding_free=true", "trainer.micro_batch_size=4"]}
+
+
+def _packed_setup(tiny_dir, tmp_path, attn: str, dtype: torch.dtype = torch.float32, layout: str = "packing"):
     from transformers import AutoModelForCausalLM
 
     from loralab.data.pipeline import load_splits, tokenize_split
@@ -54,7 +62,7 @@ def _packed_setup(tiny_dir, tmp_path, attn: str, dtype: torch.dtype = torch.floa
 
     cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
                            f"model.attn_implementation={attn}", "data.generator.size=100",
-                           "trainer.packing=true", "trainer.max_length=512", "trainer.micro_batch_size=2",
+                           *LAYOUTS[layout], "trainer.max_length=512",
                            "trainer.max_steps=1", "trainer.eval_strategy=no", "trainer.save_strategy=no",
                            "trainer.load_best_model_at_end=false", "trainer.eval_on_start=false",
                            "lora.dropout=0.0"])
@@ -83,8 +91,9 @@ def _segments(position_ids: torch.Tensor) -> torch.Tensor:
     return (position_ids == 0).cumsum(-1) - 1
 
 
-@pytest.fixture(scope="module", params=[("sdpa", torch.float32), ("eager", torch.float32), ("sdpa", torch.bfloat16)],
-                ids=["sdpa-fp32", "eager-fp32", "sdpa-bf16"])
+@pytest.fixture(scope="module", params=[("sdpa", torch.float32), ("eager", torch.float32), ("sdpa", torch.bfloat16),
+                                        ("sdpa", torch.float32, "padding_free")],
+                ids=["sdpa-fp32", "eager-fp32", "sdpa-bf16", "sdpa-fp32-padding-free"])
 def packed(request, tiny_dir, tmp_path_factory):
     return _packed_setup(tiny_dir, tmp_path_factory.mktemp("out"), *request.param)
 
@@ -135,16 +144,19 @@ def test_changing_one_sample_leaves_the_others_unchanged(packed):
     assert (leak_after[1:] - leak_before[1:]).abs().max() > 1e-3
 
 
-def test_packing_with_remote_model_code_is_refused():
-    with pytest.raises(ConfigError, match="trainer.packing"):
-        loralab.compose(["trainer.packing=true", "model.trust_remote_code=true"])
-    loralab.compose(["trainer.packing=true"])  # transformers' own modeling code: accepted
+@pytest.mark.parametrize("key", ["trainer.packing", "trainer.padding_free"])
+def test_packing_with_remote_model_code_is_refused(key):
+    with pytest.raises(ConfigError, match=key):
+        loralab.compose([f"{key}=true", "model.trust_remote_code=true"])
+    loralab.compose([f"{key}=true"])  # transformers' own modeling code: accepted
 
 
-def test_packed_run_trains_through_the_cli(tiny_model_dir, tmp_path):
-    """Integration (uses the shared tiny model): two packed steps with evaluation, no padding trained."""
-    run_dir = tmp_path / "packed"
-    proc = run_cli([*tiny_overrides(tiny_model_dir), "trainer.packing=true", "trainer.max_steps=2",
+@pytest.mark.parametrize("layout", ["packing", "padding_free"])
+def test_packed_run_trains_through_the_cli(tiny_model_dir, tmp_path, layout):
+    """Integration (uses the shared tiny model): two packed (or padding-free) steps with evaluation,
+    no padding trained."""
+    run_dir = tmp_path / layout
+    proc = run_cli([*tiny_overrides(tiny_model_dir), *LAYOUTS[layout], "trainer.max_steps=2",
                     "trainer.eval_steps=2", "trainer.save_steps=2", "trainer.logging_steps=1", "eval.at_end=false",
                     "precision=fp32", f"hydra.run.dir={run_dir}"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -152,4 +164,6 @@ def test_packed_run_trains_through_the_cli(tiny_model_dir, tmp_path):
     last = metrics["train"][-1]
     assert last["step"] == 2 and last["loss"] > 0 and metrics["eval"]
     # padding-free: every input token is a sample's token (TRL's count equals the trainer's)
-    assert last["num_tokens"] == last["num_input_tokens_seen"] > 2 * 512
+    assert last["num_tokens"] == last["num_input_tokens_seen"] > (2 * 512 if layout == "packing" else 2 * 4)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["padding_free"]["on"] is True and manifest["padding_free"]["attention"] == "sdpa"

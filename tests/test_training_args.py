@@ -239,3 +239,36 @@ def test_build_sft_config_constructs_on_this_cpu(overrides, tmp_path):
     assert args.max_steps == cfg.trainer.max_steps
     assert args.learning_rate == pytest.approx(cfg.optimizer.lr)
     assert args.warmup_steps == kw["warmup_steps"]
+
+
+@pytest.mark.parametrize("overrides, flash, on", [
+    ([], False, False),                                                   # micro-batch 1: nothing to pad
+    (["trainer.micro_batch_size=4"], False, False),                       # sdpa: padded rows
+    (["trainer.micro_batch_size=4"], True, True),                         # flash-attn: variable-length spans
+    (["trainer.micro_batch_size=4", "trainer.padding_free=true"], False, True),
+    (["trainer.micro_batch_size=4", "trainer.padding_free=false"], True, False),
+    (["trainer.micro_batch_size=4", "model.trust_remote_code=true"], True, False),
+    (["trainer.packing=true"], False, True),                              # packing is padding-free
+], ids=["mb1", "sdpa", "flash", "forced-on", "forced-off", "remote-code", "packing"])
+def test_padding_free_batches_where_the_attention_keeps_rows_apart(monkeypatch, overrides, flash, on):
+    import loralab.training_args as training_args
+    from loralab.training_args import padding_free
+
+    monkeypatch.setattr(training_args, "attention_implementation",
+                        lambda requested, hw: ("flash_attention_2" if flash else "sdpa", None))
+    cfg = loralab.compose(overrides)
+    decision = padding_free(cfg, A100)
+    assert decision.on is on and decision.attention == ("flash_attention_2" if flash else "sdpa")
+    kw = sft_config_kwargs(cfg, resolve_precision("auto", None, A100), A100, "/tmp/run",
+                           batch_plan(cfg.trainer, cfg.optimizer.lr, 1))
+    assert kw["padding_free"] is on
+    # TRL cannot truncate padding-free unpacked rows; ours arrive truncated already
+    assert kw["max_length"] == (None if on and not cfg.trainer.packing else cfg.trainer.max_length)
+
+
+def test_flash_attention_falls_back_to_sdpa_off_cuda_and_says_why():
+    from loralab.hardware import attention_implementation
+
+    assert attention_implementation("sdpa", A100) == ("sdpa", None)
+    chosen, why = attention_implementation("flash_attention_2", CPU)
+    assert chosen == "sdpa" and "needs CUDA" in why

@@ -93,6 +93,20 @@ def detect() -> Hardware:
                     os.cpu_count() or 1, None)
 
 
+def attention_implementation(requested: str, hw: Hardware) -> tuple[str, str | None]:
+    """The attention a model is built with, and why it is not the one requested (None when it is):
+    flash_attention_2 needs CUDA and the flash-attn package; sdpa replaces it otherwise."""
+    if requested != "flash_attention_2":
+        return requested, None
+    if hw.device != "cuda":
+        return "sdpa", "flash_attention_2 needs CUDA: using sdpa"
+    try:
+        import flash_attn  # noqa: F401
+    except ImportError:
+        return "sdpa", "flash-attn is not installed: using sdpa instead of flash_attention_2 (pip install flash-attn)"
+    return requested, None
+
+
 def cuda_only_by_default(setting: bool | None, hw: Hardware) -> bool:
     """An auto/on/off switch: null (auto) means on for CUDA, off on CPU (where it only costs time);
     used for TRL's fused LM head, the OOM ladder and pinned memory."""

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from .config.schema import ALL_LINEAR
 from .errors import ConfigError, Problem
-from .hardware import Hardware, Precision
+from .hardware import Hardware, Precision, attention_implementation
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +109,10 @@ def _quantization_config(model_cfg: DictConfig, precision: Precision):
 
 
 def _attn_implementation(requested: str, hw: Hardware) -> str:
-    if requested != "flash_attention_2":
-        return requested
-    try:
-        import flash_attn  # noqa: F401
-    except ImportError:
-        log.warning("flash-attn is not installed: using sdpa instead of flash_attention_2 (pip install flash-attn)")
-        return "sdpa"
-    if hw.device != "cuda":
-        log.warning("flash_attention_2 needs CUDA: using sdpa")
-        return "sdpa"
-    return requested
+    chosen, why = attention_implementation(requested, hw)
+    if why:
+        log.warning(why)
+    return chosen
 
 
 def build_model(model_cfg: DictConfig, location: str, precision: Precision, hw: Hardware,

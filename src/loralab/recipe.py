@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -355,14 +355,17 @@ class Fit:
         from .data.prompting import describe_prompt
         from .memory import gradient_checkpointing
         from .modeling import parameter_counts
+        from .training_args import padding_free
 
         self.cfg, data, hw = cfg, self.data, self.machine.hw
         checkpointing = gradient_checkpointing(cfg, hw)  # per attempt: the OOM ladder may switch it on
+        flat = padding_free(cfg, hw)
         with self.phases.timed("model"):
             model = _build_peft_model(cfg, data.location, self.machine.precision, hw, checkpointing.on, data.tokenizer)
         counts = parameter_counts(model)
         batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder may change it
-        _announce(cfg, data.location, counts, data.train_set, self.machine.precision, checkpointing.describe(),
+        _announce(cfg, data.location, counts, data.train_set, self.machine.precision,
+                  {"gradient checkpointing": checkpointing.describe(), "padding-free batches": flat.describe()},
                   batch, describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, data.splits.tools,
                                          data.splits.records["train"]))
         self.manifest = {**base_manifest(), "run_dir": str(self.run_dir), "model_location": data.location,
@@ -370,7 +373,7 @@ class Fit:
                          "environment": self.machine.environment, "data_fingerprint": data.stats["fingerprint"],
                          "parameters": counts, "effective_batch": batch.effective_batch_size,
                          "batching": batch.to_dict(), "oom_fallbacks": self.history,
-                         "gradient_checkpointing": asdict(checkpointing),
+                         "gradient_checkpointing": asdict(checkpointing), "padding_free": asdict(flat),
                          # the hub commit actually loaded (transformers records it); None for local directories
                          "model_revision": {"requested": cfg.model.revision,
                                             "resolved": getattr(model.config, "_commit_hash", None)}}
@@ -478,7 +481,7 @@ def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_ch
     return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model))  # added tokens' rows train too
 
 
-def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, checkpointing: str, batch,
+def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, decisions: dict[str, str], batch,
               prompt: str) -> None:
     """Print the start-of-run summary (the ETA follows once the first steps are timed)."""
     from .modeling import lora_alpha
@@ -499,7 +502,7 @@ def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision
         "train rows": f"{train_set.stats['kept']:,} (truncated {train_set.stats['truncated']}, dropped {train_set.stats['dropped']})",
         "prompt": prompt,
         "precision": precision.name,
-        "gradient checkpointing": checkpointing,
+        **decisions,  # the auto switches as decided for this machine, and why
     }
     print_summary("run summary", summary)
 

@@ -7,11 +7,13 @@ checkpointing on, even on a CPU (18x slower there), so both are always set expli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from omegaconf import DictConfig
 
 from .batching import BatchPlan
 from .distributed import training_kwargs as distributed_kwargs
-from .hardware import Hardware, Precision, cuda_only_by_default
+from .hardware import Hardware, Precision, attention_implementation, cuda_only_by_default
 from .memory import gradient_checkpointing
 
 
@@ -26,12 +28,44 @@ def checkpointing_argument() -> str:
     return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
+@dataclass(frozen=True)
+class PaddingFree:
+    on: bool
+    attention: str  # the attention implementation the model is built with
+    reason: str
+
+    def describe(self) -> str:
+        return f"{'on' if self.on else 'off'} ({self.reason})"
+
+
+def padding_free(cfg: DictConfig, hw: Hardware) -> PaddingFree:
+    """Whether a micro-batch trains as one sequence of its rows (TRL's padding-free collator:
+    position ids restart per row, no pad token is computed), and why. transformers keeps the rows
+    apart by their position ids: flash-attn as variable-length spans; sdpa and eager with a
+    block-diagonal mask over all the micro-batch's tokens (tests/test_packing.py)."""
+    t = cfg.trainer
+    attention, _ = attention_implementation(cfg.model.attn_implementation, hw)
+    if t.packing:
+        return PaddingFree(True, attention, "packing is padding-free")
+    if t.padding_free is not None:
+        return PaddingFree(bool(t.padding_free), attention, "trainer.padding_free")
+    if t.micro_batch_size == 1:
+        return PaddingFree(False, attention, "auto: one row per micro-batch has no padding")
+    if cfg.model.trust_remote_code:
+        return PaddingFree(False, attention, "auto: the model's own code builds its attention mask")
+    if attention == "flash_attention_2":
+        return PaddingFree(True, attention, "auto: flash_attention_2 keeps the rows apart as variable-length spans")
+    return PaddingFree(False, attention, f"auto: {attention} would need a mask over all the micro-batch's tokens; "
+                                         "rows padded to the longest instead")
+
+
 def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, output_dir: str, batch: BatchPlan) -> dict:
     """``batch``: the run's batch plan (batching.batch_plan over all ranks), whose accumulation and
     learning rate the trainer takes."""
     t, opt = cfg.trainer, cfg.optimizer
     # under FSDP its own activation_checkpointing (distributed.fsdp_config) replaces the Trainer's
     gc = gradient_checkpointing(cfg, hw).on and cfg.distributed.strategy != "fsdp"
+    flat = padding_free(cfg, hw)
     # transformers 5 removed warmup_ratio: warmup_steps takes a float < 1 as a ratio.
     warmup = opt.warmup_steps if opt.warmup_steps is not None else float(opt.warmup_ratio)
     scheduler_kwargs = {"min_lr_rate": opt.min_lr_ratio} if opt.scheduler == "cosine_with_min_lr" else {}
@@ -54,9 +88,11 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         num_train_epochs=t.num_epochs,
         max_steps=t.max_steps,
         train_sampling_strategy="group_by_length" if t.group_by_length and not t.packing else "random",
-        # sequence handling (data arrive pre-tokenized and already truncated, see data/pipeline.py)
-        max_length=t.max_length,
+        # sequence handling (data arrive pre-tokenized and already truncated, see data/pipeline.py;
+        # TRL refuses max_length with padding-free unpacked rows, as it cannot truncate them)
+        max_length=None if flat.on and not t.packing else t.max_length,
         packing=t.packing,
+        padding_free=flat.on,
         # "bfd" keeps samples whole and makes TRL's collator padding-free: position_ids restart per
         # sample, from which transformers builds a block-diagonal mask (sdpa, eager) or varlen spans
         # (flash-attn), so packed samples never attend to each other (tests/test_packing.py).

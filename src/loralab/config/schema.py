@@ -221,6 +221,11 @@ class TrainerConfig:
     packing: bool = False
     # batch rows of similar length together (less padding); ignored with packing
     group_by_length: bool = True
+    # a micro-batch's rows as one sequence with restarting position ids and no pad token (packing
+    # always is). null: on where the attention keeps sequences apart without a mask
+    # (flash_attention_2) and micro_batch_size > 1; sdpa would need a mask quadratic in the
+    # micro-batch's tokens, so padded rows there | true | false
+    padding_free: Optional[bool] = None
     # null: off on CPU (where it only costs time); on a GPU, off when the memory estimate says the run
     # fits without it, else on | true | false
     gradient_checkpointing: Optional[bool] = None

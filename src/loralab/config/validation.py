@@ -171,15 +171,18 @@ def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
 
 
 def _check_packing(cfg: DictConfig, problems: list[Problem]) -> None:
-    """Packed samples stay apart only where the attention builds its mask from the position ids
-    that restart per sample: transformers' own modeling code (sdpa, eager: block-diagonal mask;
-    flash-attn: varlen spans; tests/test_packing.py). Remote modeling code may build a plain causal
-    mask instead, and every sample would then attend to the ones packed before it."""
-    if cfg.trainer.packing and cfg.model.trust_remote_code:
-        problems.append(Problem("trainer.packing", True,
-                                "with model.trust_remote_code=true the model's own code builds the attention mask "
-                                "and may let packed samples attend to each other: set trainer.packing=false "
-                                "(trainer.group_by_length=true keeps padding low)"))
+    """Packed (or padding-free) samples stay apart only where the attention builds its mask from
+    the position ids that restart per sample: transformers' own modeling code (sdpa, eager:
+    block-diagonal mask; flash-attn: varlen spans; tests/test_packing.py). Remote modeling code may
+    build a plain causal mask instead, and every sample would then attend to the ones before it."""
+    if not cfg.model.trust_remote_code:
+        return
+    for key in ("trainer.packing", "trainer.padding_free"):
+        if OmegaConf.select(cfg, key):
+            problems.append(Problem(key, True,
+                                    "with model.trust_remote_code=true the model's own code builds the attention mask "
+                                    f"and may let the micro-batch's samples attend to each other: set {key}=false "
+                                    "(trainer.group_by_length=true keeps padding low)"))
 
 
 def _check_precision(cfg: DictConfig, problems: list[Problem]) -> None:
