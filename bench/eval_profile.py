@@ -200,6 +200,8 @@ def main() -> None:
     p.add_argument("--run", help="a completed run directory (default: the newest under experiments/)")
     p.add_argument("--examples", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's eval.batch_size")
+    p.add_argument("--profiles", type=lambda text: text.split(","), default=["adapter_whole_prompts", "merged"],
+                   help="besides adapter: adapter_whole_prompts, merged (comma-separated; default both)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--name", default=None, help="result file suffix (default: the machine's, e.g. cpu_avx2)")
     args = p.parse_args()
@@ -213,15 +215,18 @@ def main() -> None:
     batch = args.batch_size or cfg.eval.batch_size
     # as loralab-eval runs it (base + adapter); the same with each prompt computed whole, no shared
     # prefix apart; then with the adapter merged into the weights
-    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch),
-                "adapter_whole_prompts": profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)}
-    model = model.merge_and_unload()
-    profiles["merged"] = profile(model, tokenizer, prompts, max_new, batch)
+    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch)}
+    if "adapter_whole_prompts" in args.profiles:
+        profiles["adapter_whole_prompts"] = profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)
+    if "merged" in args.profiles:
+        model = model.merge_and_unload()
+        profiles["merged"] = profile(model, tokenizer, prompts, max_new, batch)
     texts = {name: p.pop("texts") for name, p in profiles.items()}
     same = {name: sum(a == b for a, b in zip(texts["adapter"], texts[name])) for name in profiles if name != "adapter"}
     result = {
         "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
+            f"--{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
+            if v is not None and k != "out"),
         "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
         "versions": {**package_versions(), "python": platform.python_version()},
         "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
