@@ -429,6 +429,7 @@ def render(results: Path = ROOT / "bench" / "results", root: Path = ROOT) -> str
                 "The default experiment from a fresh clone, end to end (setup, model, data, training, "
                 "evaluation), one row per measured run.", "",
                 *table(MAKE_TRAIN_HEADER, [make_train_row(e["name"], e["data"]) for e in make_train]), ""]
+    out += seeds_section(current)
     out += ["## Current results", ""]
     for e in current:
         out += section(e)
@@ -439,6 +440,46 @@ def render(results: Path = ROOT / "bench" / "results", root: Path = ROOT) -> str
         for e in superseded:
             out += section(e)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+SEED_RATES = (("exact call", "exact_call_accuracy"), ("tool name", "tool_name_accuracy"),
+              ("irrelevance", "irrelevance_accuracy"), ("clarification", "clarification_accuracy"),
+              ("multi-call exact", "multi_call_exact"), ("turn accuracy", "turn_accuracy"))
+
+
+def seeds_section(current: list[dict]) -> list[str]:
+    """One table per experiment whose strict evaluations were published with their training seed
+    (bench/publish_run.py): each seed's rates per split, then their mean and range over the seeds."""
+    runs: dict[str, list[dict]] = {}
+    for e in current:
+        d = e["data"]
+        if e["kind"] == "eval" and d.get("scoring") == "strict" and d.get("seed") is not None and d.get("experiment"):
+            runs.setdefault(d["experiment"], []).append(e)
+    out = []
+    for experiment, entries in sorted(runs.items()):
+        entries.sort(key=lambda e: e["data"]["seed"])
+        rows = []
+        for split in dict.fromkeys(split for e in entries for split in e["data"].get("splits", {})):
+            values: dict[str, list[float]] = {}
+            for e in entries:
+                rates = get(e["data"], "splits", split, "fine_tuned", "report", "rates") or {}
+                rows.append([split, str(e["data"]["seed"]), f"`{e['name']}`",
+                             *(rate(rates.get(key)) for _, key in SEED_RATES)])
+                for _, key in SEED_RATES:
+                    if get(rates, key, "value") is not None:
+                        values.setdefault(key, []).append(rates[key]["value"])
+            summary = []
+            for _, key in SEED_RATES:
+                v = values.get(key) or []
+                summary.append("-" if not v else pct(sum(v) / len(v)) + (
+                    f" ({pct(min(v))} to {pct(max(v))})" if len(v) > 1 else ""))
+            rows.append([split, f"mean of {len(entries)}", "", *summary])
+        out += [f"## `{experiment}` over training seeds", "",
+                f"Strict scoring; each seed's fine-tuned model on every example of each split, then the mean over "
+                f"the seeds with its range. {'One seed so far: no spread to state yet.' if len(entries) == 1 else ''}"
+                .rstrip(), "",
+                *table(["split", "seed", "file", *(name for name, _ in SEED_RATES)], rows), ""]
+    return out
 
 
 def main() -> None:

@@ -139,6 +139,7 @@ def test_a_published_run_renders_with_its_provenance_and_is_never_overwritten(tm
     record = {**MAKE_TRAIN, "kind": "run", "command": "loralab-train experiment=toolcalls-long seed=42",
               "experiment": "toolcalls-long"}
     (run / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    (run / "config.yaml").write_text("seed: 42\nrun_name: toolcalls-long\n", encoding="utf-8")
     evaluation = _eval_report(0.5)
     single = {"n": 10, "turn_accuracy": {"value": 0.7, "k": 7, "n": 10}}
     evaluation["splits"]["test"]["fine_tuned"]["report"]["groups"] = {"category": {"single": single}}
@@ -147,7 +148,7 @@ def test_a_published_run_renders_with_its_provenance_and_is_never_overwritten(tm
     published = json.loads((results / "long_seed42_eval.json").read_text(encoding="utf-8"))
     assert published["kind"] == "eval" and published["scoring"] == "strict"
     assert published["command"] == record["command"] and published["machine"] == record["machine"]
-    assert published["splits"] == evaluation["splits"]
+    assert published["splits"] == evaluation["splits"] and published["seed"] == 42
     text = render_results.render(results, tmp_path)
     section = text.split("### `bench/results/long_seed42_eval.json`")[1]
     assert "- command: `loralab-train experiment=toolcalls-long seed=42`" in section
@@ -160,6 +161,23 @@ def test_a_published_run_renders_with_its_provenance_and_is_never_overwritten(tm
     assert (results / "long_seed42.json").read_bytes() == before
     publish_run.main([str(run), "long_seed42", "--out", str(results), "--replace"])
     assert json.loads((results / "long_seed42.json").read_text(encoding="utf-8"))["steps"] == 1
+
+
+def test_seeds_of_one_experiment_are_shown_together_with_their_mean_and_range(tmp_path):
+    results = tmp_path / "bench" / "results"
+    for seed, exact in ((42, 0.7), (43, 0.8)):
+        _write(results, f"long_seed{seed}_eval.json",
+               _eval_report(exact, scoring="strict", seed=seed, experiment="toolcalls-long", command=f"seed={seed}"))
+    _write(results, "other_eval.json", _eval_report(0.1, scoring="strict"))   # no seed: not in the table
+    text = render_results.render(results, tmp_path)
+    section = text.split("## `toolcalls-long` over training seeds")[1].split("\n## ")[0]
+    assert "| test | 42 | `bench/results/long_seed42_eval.json` | 70.0 % (70/100) |" in section
+    assert "| test | 43 | `bench/results/long_seed43_eval.json` | 80.0 % (80/100) |" in section
+    assert "| test | mean of 2 |  | 75.0 % (70.0 % to 80.0 %) |" in section
+    assert "other_eval" not in section
+    _write(tmp_path / "one", "long_seed42_eval.json",
+           _eval_report(0.7, scoring="strict", seed=42, experiment="toolcalls-long"))
+    assert "One seed so far" in render_results.render(tmp_path / "one", tmp_path)
 
 
 def test_renderer_without_superseded_files_has_no_superseded_section(tmp_path):
