@@ -288,3 +288,66 @@ def test_cli_refuses_a_gpu_memory_that_is_not_a_positive_size(capsys, size):
     err = " ".join(capsys.readouterr().err.split())
     assert f"argument --gpu-memory-gb: '{size}' is not a GPU memory size" in err
     assert "positive number of GiB" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- trainer.micro_batch_size=auto
+
+AUTO_QWEN = (*QWEN, "trainer.micro_batch_size=auto", "trainer.effective_batch_size=64")
+
+
+@pytest.mark.parametrize("hw", [H100, RTX3060], ids=["h100", "rtx3060-6gb"])
+def test_auto_micro_batch_is_the_largest_divisor_that_fits(hw):
+    """The chosen micro-batch fits in 90 % of the card; the next divisor of the effective batch up
+    does not; accumulation keeps the effective batch."""
+    from loralab.batching import batch_plan
+    from loralab.memory.micro_batch import resolve_micro_batch
+
+    cfg = config(*AUTO_QWEN)
+    resolved, chosen = resolve_micro_batch(cfg, hw)
+    micro = resolved.trainer.micro_batch_size
+    assert micro == chosen.size and 64 % micro == 0 and cfg.trainer.micro_batch_size == "auto"  # a copy
+    room = 0.9 * hw.total_memory_gb
+    plan = batch_plan(resolved.trainer, resolved.optimizer.lr)
+    assert plan.effective_batch_size == 64 and plan.gradient_accumulation_steps == 64 // micro
+    if micro < 64:
+        larger = min(d for d in (2, 4, 8, 16, 32, 64) if d > micro)
+        without = config(*AUTO_QWEN, trainer__micro_batch_size=larger, trainer__gradient_checkpointing=False)
+        assert estimate(without, hw).total_gb > room
+    fitted = config(*AUTO_QWEN, trainer__micro_batch_size=micro, trainer__gradient_checkpointing=False)
+    if estimate(fitted, hw).total_gb <= room:  # fits without recomputation: auto checkpointing agrees, off
+        from loralab.memory import gradient_checkpointing
+
+        assert not gradient_checkpointing(resolved, hw).on
+    assert "auto: the largest divisor of 64" in chosen.reason
+
+
+def test_auto_micro_batch_grows_with_the_card():
+    from loralab.memory.micro_batch import auto_micro_batch
+
+    assert auto_micro_batch(config(*AUTO_QWEN), H100).size > auto_micro_batch(config(*AUTO_QWEN), RTX3060).size
+
+
+def test_auto_micro_batch_is_one_on_a_cpu_or_without_an_estimate():
+    from loralab.memory.micro_batch import auto_micro_batch
+
+    cpu = Hardware("cpu", "test CPU", None, False, False, 2, None)
+    assert auto_micro_batch(config(*AUTO_QWEN), cpu).size == 1
+    unknown = Hardware("cuda", "a GPU of unknown size", (8, 0), True, False, 8, None)
+    decision = auto_micro_batch(config(*AUTO_QWEN), unknown)
+    assert decision.size == 1 and "no memory estimate" in decision.reason
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["trainer.micro_batch_size=auto"], "set it, e.g. trainer.effective_batch_size=16"),
+    (["trainer.micro_batch_size=big", "trainer.effective_batch_size=16"], "or auto"),
+])
+def test_auto_micro_batch_needs_the_effective_batch_and_other_words_are_refused(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        loralab.compose([*QWEN, *overrides])
+    text = str(info.value)
+    assert "trainer.micro_batch_size" in text and message in text
+
+
+def test_cli_sizes_an_auto_micro_batch_for_the_planned_card(capsys):
+    code, out = run_cli(capsys, *AUTO_QWEN, "--gpu-memory-gb", "80")
+    assert code == 0 and "micro-batch: " in out and "auto: the largest divisor of 64" in out

@@ -144,7 +144,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     validate(cfg)  # before anything is written or loaded
     from .hardware import detect
     from .memory import refuse_far_beyond_memory
+    from .memory.micro_batch import resolve_micro_batch
 
+    # trainer.micro_batch_size=auto becomes a number here, so config.yaml and a resume keep it
+    cfg, micro = resolve_micro_batch(cfg, detect(), world_size_from_env())
     refuse_far_beyond_memory(cfg, detect())
     batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the world size is known only now
     run_dir = Path(run_dir)
@@ -153,12 +156,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     # one live process per run directory: a second start or resume there is refused (rank 0 holds it)
     lock = RunLock.acquire(run_dir, "resume" if resuming else "train in") if is_main_process() else RunLock(None)
     try:
-        return _run(cfg, run_dir, checkpoint, resumed)
+        return _run(cfg, run_dir, checkpoint, resumed, micro)
     finally:
         lock.release()  # however the run ended
 
 
-def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed) -> RunResult:
+def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed, micro=None) -> RunResult:
     """The run, once its directory is locked; the status file records how it ended."""
     if resumed is None:
         _prepare_run_dir(run_dir, cfg)
@@ -168,7 +171,7 @@ def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed) -> Ru
                **({"resume_overrides": resumed.overrides} if resumed is not None and resumed.overrides else {}))
     try:
         _reserve_space(run_dir)
-        result = _train(cfg, run_dir, checkpoint)
+        result = _train(cfg, run_dir, checkpoint, micro)
     except RunInterrupted as exc:
         abort_trackers(cfg, run_dir, "interrupted")
         set_status(run_dir, "interrupted", reason=str(exc), step=exc.step)
@@ -207,13 +210,13 @@ def _run(cfg: DictConfig, run_dir: Path, checkpoint: Path | None, resumed) -> Ru
     return result
 
 
-def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None) -> RunResult:
+def _train(cfg: DictConfig, run_dir: Path, checkpoint: Path | None = None, micro=None) -> RunResult:
     """The run in its stages: the machine, the data, training (with the OOM ladder), the adapter,
     the tool-call evaluation."""
     from .run_record import Phases, record
 
     phases = Phases()  # record.json: where the wall time went
-    machine = setup_machine(cfg)
+    machine = setup_machine(cfg, micro)
     data = setup_data(cfg, run_dir, phases)
     fitted = fit(cfg, run_dir, machine, data, checkpoint, phases)
     cfg = fitted.cfg  # what the last attempt ran with (the OOM ladder may have changed it)
@@ -231,9 +234,10 @@ class Machine:
     hw: Any
     precision: Any
     environment: dict
+    micro_batch: Any = None  # how trainer.micro_batch_size=auto was sized (memory.micro_batch), if it was
 
 
-def setup_machine(cfg: DictConfig) -> Machine:
+def setup_machine(cfg: DictConfig, micro=None) -> Machine:
     """The process environment (before torch is imported), the hardware and its precision, and the
     predicted peak memory against this device, printed before anything loads."""
     from .runtime.environment import apply_environment
@@ -246,8 +250,10 @@ def setup_machine(cfg: DictConfig) -> Machine:
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
     print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")
+    if micro is not None:
+        console.print(f"micro-batch: [bold]{micro.size}[/bold] ({micro.reason})")
     console.print(summary_for_run(cfg, hw))
-    return Machine(hw, precision, environment)
+    return Machine(hw, precision, environment, micro)
 
 
 @dataclass
@@ -374,6 +380,7 @@ class Fit:
                          "parameters": counts, "effective_batch": batch.effective_batch_size,
                          "batching": batch.to_dict(), "oom_fallbacks": self.history,
                          "gradient_checkpointing": asdict(checkpointing), "padding_free": asdict(flat),
+                         "micro_batch_auto": asdict(self.machine.micro_batch) if self.machine.micro_batch else None,
                          # the hub commit actually loaded (transformers records it); None for local directories
                          "model_revision": {"requested": cfg.model.revision,
                                             "resolved": getattr(model.config, "_commit_hash", None)}}

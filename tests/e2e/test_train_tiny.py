@@ -25,6 +25,10 @@ def test_cli_run_completes_with_every_artifact(tiny_run):
     assert "trainer.max_steps=16" in (tiny_run / ".hydra/overrides.yaml").read_text()
     assert manifest["model_revision"] == {"requested": None, "resolved": None}  # a local directory has no hub commit
     assert manifest["oom_fallbacks"] == []
+    # the auto switches as decided on this CPU, each with why
+    assert manifest["gradient_checkpointing"] == {"on": False, "reason": "auto: a CPU, where it only costs time"}
+    assert manifest["padding_free"]["on"] is False and manifest["padding_free"]["attention"] == "sdpa"
+    assert manifest["micro_batch_auto"] is None
 
 
 def test_cli_run_losses_fall(tiny_run):
@@ -80,6 +84,24 @@ def test_merged_model_matches_adapter_logits(tiny_run):
         b = merged(**batch).logits
     mask = batch["attention_mask"].bool()
     assert torch.allclose(a[mask], b[mask], atol=1e-4, rtol=1e-4)
+
+
+def test_an_auto_micro_batch_is_sized_saved_and_recorded(tiny_model_dir, tmp_path):
+    """trainer.micro_batch_size=auto: 1 on a CPU; config.yaml keeps the number (a resume reuses it),
+    the manifest says why, and accumulation keeps the effective batch."""
+    run_dir = tmp_path / "auto"
+    proc = run_cli([*tiny_overrides(tiny_model_dir), "trainer.micro_batch_size=auto", "trainer.effective_batch_size=4",
+                    "trainer.max_steps=2", "trainer.eval_strategy=no", "trainer.save_strategy=no",
+                    "trainer.load_best_model_at_end=false", "eval.at_end=false", f"hydra.run.dir={run_dir}"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "micro-batch: 1 (auto: a CPU" in " ".join(proc.stdout.split())
+    from omegaconf import OmegaConf
+
+    saved = OmegaConf.load(run_dir / "config.yaml")
+    assert saved.trainer.micro_batch_size == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["micro_batch_auto"]["size"] == 1
+    assert manifest["batching"]["gradient_accumulation_steps"] == 4 and manifest["effective_batch"] == 4
 
 
 def test_second_run_into_completed_dir_is_refused(tiny_run, tiny_model_dir):

@@ -15,6 +15,7 @@ and where each constant comes from, is in loralab/memory/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 
@@ -84,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     from ..console import console
     from ..hardware import detect
     from ..memory import estimate, fallback_ladder, suggest_fallback, target_hardware
+    from ..memory.micro_batch import resolve_micro_batch
 
     try:
         cfg = compose(args.overrides)
         here, hw = detect(), target_hardware()
-        capacity = args.gpu_memory_gb if args.gpu_memory_gb is not None else hw.total_memory_gb
+        if args.gpu_memory_gb is not None:  # plan for that card: the auto switches are decided against it
+            hw = dataclasses.replace(hw, total_memory_gb=args.gpu_memory_gb)
+        capacity = hw.total_memory_gb
+        cfg, micro = resolve_micro_batch(cfg, hw)
         est = estimate(cfg, hw)
     except (ConfigError, HydraException) as exc:
         from ..errors import exit_on_user_error
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             exc = ConfigError([Problem("overrides", " ".join(args.overrides), str(exc))])
         with exit_on_user_error():
             raise exc from None
+    if micro is not None:
+        console.print(f"micro-batch: {micro.size} ({micro.reason})")
     console.print(_table(est, capacity))
     s = est.setup
     console.print(f"activations: {s['activation_bytes_per_token_per_layer']:,} B per token per layer, of which "

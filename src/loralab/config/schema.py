@@ -9,7 +9,7 @@ and auto/on/off switches are ``Optional[bool]`` with null for "auto": OmegaConf 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, DictConfig
@@ -193,8 +193,9 @@ class DataConfig:
 class TrainerConfig:
     # the option's name (conf/trainer/<name>.yaml)
     name: str = "default"
-    # examples per device per forward/backward pass: the memory knob
-    micro_batch_size: int = 8
+    # examples per device per forward/backward pass: the memory knob. auto: the largest the memory
+    # estimate fits on this GPU (1 on a CPU); needs effective_batch_size, which accumulation keeps
+    micro_batch_size: Union[int, str] = 8
     # examples per device per evaluation forward pass
     eval_batch_size: int = 16
     # micro-batches summed into one optimizer step

@@ -123,9 +123,17 @@ def _check_optimizer(cfg: DictConfig, problems: list[Problem]) -> None:
 
 def _check_trainer(cfg: DictConfig, problems: list[Problem]) -> None:
     t = cfg.trainer
+    if isinstance(t.micro_batch_size, str):
+        if t.micro_batch_size != "auto":
+            problems.append(Problem("trainer.micro_batch_size", t.micro_batch_size,
+                                    "must be a number of examples >= 1, or auto (the largest the GPU's memory fits)"))
+        elif t.effective_batch_size is None:
+            problems.append(Problem("trainer.micro_batch_size", "auto",
+                                    "auto keeps trainer.effective_batch_size (examples per optimizer step) whatever "
+                                    "micro-batch the GPU fits: set it, e.g. trainer.effective_batch_size=16"))
     for name in ("micro_batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps",
                  "eval_steps", "save_steps"):
-        if t[name] < 1:
+        if isinstance(t[name], int) and t[name] < 1:
             problems.append(Problem(f"trainer.{name}", t[name], "must be >= 1"))
     if t.max_steps == 0 or t.max_steps < -1:
         # 0 once ran a single step and reported the run completed
@@ -283,7 +291,8 @@ def _check_batching(cfg: DictConfig, problems: list[Problem]) -> None:
         if t.effective_batch_size < 1:
             problems.append(Problem("trainer.effective_batch_size", t.effective_batch_size,
                                     "must be >= 1, or null to use trainer.gradient_accumulation_steps"))
-        elif t.micro_batch_size >= 1 and t.effective_batch_size % t.micro_batch_size != 0:
+        elif isinstance(t.micro_batch_size, int) and t.micro_batch_size >= 1 \
+                and t.effective_batch_size % t.micro_batch_size != 0:
             lower = t.effective_batch_size // t.micro_batch_size * t.micro_batch_size
             nearest = " or ".join(str(v) for v in (lower, lower + t.micro_batch_size) if v >= 1)
             problems.append(Problem("trainer.effective_batch_size", t.effective_batch_size,
