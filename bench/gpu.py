@@ -342,7 +342,8 @@ def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: d
         return {**row, "error": proc["error"]}
     row.update(measured(json.loads(result.read_text()), a.warmup))
     # A: the prediction for L with checkpointing on, TRL's default (TRL keeps LoRA weights in bf16)
-    estimate = prep["estimates"].get(f"{c.batch} {'L trainer.gradient_checkpointing=true' if c.name == 'A' else c.name}")
+    predicted_as = "L trainer.gradient_checkpointing=true" if c.name == "A" else c.name
+    estimate = prep["estimates"].get(f"{c.batch} {predicted_as}")
     if estimate:
         row["estimated_allocated_gib"], row["estimated_total_gib"] = estimate["allocated_gib"], estimate["total_gib"]
     if row.get("tokens_per_s") and prep.get("peak_matmul_tflops"):

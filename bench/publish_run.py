@@ -31,7 +31,8 @@ def published(run_dir: Path) -> dict[str, dict]:
                          "evaluated to the end (record.json is written last)")
     record = json.loads((run_dir / "record.json").read_text(encoding="utf-8"))
     evaluation = json.loads((run_dir / "eval.json").read_text(encoding="utf-8"))
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) if (run_dir / "config.yaml").is_file() else {}
+    config_file = run_dir / "config.yaml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     # the training seed: several seeds' evaluations of one experiment are shown together, with their spread
     return {"": record, "_eval": {"kind": "eval", **{k: record[k] for k in PROVENANCE if k in record},
                                   "experiment": record.get("experiment"), "seed": (config or {}).get("seed"),

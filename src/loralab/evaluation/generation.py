@@ -1,7 +1,7 @@
 """Greedy generation for evaluation: prompts sorted by length into left-padded batches, the prefix
 they share computed once, a KV cache, and each answer stopping on the end-of-turn token and
-leaving its batch when it does (see _greedy_batch). How fast, against transformers' generate: bench/eval_speed.py; where the time
-goes: bench/eval_profile.py."""
+leaving its batch when it does (see _greedy_batch). How fast, against transformers' generate:
+bench/eval_speed.py; where the time goes: bench/eval_profile.py."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def left_padded_batches(tokenizer, prompts: list[str], batch_size: int, share_pr
         yield idx, torch.tensor(encoded[idx[0]][:shared], dtype=torch.long), ids, mask
 
 
-def prefill(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, cache) -> tuple[torch.Tensor, torch.Tensor]:
+def prefill(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
+            cache) -> tuple[torch.Tensor, torch.Tensor]:
     """Fill ``cache`` with a batch's prompts: the shared prefix once, for one row, its cache copied
     to every row, then each row's own tokens. Returns the last position's logits and the attention
     mask over the whole cache (the padding lies between the prefix and each row's tokens)."""
@@ -85,9 +86,10 @@ def prefill(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, 
 def _greedy_batch(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
                   stops: list[int]) -> list[list[int]]:
     """Greedy decoding of one left-padded batch with a KV cache, filled by :func:`prefill`. A row
-    that reaches an end of turn leaves the batch at once (its cache rows are dropped), so the batch gets cheaper as
-    answers finish; in ``model.generate`` the finished rows are computed, as padding, until the last
-    one ends, and the one answer that runs to ``max_new_tokens`` costs the whole batch that long.
+    that reaches an end of turn leaves the batch at once (its cache rows are dropped), so the batch
+    gets cheaper as answers finish; in ``model.generate`` the finished rows are computed, as padding,
+    until the last one ends, and the one answer that runs to ``max_new_tokens`` costs the whole
+    batch that long.
     (transformers' continuous batching avoids that too, but on CPU its paged attention attends
     across all requests and measured no faster here.) Pure greedy: no logits processor of the
     model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends the scored
