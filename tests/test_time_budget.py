@@ -209,3 +209,21 @@ def test_replan_counts_the_evaluations_still_to_come():
             stop.on_step_end(args, state, control)
         plans[eval_s] = state.max_steps
     assert plans[5.0] < plans[0.0] - 5  # ~5 evaluations of 5 s left in 85 s: ~12 steps fewer
+
+
+def test_replans_follow_the_recent_steps_when_early_ones_are_slow():
+    """Early steps pay one-time costs (3 s each for the first 12, then 1 s): each re-plan reads the
+    steps since the previous one, so the last plan follows the settled rate and the run ends near
+    its deadline instead of stopping short with budget left."""
+    now = [0.0]
+    record = {"max_time": "200s", "planned_steps": 60}
+    stop = budget_stop(deadline=200.0, started=0.0, record=record, clock=lambda: now[0], cap=1000)
+    args = SimpleNamespace(eval_strategy="no", save_strategy="no", max_steps=60, get_warmup_steps=lambda n: 0)
+    state, control = _flow(0, max_steps=60)
+    while state.global_step < state.max_steps and not control.should_training_stop:
+        now[0] += 3.0 if state.global_step < 12 else 1.0
+        state.global_step += 1
+        stop.on_step_end(args, state, control)
+    last = record["replanned"][-1]
+    assert last["s_per_step"] == pytest.approx(1.0)  # not the mean since the start (~1.2 s)
+    assert 185.0 <= now[0] <= 200.0 and not control.should_training_stop  # the plan used the budget

@@ -15,8 +15,9 @@ evaluation after training are outside it. The eval-loss evaluations during train
 estimated (one eval batch is timed and scaled to the eval set) and taken out of the budget before
 the steps are counted. The warm-up times forward and backward only: UNTIMED_SHARE of the budget is
 kept for what it does not see (the optimiser step, gradient clipping, logging, checkpoint writes),
-and once REPLAN_AT shares of the budget are spent the plan is corrected from the real steps and the
-running schedule re-spanned over it (:func:`respan_schedule`).
+and once REPLAN_AT shares of the training loop's time are spent the plan is corrected from the real
+steps since the previous correction and the running schedule re-spanned over it
+(:func:`respan_schedule`).
 The tool-call scoring of ``eval.during_training`` is not estimated: when anything makes the run
 slower than planned, the stop ends it earlier (before the schedule's end).
 
@@ -296,9 +297,12 @@ def _agreed(value: int, op: str) -> int:
     return int(tensor.item())
 
 
-# Re-plan from the real optimiser steps once these shares of the budget are spent: the warm-up
-# times forward and backward only, while a real step also pays the optimiser, the data loader and
-# the Trainer's own per-step work (at micro-batch 1 on a CPU that was ~35 % more).
+# Re-plan from the real optimiser steps once these shares of the loop's time (from its first step to
+# the deadline) are spent, or of the planned steps run: the warm-up times forward and backward only, while a real step also pays
+# the optimiser, the data loader and the Trainer's own per-step work (at micro-batch 1 on a CPU that
+# was ~35 % more). Each re-plan reads the steps since the previous one: early steps can be far slower
+# than later ones (on a CPU limited to AVX2, oneDNN builds kernels for each new sequence length:
+# 1.5 s per step at first, 0.8 s later), and a mean since the start would keep cutting the plan short.
 REPLAN_AT = (0.15, 0.5, 0.8)
 MIN_STEPS_TIMED = 5
 
@@ -326,8 +330,8 @@ def respan_schedule(lr_scheduler, total_steps: int, warmup_steps: int) -> bool:
 
 def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter, cap: int | None = None,
                 replan: bool = True, eval_every: int | None = None, eval_s: float = 0.0):
-    """A callback that, once REPLAN_AT shares of the budget are spent, re-plans the steps from the
-    real ones (and re-spans the schedule over them), and ends training once ``deadline`` (on
+    """A callback that, once REPLAN_AT shares of the loop's time are spent, re-plans the steps from
+    the real ones since the last re-plan (and re-spans the schedule over them), and ends training once ``deadline`` (on
     ``clock``) has passed, like a run reaching its last step: the state after that step is
     evaluated and saved (step strategies), and the run goes on to save the adapter and evaluate it
     as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps);
@@ -340,7 +344,9 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
     class BudgetStop(TrainerCallback):
         def __init__(self):
             self.last_end: float | None = None
+            self.loop_start: float | None = None  # the first step's end: the loop's time counts from there
             self.step_s: list[float] = []
+            self.window_start = 1  # the steps a re-plan reads: from here on (the first pays one-time costs)
             self.eval_s: list[float] = []
             self.in_eval = 0.0
             self.replans = 0
@@ -355,6 +361,8 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
             now = clock()
             if self.last_end is not None:
                 self.step_s.append(now - self.last_end - self.in_eval)
+            else:
+                self.loop_start = now
             self.last_end, self.in_eval = now, 0.0
             if replan and state.global_step < state.max_steps:
                 self._replan(args, state, kwargs.get("lr_scheduler"), now)
@@ -373,13 +381,17 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
                               f"{state.global_step:,} of {state.max_steps:,}: stopping")
 
         def _replan(self, args, state, lr_scheduler, now: float) -> None:
-            budget = deadline - started
-            if (self.replans >= len(REPLAN_AT) or now - started < REPLAN_AT[self.replans] * budget
-                    or len(self.step_s) < MIN_STEPS_TIMED):
+            loop = deadline - self.loop_start
+            window = self.step_s[self.window_start:]
+            if self.replans >= len(REPLAN_AT) or loop <= 0 or len(window) < MIN_STEPS_TIMED:
+                return
+            # the share of the loop's time spent, or of the planned steps run: a plan cut short by slow
+            # early steps still gets its corrections before it ends
+            if max((now - self.loop_start) / loop, state.global_step / state.max_steps) < REPLAN_AT[self.replans]:
                 return
             self.replans += 1
-            timed = sorted(self.step_s[1:])  # the first step after the warm-up pays one-time costs
-            s_per_step = sum(timed) / len(timed)
+            self.window_start = len(self.step_s)
+            s_per_step = sum(window) / len(window)
             one_eval = sum(self.eval_s) / len(self.eval_s) if self.eval_s else eval_s
             more = plan_steps((deadline - now) * (1 - UNTIMED_SHARE / 2), s_per_step, one_eval, eval_every)
             total = _agreed(state.global_step + more, "min")
