@@ -448,15 +448,20 @@ SEED_RATES = (("exact call", "exact_call_accuracy"), ("tool name", "tool_name_ac
 
 
 def seeds_section(current: list[dict]) -> list[str]:
-    """One table per experiment whose strict evaluations were published with their training seed
-    (bench/publish_run.py): each seed's rates per split, then their mean and range over the seeds."""
-    runs: dict[str, list[dict]] = {}
+    """One table per experiment and machine kind whose strict evaluations were published with their
+    training seed (bench/publish_run.py): each seed's rates per split, then their mean and range over
+    the seeds. A time-budgeted recipe trains more steps on a faster machine, so only runs of one
+    machine kind are seeds of each other; `make train`'s own evaluations have their table above."""
+    runs: dict[tuple[str, str], list[dict]] = {}
     for e in current:
         d = e["data"]
-        if e["kind"] == "eval" and d.get("scoring") == "strict" and d.get("seed") is not None and d.get("experiment"):
-            runs.setdefault(d["experiment"], []).append(e)
+        if (e["kind"] == "eval" and d.get("scoring") == "strict" and d.get("seed") is not None and d.get("experiment")
+                and not str(d.get("command", "")).startswith("make train")):
+            m = machine_of(d, e["kind"])
+            kind = f"GPU {m['gpu']}" if m["gpu"] else f"CPU, {cpu_kind(m)}"
+            runs.setdefault((d["experiment"], kind), []).append(e)
     out = []
-    for experiment, entries in sorted(runs.items()):
+    for (experiment, kind), entries in sorted(runs.items()):
         entries.sort(key=lambda e: e["data"]["seed"])
         rows = []
         for split in dict.fromkeys(split for e in entries for split in e["data"].get("splits", {})):
@@ -474,7 +479,7 @@ def seeds_section(current: list[dict]) -> list[str]:
                 summary.append("-" if not v else pct(sum(v) / len(v)) + (
                     f" ({pct(min(v))} to {pct(max(v))})" if len(v) > 1 else ""))
             rows.append([split, f"mean of {len(entries)}", "", *summary])
-        out += [f"## `{experiment}` over training seeds", "",
+        out += [f"## `{experiment}` over training seeds ({kind})", "",
                 f"Strict scoring; each seed's fine-tuned model on every example of each split, then the mean over "
                 f"the seeds with its range. {'One seed so far: no spread to state yet.' if len(entries) == 1 else ''}"
                 .rstrip(), "",

@@ -169,8 +169,18 @@ def test_seeds_of_one_experiment_are_shown_together_with_their_mean_and_range(tm
         _write(results, f"long_seed{seed}_eval.json",
                _eval_report(exact, scoring="strict", seed=seed, experiment="toolcalls-long", command=f"seed={seed}"))
     _write(results, "other_eval.json", _eval_report(0.1, scoring="strict"))   # no seed: not in the table
+    # make train's own evaluation has its table; a faster machine's run of the same budget is no seed of these
+    _write(results, "make_train_eval.json", _eval_report(0.2, scoring="strict", seed=42, experiment="toolcalls-long",
+                                                         command="make train"))
+    gpu = {"cpu": "AMD EPYC 9654", "cores": 16, "avx512_bf16": True, "gpu": "NVIDIA H200"}
+    _write(results, "long_gpu_eval.json", _eval_report(0.9, scoring="strict", seed=42, experiment="toolcalls-long",
+                                                       command="seed=42", machine=gpu))
     text = render_results.render(results, tmp_path)
-    section = text.split("## `toolcalls-long` over training seeds")[1].split("\n## ")[0]
+    assert "make_train_eval" not in text.split("over training seeds")[1].split("\n### ")[0]
+    section = text.split("## `toolcalls-long` over training seeds (CPU")[1].split("\n## ")[0]
+    assert "long_gpu_eval" not in section
+    assert "| test | 42 | `bench/results/long_gpu_eval.json` | 90.0 % (90/100) |" in text.split(
+        "## `toolcalls-long` over training seeds (GPU NVIDIA H200)")[1].split("\n## ")[0]
     assert "| test | 42 | `bench/results/long_seed42_eval.json` | 70.0 % (70/100) |" in section
     assert "| test | 43 | `bench/results/long_seed43_eval.json` | 80.0 % (80/100) |" in section
     assert "| test | mean of 2 |  | 75.0 % (70.0 % to 80.0 %) |" in section
