@@ -195,10 +195,15 @@ def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, li
 
 def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
     """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
+    import warnings
+
     from peft import get_peft_model
 
     config = peft_config(lora_cfg, _trainable_tokens(model, token_ids), model)
-    adapted = get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' old name for the checkpointing flag, which warns in every run
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        adapted = get_peft_model(model, config)
     if config.layers_to_transform:
         cut_backward_below(adapted, min(config.layers_to_transform))
     return adapted

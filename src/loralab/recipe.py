@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import shutil
 import time
 import traceback
@@ -247,6 +248,9 @@ def setup_machine(cfg: DictConfig, micro=None) -> Machine:
     from .memory import summary_for_run
 
     hw = detect()
+    if hw.device == "cpu" and "DS_ACCELERATOR" not in os.environ:
+        # DeepSpeed, which transformers imports when it is installed, would warn that it guessed so
+        os.environ["DS_ACCELERATOR"] = environment["DS_ACCELERATOR"] = "cpu"
     precision = resolve_precision(cfg.precision.dtype, cfg.precision.tf32, hw)
     print_config_tree(OmegaConf.create(redact(cfg)))
     console.print(f"precision: [bold]{precision.name}[/bold] ({precision.reason}) on {hw.device} {hw.device_name}")

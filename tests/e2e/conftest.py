@@ -15,4 +15,5 @@ def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-lora"
     proc = run_cli([*tiny_overrides(tiny_model_dir), f"hydra.run.dir={run_dir}"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir.parent / "console.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")  # what the user saw
     return run_dir
