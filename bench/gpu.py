@@ -41,11 +41,12 @@ from pathlib import Path
 import framework_overhead as fo
 
 # L with one of its GPU defaults turned the other way, each an existing config switch: the fused
-# LM head and length grouping off; gradient checkpointing on (L leaves it off where the memory
-# estimate says the run fits without it, as it does on an H100/H200): the memory it saves, the
-# speed it costs. Add new switches here (e.g. a kernel library) and every model and micro-batch
-# gets the row.
-ABLATIONS = ("trainer.fused_lm_head=false", "trainer.gradient_checkpointing=true", "trainer.group_by_length=false")
+# LM head, Liger's kernels and length grouping off; gradient checkpointing on (L leaves it off where
+# the memory estimate says the run fits without it, as it does on an H100/H200): the memory it
+# saves, the speed it costs; torch.compile on (off by default). Add new switches here and every
+# model and micro-batch gets the row; the time guard skips the last ones when time runs short.
+ABLATIONS = ("trainer.fused_lm_head=false", "trainer.liger_kernels=false", "trainer.gradient_checkpointing=true",
+             "trainer.group_by_length=false", "trainer.compile=true")
 MAX_LENGTH = {"gpu": 512, "cpu": 256}
 TOKENIZER_VOCAB = 1024
 BUDGET_S = 450  # 7.5 minutes: the whole script, inside one device call of 8

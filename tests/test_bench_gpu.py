@@ -54,7 +54,8 @@ def test_loralab_contender_composes_a_random_nf4_model_with_the_shared_lora(mode
     assert (t.max_steps, t.max_length, t.gradient_accumulation_steps) == (13, 512, 1)
     assert t.micro_batch_size == spec.batches[-1]
     # L's GPU defaults stay as they are: the ablations switch each off
-    assert (t.fused_lm_head, t.gradient_checkpointing, t.group_by_length) == (None, None, True)
+    assert (t.fused_lm_head, t.liger_kernels, t.gradient_checkpointing, t.group_by_length) == (None, None, None, True)
+    assert t.compile is False  # an ablation turns it on
     assert (t.eval_strategy, t.save_strategy, cfg.eval.at_end) == ("no", "no", False)
     # loralab's own defaults, not the CPU quickstart's recipe (LoRA+, a time budget)
     assert cfg.optimizer.loraplus_lr_ratio is None and cfg.trainer.get("max_time") is None

@@ -144,12 +144,14 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         console.print(f"resuming {run_dir} from {checkpoint or 'the start (no complete checkpoint)'}")
     validate(cfg)  # before anything is written or loaded
     from .hardware import detect
+    from .liger import liger_kernels
     from .memory import refuse_far_beyond_memory
     from .memory.micro_batch import resolve_micro_batch
 
     # trainer.micro_batch_size=auto becomes a number here, so config.yaml and a resume keep it
     cfg, micro = resolve_micro_batch(cfg, detect(), world_size_from_env())
     refuse_far_beyond_memory(cfg, detect())
+    liger_kernels(cfg, detect())  # a trainer.liger_kernels=true that cannot apply fails here (the family: at load)
     batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the world size is known only now
     run_dir = Path(run_dir)
     from .runlock import RunLock
@@ -371,11 +373,13 @@ class Fit:
         checkpointing = gradient_checkpointing(cfg, hw)  # per attempt: the OOM ladder may switch it on
         flat = padding_free(cfg, hw)
         with self.phases.timed("model"):
-            model = _build_peft_model(cfg, data.location, self.machine.precision, hw, checkpointing.on, data.tokenizer)
+            model, liger = _build_peft_model(cfg, data.location, self.machine.precision, hw, checkpointing.on,
+                                             data.tokenizer)
         counts = parameter_counts(model)
         batch = batch_plan(cfg.trainer, cfg.optimizer.lr, world_size_from_env())  # the ladder may change it
         _announce(cfg, data.location, counts, data.train_set, self.machine.precision,
-                  {"gradient checkpointing": checkpointing.describe(), "padding-free batches": flat.describe()},
+                  {"gradient checkpointing": checkpointing.describe(), "padding-free batches": flat.describe(),
+                   "Liger kernels": liger.describe()},
                   batch, describe_prompt(cfg.data.system_prompt, cfg.data.tools_in_prompt, data.splits.tools,
                                          data.splits.records["train"]))
         self.manifest = {**base_manifest(), "run_dir": str(self.run_dir), "model_location": data.location,
@@ -384,6 +388,7 @@ class Fit:
                          "parameters": counts, "effective_batch": batch.effective_batch_size,
                          "batching": batch.to_dict(), "oom_fallbacks": self.history,
                          "gradient_checkpointing": asdict(checkpointing), "padding_free": asdict(flat),
+                         "liger_kernels": asdict(liger), "compile": cfg.trainer.compile,
                          "micro_batch_auto": asdict(self.machine.micro_batch) if self.machine.micro_batch else None,
                          # the hub commit actually loaded (transformers records it); None for local directories
                          "model_revision": {"requested": cfg.model.revision,
@@ -485,11 +490,16 @@ def evaluate(cfg: DictConfig, run_dir: Path, fitted: Fit, data: PreparedData, ph
 def _build_peft_model(cfg: DictConfig, location: str, precision, hw, gradient_checkpointing: bool, tokenizer):
     from transformers import set_seed
 
+    from .liger import apply_liger_kernels, liger_kernels
     from .modeling import added_token_ids, apply_lora, build_model
 
     set_seed(cfg.seed)  # LoRA's random init happens before the Trainer seeds anything
     model = build_model(cfg.model, location, precision, hw, gradient_checkpointing, tokenizer=tokenizer)
-    return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model))  # added tokens' rows train too
+    liger = liger_kernels(cfg, hw, model.config.model_type)
+    if liger.on:  # into the base model's layers, which LoRA then wraps
+        apply_liger_kernels(model)
+    # added tokens' rows train too
+    return apply_lora(model, cfg.lora, added_token_ids(tokenizer, cfg.model)), liger
 
 
 def _announce(cfg: DictConfig, location: str, counts: dict, train_set, precision, decisions: dict[str, str], batch,

@@ -113,6 +113,7 @@ def sft_config_kwargs(cfg: DictConfig, precision: Precision, hw: Hardware, outpu
         adam_beta1=opt.adam_beta1,
         adam_beta2=opt.adam_beta2,
         neftune_noise_alpha=t.neftune_noise_alpha,
+        torch_compile=t.compile,
         # evaluation, checkpoints, logging
         eval_strategy=t.eval_strategy,
         eval_steps=t.eval_steps,

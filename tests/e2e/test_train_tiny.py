@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -29,6 +30,17 @@ def test_cli_run_completes_with_every_artifact(tiny_run):
     assert manifest["gradient_checkpointing"] == {"on": False, "reason": "auto: a CPU, where it only costs time"}
     assert manifest["padding_free"]["on"] is False and manifest["padding_free"]["attention"] == "sdpa"
     assert manifest["micro_batch_auto"] is None
+    assert manifest["liger_kernels"] == {"on": False, "reason": "auto: Liger's kernels are Triton GPU kernels, "
+                                                                "and this run is on cpu"}
+    assert manifest["compile"] is False
+
+
+def test_a_default_run_prints_no_warning(tiny_run):
+    # the libraries' warnings a run cannot act on (bitsandbytes' Hub kernel on a CPU, DeepSpeed's
+    # accelerator guess, peft's deprecated attribute read) are kept off the console
+    console = (tiny_run.parent / "console.txt").read_text(encoding="utf-8")
+    warnings = [line for line in console.splitlines() if re.search(r"\bWARNING\b|Warning\b", line)]
+    assert not warnings, warnings
 
 
 def test_cli_run_losses_fall(tiny_run):

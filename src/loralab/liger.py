@@ -1,0 +1,85 @@
+"""``trainer.liger_kernels``: Liger's Triton kernels for the layers between the matmuls (RMSNorm,
+SwiGLU, RoPE), patched into the model instance before LoRA wraps it. They save the activation
+memory those layers would keep for the backward pass and a share of a step's time on a GPU.
+
+Liger's fused linear cross-entropy is not used: TRL's SFTTrainer already routes the loss through
+its own fused, chunked LM head (the logits of a whole micro-batch are never materialised), and it
+refuses Liger's, which would replace the model's forward. transformers' ``use_liger_kernel`` is
+deprecated there in favour of kernels fetched from the Hub, which a machine without the hub cannot
+load; Liger's own API works offline.
+
+Nothing here imports torch or liger_kernel at module level."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from omegaconf import DictConfig
+
+from .errors import ConfigError, Problem
+from .hardware import Hardware
+
+INSTALL_HINT = "pip install 'loralab[gpu]' (or pip install liger-kernel)"
+# the layers patched; the cross-entropy stays TRL's fused LM head (see the module docstring)
+LAYERS = {"rms_norm": True, "swiglu": True, "rope": True, "cross_entropy": False,
+          "fused_linear_cross_entropy": False}
+
+
+@dataclass(frozen=True)
+class LigerKernels:
+    on: bool
+    reason: str
+
+    def describe(self) -> str:
+        return f"{'on' if self.on else 'off'} ({self.reason})"
+
+
+def supported_model_types() -> frozenset[str] | None:
+    """The model families (config.model_type) Liger has kernels for; None when it is not installed."""
+    if importlib.util.find_spec("liger_kernel") is None:
+        return None
+    from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+
+    return frozenset(MODEL_TYPE_TO_APPLY_LIGER_FN)
+
+
+def _why_not(cfg: DictConfig, hw: Hardware, model_type: str | None) -> str | None:
+    if hw.device != "cuda":
+        return f"Liger's kernels are Triton GPU kernels, and this run is on {hw.device}"
+    if cfg.model.trust_remote_code:
+        return "the model runs its own code (model.trust_remote_code), whose layers Liger does not patch"
+    types = supported_model_types()
+    if types is None:
+        return f"liger-kernel is not installed: {INSTALL_HINT}"
+    if model_type is not None and model_type not in types:
+        return f"Liger has no kernels for model type '{model_type}'"
+    return None
+
+
+def liger_kernels(cfg: DictConfig, hw: Hardware, model_type: str | None = None) -> LigerKernels:
+    """Whether the run patches Liger's kernels in, and why. ``model_type`` None: before the model is
+    loaded, every condition but the family (so that a forced ``true`` fails before the load).
+    ConfigError when ``trainer.liger_kernels=true`` cannot be honoured."""
+    requested = cfg.trainer.liger_kernels
+    if requested is False:
+        return LigerKernels(False, "trainer.liger_kernels=false")
+    why_not = _why_not(cfg, hw, model_type)
+    if why_not is None:
+        return LigerKernels(True, "trainer.liger_kernels=true" if requested else
+                            f"auto: CUDA, and Liger has kernels for {model_type or 'this model'}")
+    if requested:
+        raise ConfigError([Problem("trainer.liger_kernels", True, f"{why_not}. Set trainer.liger_kernels=null to "
+                                   "use them only where they apply, or false")])
+    return LigerKernels(False, f"auto: {why_not}")
+
+
+def apply_liger_kernels(model) -> None:
+    """Patch ``model`` (a transformers causal LM, before LoRA wraps it) in place."""
+    import inspect
+
+    from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+
+    apply = MODEL_TYPE_TO_APPLY_LIGER_FN[model.config.model_type]
+    accepted = inspect.signature(apply).parameters  # a family may lack a switch (no SwiGLU, say)
+    apply(model=model, **{name: on for name, on in LAYERS.items() if name in accepted})
