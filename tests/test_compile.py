@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-import loralab
-from loralab.hardware import Hardware, resolve_precision
 from loralab.tiny import build_tiny_model
 
+from trainer_helpers import tiny_lora_trainer
+
 pytestmark = pytest.mark.integration
-CPU = Hardware("cpu", "test CPU", None, False, False, 2, None)
 
 
 @pytest.fixture(scope="module")
@@ -22,32 +21,12 @@ def tiny_dir(tmp_path_factory):
 
 
 def _train(tiny_dir, out, compile_: bool) -> tuple[list[float], dict[str, torch.Tensor], object]:
-    from transformers import AutoModelForCausalLM
-
-    from loralab.batching import batch_plan
-    from loralab.data.pipeline import load_splits, tokenize_split
-    from loralab.modeling import apply_lora, build_tokenizer
-    from loralab.sft_trainer import LoralabSFTTrainer
-    from loralab.training_args import build_sft_config
-
-    cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
-                           "data.generator.size=100", "trainer.micro_batch_size=4", "trainer.max_steps=3",
-                           "trainer.logging_steps=1", "trainer.eval_strategy=no", "trainer.save_strategy=no",
-                           "trainer.load_best_model_at_end=false", "trainer.eval_on_start=false",
-                           "lora.dropout=0.0", "optimizer.lr=1e-3", f"trainer.compile={str(compile_).lower()}"])
-    tokenizer = build_tokenizer(cfg.model, str(tiny_dir))
-    splits = load_splits(cfg.data)
-    train = tokenize_split(splits.records["train"][:12], tokenizer, cfg.data, splits.tools,
-                           cfg.trainer.max_length, "train")
-    torch.manual_seed(0)
-    model = apply_lora(AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32), cfg.lora)
-    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(out),
-                            batch_plan(cfg.trainer, cfg.optimizer.lr))
-    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
-                                fused_lm_head=False)
+    trainer = tiny_lora_trainer(tiny_dir, out, ("trainer.micro_batch_size=4", "trainer.max_steps=3",
+                                                "trainer.logging_steps=1", "optimizer.lr=1e-3",
+                                                f"trainer.compile={str(compile_).lower()}"), rows=12)
     trainer.train()
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
-    adapter = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+    adapter = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
     return losses, adapter, trainer
 
 

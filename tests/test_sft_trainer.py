@@ -9,12 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-import loralab
-from loralab.hardware import Hardware, resolve_precision
 from loralab.sft_trainer import trained_positions
 from loralab.tiny import build_tiny_model
 
-CPU = Hardware("cpu", "test CPU", None, False, False, 2, None)
+from trainer_helpers import tiny_lora_trainer
 
 
 @pytest.fixture(scope="module")
@@ -23,34 +21,8 @@ def tiny_dir(tmp_path_factory):
 
 
 def _trainer(tiny_dir, tmp_path, packing: bool, overrides: tuple[str, ...] = ()):
-    from transformers import AutoModelForCausalLM
-
-    from loralab.data.pipeline import load_splits, tokenize_split
-    from loralab.modeling import apply_lora, build_tokenizer
-    from loralab.sft_trainer import LoralabSFTTrainer
-    from loralab.batching import batch_plan
-    from loralab.training_args import build_sft_config
-
-    cfg = loralab.compose([f"model.name_or_path={tiny_dir}", "model.source=hub", "model.name=tiny",
-                           "data.generator.size=100", f"trainer.packing={str(packing).lower()}",
-                           "trainer.micro_batch_size=3", "trainer.max_steps=1", "trainer.eval_strategy=no",
-                           "trainer.save_strategy=no", "trainer.load_best_model_at_end=false",
-                           "trainer.eval_on_start=false", "lora.dropout=0.0", *overrides])
-    tokenizer = build_tokenizer(cfg.model, str(tiny_dir))
-    splits = load_splits(cfg.data)
-    train = tokenize_split(splits.records["train"][:24], tokenizer, cfg.data, splits.tools,
-                           cfg.trainer.max_length, "train")
-    torch.manual_seed(0)
-    model = apply_lora(AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32), cfg.lora)
-    # non-zero B matrices, so the adapter's gradients depend on the whole path
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.02)
-    args = build_sft_config(cfg, resolve_precision("fp32", None, CPU), CPU, str(tmp_path / "out"),
-                            batch_plan(cfg.trainer, cfg.optimizer.lr))
-    trainer = LoralabSFTTrainer(model=model, args=args, train_dataset=train.dataset, processing_class=tokenizer,
-                                fused_lm_head=False, loraplus_lr_ratio=cfg.optimizer.loraplus_lr_ratio)
+    trainer = tiny_lora_trainer(tiny_dir, tmp_path / "out", (f"trainer.packing={str(packing).lower()}",
+                                                             "trainer.micro_batch_size=3", *overrides), nonzero_b=True)
     return trainer, next(iter(trainer.get_train_dataloader()))
 
 
