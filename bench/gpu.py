@@ -8,6 +8,9 @@ all linear layers) and the same NF4 base (double quantisation, bf16 compute):
   L  `loralab-train` with its GPU defaults (`model.init=random`: the same random checkpoint);
   L <override>  L with one speed feature switched off (ABLATIONS).
 
+Then each engine of the `distributed` group (ENGINES: zero2, zero3-offload, fsdp) trains a few steps
+of Qwen2.5-1.5B on the one GPU through torchrun, and `loralab-eval` reloads the saved adapter.
+
 Models: Qwen2.5-1.5B at micro-batch 4 and 16, Llama-3.1-8B at 2 and 8, 512 tokens; random weights
 from the shipped architectures (no hub), so only speed and memory mean anything. The rows are the
 bundled task's, rendered with the model's chat template and tokenized by a BPE tokenizer trained on
@@ -47,6 +50,12 @@ import framework_overhead as fo
 # model and micro-batch gets the row; the time guard skips the last ones when time runs short.
 ABLATIONS = ("trainer.fused_lm_head=false", "trainer.liger_kernels=false", "trainer.gradient_checkpointing=true",
              "trainer.group_by_length=false", "trainer.compile=true")
+# The engines of the `distributed` group, each run once for real on the one GPU (torchrun, one
+# process): a few steps on the smaller model, the adapter saved, then reloaded by `loralab-eval`.
+# ZeRO-3 and FSDP cannot shard 4-bit weights here, so they train bf16 LoRA. DeepSpeed's rows need
+# its wheels carried (bench/README.md); without it they are skipped with that note.
+ENGINES = {"zero2": [], "zero3-offload": ["model.quantization.mode=none"], "fsdp": ["model.quantization.mode=none"]}
+ENGINE_STEPS = 4
 MAX_LENGTH = {"gpu": 512, "cpu": 256}
 TOKENIZER_VOCAB = 1024
 BUDGET_S = 450  # 7.5 minutes: the whole script, inside one device call of 8
@@ -80,12 +89,15 @@ class Contender:
 
 
 def plan(models: dict[str, Model], names: list[str]) -> list[Contender]:
-    """A and L of every model and micro-batch first, then the ablations at the larger micro-batches,
-    then at the smaller: the time guard drops the tail."""
+    """A and L of every model and micro-batch first, then the engines (on the first model, at its
+    smaller micro-batch), then the ablations at the larger micro-batches, then at the smaller: the
+    time guard drops the tail."""
     core = [Contender(m, b, n) for m, spec in models.items() for b in spec.batches for n in names if n in ("A", "L")]
+    first = next(iter(models))
+    engines = [Contender(first, models[first].batches[0], n) for n in names if n.startswith("E ")]
     by_size = sorted(((m, b) for m, spec in models.items() for b in spec.batches),
                      key=lambda mb: mb[1] != max(models[mb[0]].batches))
-    return core + [Contender(m, b, n) for m, b in by_size for n in names if n not in ("A", "L")]
+    return core + engines + [Contender(m, b, n) for m, b in by_size for n in names if n.startswith("L ")]
 
 
 def loralab_overrides(model: Model, tokenizer_dir: Path, batch: int, a: argparse.Namespace,
@@ -325,6 +337,44 @@ def measured(r: dict, warmup: int) -> dict:
             "setup": r.get("setup")}
 
 
+def engine_overrides(model: Model, tokenizer_dir: Path, batch: int, a: argparse.Namespace, run_dir: Path,
+                     engine: str) -> list[str]:
+    """An engine run's command line: L's, on the engine, for ENGINE_STEPS steps, evaluating nothing itself
+    (loralab-eval reloads the saved adapter afterwards)."""
+    return [*loralab_overrides(model, tokenizer_dir, batch, a, run_dir), f"distributed={engine}",
+            *ENGINES[engine], f"trainer.max_steps={ENGINE_STEPS}"]
+
+
+def run_engine(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict, model: Model) -> dict:
+    """One engine: train through torchrun, then reload the adapter with loralab-eval on a few examples."""
+    import importlib.util
+
+    engine = c.name.split()[1]
+    row = {"model": c.model, "micro_batch": c.batch, "contender": c.name}
+    if engine != "fsdp" and importlib.util.find_spec("deepspeed") is None:
+        return {**row, "skipped": "DeepSpeed is not installed here: carry its wheels (bench/README.md)"}
+    work = Path(a.workdir)
+    run_dir = work / f"{c.model}-{engine}"
+    train = ["torchrun", "--standalone", "--nproc_per_node", "1", "-m", "loralab.cli.train",
+             *engine_overrides(model, Path(prep["tokenizer_dir"]), c.batch, a, run_dir, engine)]
+    proc = guard.run(train, work / f"{c.model}-{engine}.log", f"{c.model} engines", None)
+    row["wall_s"] = round(proc["wall_s"], 1)
+    if "error" in proc:
+        return {**row, "error": proc["error"]}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    row.update(steps=metrics["summary"]["global_step"], train_loss_last=metrics["final"].get("train_loss_last"),
+               adapter_saved=(run_dir / "adapter" / "adapter_model.safetensors").is_file())
+    evaluate = [sys.executable, "-m", "loralab.cli.evaluate", str(run_dir), "--splits", "test",
+                "--max-examples", "4", "--output", str(run_dir / "eval-reloaded")]
+    proc = guard.run(evaluate, work / f"{c.model}-{engine}-eval.log", f"{c.model} engines", None)
+    row["eval_wall_s"] = round(proc["wall_s"], 1)
+    if "error" in proc:
+        return {**row, "error": "the adapter did not reload: " + proc["error"]}
+    reloaded = json.loads((run_dir / "eval-reloaded" / "eval.json").read_text())
+    row["reloaded_examples"] = reloaded["splits"]["test"]["n"]
+    return row
+
+
 def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict, model: Model) -> dict:
     work = Path(a.workdir)
     tag = f"{c.model}-b{c.batch}-{c.name.replace(' ', '_').replace('=', '-')}"
@@ -381,6 +431,19 @@ def report_md(report: dict) -> str:
                 lines.append(f"- {name} micro-batch {key.split()[0]}, checkpointing "
                              f"{'on' if e['setup']['gradient_checkpointing'] else 'off'}: "
                              f"{e['allocated_gib']:.2f} / {e['total_gib']:.2f}")
+    if report.get("engines"):
+        lines += ["", f"Engines on this GPU ({ENGINE_STEPS} steps, then the adapter reloaded by loralab-eval):", ""]
+        for r in report["engines"]:
+            if "skipped" in r:
+                outcome = f"not run: {r['skipped']}"
+            elif "error" in r:
+                outcome = "failed: " + r["error"][:200].replace("\n", " ")
+            else:
+                outcome = (f"{r['steps']} steps, last loss {fmt(r['train_loss_last'], '.3f')}, adapter saved: "
+                           f"{'yes' if r['adapter_saved'] else 'no'}, reloaded and scored on "
+                           f"{r['reloaded_examples']} examples ({r['wall_s']:.0f} s + {r['eval_wall_s']:.0f} s)")
+            lines.append(f"- `distributed={r['contender'].split()[1]}` ({r['model']}, micro-batch "
+                         f"{r['micro_batch']}): {outcome}")
     if report["skipped"]:
         lines += ["", "Not run: " + "; ".join(f"{x['id']} ({x['note']})" for x in report["skipped"]) + "."]
     lines += ["", f"MFU: {fo.FLOPS_FORMULA}"]
@@ -431,16 +494,18 @@ def main() -> None:
                                    "LORALAB_CACHE": str(a.workdir / "cache")})
     os.environ.update(guard.env)  # for a preparation in this process too
     models = models_of(a)
-    names = ["A", "L", *ABLATIONS] if a.contenders == "all" else a.contenders.split(",")
-    unknown = sorted(set(names) - {"A", "L", *ABLATIONS})
+    names = ["A", "L", *ENGINES, *ABLATIONS] if a.contenders == "all" else a.contenders.split(",")
+    unknown = sorted(set(names) - {"A", "L", *ENGINES, *ABLATIONS})
     if unknown:
-        sys.exit(f"--contenders: unknown {unknown}; choose from A, L, {', '.join(ABLATIONS)}")
-    names = [n if n in ("A", "L") else f"L {n}" for n in names]
+        sys.exit(f"--contenders: unknown {unknown}; choose from A, L, {', '.join([*ENGINES, *ABLATIONS])}")
+    if a.cpu:  # the sharding engines need CUDA (validation refuses them on a CPU)
+        names = [n for n in names if n not in ENGINES]
+    names = [n if n in ("A", "L") else f"E {n}" if n in ENGINES else f"L {n}" for n in names]
     report = {"device": None, "command": shlex.join(["python", "bench/gpu.py", *sys.argv[1:]]),
               "commit": a.commit or git_sha(), "manifest": base_manifest(),
               "settings": {"mode": mode, "steps": a.steps, "warmup": a.warmup, "max_length": a.max_length,
                            "rows": a.rows, "lora": fo.LORA, "budget_s": a.budget_s, "tokenizer_vocab": TOKENIZER_VOCAB},
-              "flops_formula": fo.FLOPS_FORMULA, "models": {}, "results": [], "skipped": []}
+              "flops_formula": fo.FLOPS_FORMULA, "models": {}, "results": [], "engines": [], "skipped": []}
     out_name = None
     for c in plan(models, names):
         if c.model not in report["models"]:
@@ -465,10 +530,18 @@ def main() -> None:
         if prep is None:
             report["skipped"].append({"id": c.id, "note": "its model's preparation failed"})
             continue
-        expected = guard.expected(c.model, c.batch, models[c.model].guess_s)
+        engine = c.name.startswith("E ")
+        expected = (guard.expected(f"{c.model} engines", None, 3 * models[c.model].guess_s) if engine
+                    else guard.expected(c.model, c.batch, models[c.model].guess_s))
         if expected > guard.left():
             report["skipped"].append({"id": c.id,
                                       "note": f"time guard: ~{expected:.0f} s needed, {guard.left():.0f} s left"})
+            continue
+        if engine:
+            row = run_engine(c, a, guard, prep, models[c.model])
+            report["engines"].append(row)
+            print(f"{c.id}: {row.get('skipped') or row.get('error', '')[-300:] or 'trained, saved, reloaded'}", flush=True)
+            write(report, a.out, out_name)
             continue
         row = run_contender(c, a, guard, prep, models[c.model])
         report["results"].append(row)
@@ -482,7 +555,7 @@ def main() -> None:
     print(f"written: {path} and {path.with_suffix('.md')}")
     if not keep:
         shutil.rmtree(a.workdir, ignore_errors=True)
-    if not report["results"] or any("error" in r for r in report["results"]):
+    if not report["results"] or any("error" in r for r in report["results"] + report["engines"]):
         sys.exit(1)
 
 

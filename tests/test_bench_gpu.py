@@ -38,6 +38,47 @@ def test_plan_runs_every_a_and_l_before_the_ablations_larger_batches_first():
     assert [c.id for c in gpu.plan(quick, ["A", "L"])] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L"]
 
 
+def test_engines_run_after_a_and_l_on_the_first_models_smaller_batch():
+    names = ["A", "L", *(f"E {e}" for e in gpu.ENGINES), "L trainer.fused_lm_head=false"]
+    order = [c.id for c in gpu.plan(gpu.MODELS, names)]
+    assert order[8:11] == [f"qwen2.5-1.5b b4 E {e}" for e in gpu.ENGINES]
+    assert order[11] == "qwen2.5-1.5b b16 L trainer.fused_lm_head=false"
+
+
+@pytest.mark.parametrize("engine", sorted(gpu.ENGINES))
+def test_engine_runs_compose_validate_and_map_onto_the_trainer(engine, tmp_path):
+    from loralab.batching import batch_plan
+    from loralab.hardware import Hardware, resolve_precision
+    from loralab.training_args import sft_config_kwargs
+
+    spec = gpu.MODELS["qwen2.5-1.5b"]
+    a = Namespace(warmup=3, steps=10, max_length=512, rows=1000)
+    overrides = gpu.engine_overrides(spec, tmp_path / "tok", spec.batches[0], a, tmp_path / "run", engine)
+    cfg = loralab.compose([o for o in overrides if not o.startswith("hydra.")])
+    validate(cfg)
+    assert cfg.distributed.name == engine and cfg.trainer.max_steps == gpu.ENGINE_STEPS
+    # ZeRO-3 and FSDP cannot shard 4-bit weights here: bf16 LoRA; ZeRO-2 keeps the QLoRA base
+    assert cfg.model.quantization.mode == ("nf4" if engine == "zero2" else "none")
+    h200 = Hardware("cuda", "NVIDIA H200", (9, 0), True, False, 16, 139.8)
+    kwargs = sft_config_kwargs(cfg, resolve_precision(cfg.precision.dtype, cfg.precision.tf32, h200), h200,
+                               str(tmp_path / "out"), batch_plan(cfg.trainer, cfg.optimizer.lr))
+    assert bool(kwargs.get("deepspeed")) == engine.startswith("zero") and bool(kwargs.get("fsdp")) == (engine == "fsdp")
+
+
+def test_engine_rows_are_reported_with_what_ran_or_why_not():
+    report = {"device": "NVIDIA H200", "commit": "abc", "manifest": {"created": "now"}, "results": [], "models": {},
+              "skipped": [], "settings": {"warmup": 3, "steps": 10, "max_length": 512},
+              "engines": [{"model": "qwen2.5-1.5b", "micro_batch": 4, "contender": "E fsdp", "wall_s": 61.0,
+                           "steps": 4, "train_loss_last": 2.5, "adapter_saved": True, "reloaded_examples": 4,
+                           "eval_wall_s": 20.0},
+                          {"model": "qwen2.5-1.5b", "micro_batch": 4, "contender": "E zero2",
+                           "skipped": "DeepSpeed is not installed here"}]}
+    text = gpu.report_md(report)
+    assert ("- `distributed=fsdp` (qwen2.5-1.5b, micro-batch 4): 4 steps, last loss 2.500, adapter saved: yes, "
+            "reloaded and scored on 4 examples (61 s + 20 s)") in text
+    assert "- `distributed=zero2` (qwen2.5-1.5b, micro-batch 4): not run: DeepSpeed is not installed here" in text
+
+
 @pytest.mark.parametrize("model", sorted(gpu.MODELS))
 def test_loralab_contender_composes_a_random_nf4_model_with_the_shared_lora(model, tmp_path):
     spec = gpu.MODELS[model]
