@@ -24,6 +24,9 @@ def _cfg(*overrides: str):
 @pytest.fixture
 def installed(monkeypatch):
     """liger-kernel as if installed, with kernels for these families (it needs Triton and a GPU)."""
+    real = liger.importlib.util.find_spec
+    monkeypatch.setattr(liger.importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "liger_kernel" else real(name, *a))
     monkeypatch.setattr(liger, "supported_model_types", lambda: frozenset({"llama", "qwen2"}))
 
 
@@ -39,7 +42,9 @@ def test_forcing_them_on_a_cpu_names_the_field_and_the_way_out():
 
 
 def test_not_installed_on_cuda_is_off_by_default_and_an_error_when_forced(monkeypatch):
-    monkeypatch.setattr(liger, "supported_model_types", lambda: None)
+    real = liger.importlib.util.find_spec
+    monkeypatch.setattr(liger.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "liger_kernel" else real(name, *a))
     decision = liger.liger_kernels(_cfg(), H200, "qwen2")
     assert not decision.on and "pip install 'loralab[gpu]'" in decision.reason
     with pytest.raises(ConfigError, match=r"liger-kernel is not installed: pip install 'loralab\[gpu\]'"):
@@ -78,3 +83,21 @@ def test_a_forced_true_on_cpu_stops_before_anything_is_written(tiny_model_dir, t
     assert proc.returncode == 2
     assert "trainer.liger_kernels = True: Liger's kernels are Triton GPU kernels" in proc.stdout + proc.stderr
     assert not (forced / "manifest.json").exists() and not (forced / "status.json").exists()
+
+
+def test_installed_but_not_importable_is_off_with_the_import_error(installed, monkeypatch):
+    def broken():
+        raise ImportError("triton 2.0 is too old")
+
+    monkeypatch.setattr(liger, "supported_model_types", broken)
+    assert liger.liger_kernels(_cfg(), H200).on  # before the load only the package's presence is checked
+    decision = liger.liger_kernels(_cfg(), H200, "qwen2")
+    assert not decision.on and "does not import here (triton 2.0 is too old)" in decision.reason
+
+
+def test_a_family_patched_earlier_in_the_process_is_reported_on(installed, monkeypatch):
+    # Liger's patches are process-wide: a later run of that family computes with them whatever it asks
+    monkeypatch.setattr(liger, "PATCHED", {"qwen2"})
+    decision = liger.liger_kernels(_cfg("trainer.liger_kernels=false"), H200, "qwen2")
+    assert decision.on and "earlier run in this process" in decision.reason
+    assert not liger.liger_kernels(_cfg("trainer.liger_kernels=false"), H200, "llama").on

@@ -1,6 +1,10 @@
 """``trainer.liger_kernels``: Liger's Triton kernels for the layers between the matmuls (RMSNorm,
-SwiGLU, RoPE), patched into the model instance before LoRA wraps it. They save the activation
-memory those layers would keep for the backward pass and a share of a step's time on a GPU.
+the gated MLP's activation, RoPE: those Liger has for the model's family), patched in before LoRA
+wraps the model. They save the activation memory those layers keep for the backward pass and a
+share of a step's time on a GPU.
+
+Liger patches the family's modules and functions for the whole process, not one model: a later
+run of the same family in this process (a multirun sweep) computes with them too, and says so.
 
 Liger's fused linear cross-entropy is not used: TRL's SFTTrainer already routes the loss through
 its own fused, chunked LM head (the logits of a whole micro-batch are never materialised), and it
@@ -8,7 +12,8 @@ refuses Liger's, which would replace the model's forward. transformers' ``use_li
 deprecated there in favour of kernels fetched from the Hub, which a machine without the hub cannot
 load; Liger's own API works offline.
 
-Nothing here imports torch or liger_kernel at module level."""
+Nothing here imports torch or liger_kernel at module level, and the check before the model loads
+only looks for the package: importing Liger imports transformers and Triton."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ INSTALL_HINT = "pip install 'loralab[gpu]' (or pip install liger-kernel)"
 # the layers patched; the cross-entropy stays TRL's fused LM head (see the module docstring)
 LAYERS = {"rms_norm": True, "swiglu": True, "rope": True, "cross_entropy": False,
           "fused_linear_cross_entropy": False}
+PATCHED: set[str] = set()  # the model families this process has patched (for good: see the docstring)
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,9 @@ class LigerKernels:
         return f"{'on' if self.on else 'off'} ({self.reason})"
 
 
-def supported_model_types() -> frozenset[str] | None:
-    """The model families (config.model_type) Liger has kernels for; None when it is not installed."""
-    if importlib.util.find_spec("liger_kernel") is None:
-        return None
+def supported_model_types() -> frozenset[str]:
+    """The model families (config.model_type) Liger has kernels for; ImportError when liger-kernel
+    is missing or cannot be imported (e.g. a Triton or transformers it does not work with)."""
     from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
 
     return frozenset(MODEL_TYPE_TO_APPLY_LIGER_FN)
@@ -49,18 +54,25 @@ def _why_not(cfg: DictConfig, hw: Hardware, model_type: str | None) -> str | Non
         return f"Liger's kernels are Triton GPU kernels, and this run is on {hw.device}"
     if cfg.model.trust_remote_code:
         return "the model runs its own code (model.trust_remote_code), whose layers Liger does not patch"
-    types = supported_model_types()
-    if types is None:
+    if importlib.util.find_spec("liger_kernel") is None:
         return f"liger-kernel is not installed: {INSTALL_HINT}"
-    if model_type is not None and model_type not in types:
+    if model_type is None:  # before the model loads: the family is checked once it has
+        return None
+    try:
+        types = supported_model_types()
+    except ImportError as exc:
+        return f"liger-kernel does not import here ({exc}): reinstall it, {INSTALL_HINT}"
+    if model_type not in types:
         return f"Liger has no kernels for model type '{model_type}'"
     return None
 
 
 def liger_kernels(cfg: DictConfig, hw: Hardware, model_type: str | None = None) -> LigerKernels:
-    """Whether the run patches Liger's kernels in, and why. ``model_type`` None: before the model is
-    loaded, every condition but the family (so that a forced ``true`` fails before the load).
+    """Whether the run computes with Liger's kernels, and why. ``model_type`` None: before the model
+    is loaded, every condition but the family's (so that a forced ``true`` fails before the load).
     ConfigError when ``trainer.liger_kernels=true`` cannot be honoured."""
+    if model_type in PATCHED:
+        return LigerKernels(True, f"an earlier run in this process patched {model_type}'s layers, process-wide")
     requested = cfg.trainer.liger_kernels
     if requested is False:
         return LigerKernels(False, "trainer.liger_kernels=false")
@@ -75,11 +87,15 @@ def liger_kernels(cfg: DictConfig, hw: Hardware, model_type: str | None = None) 
 
 
 def apply_liger_kernels(model) -> None:
-    """Patch ``model`` (a transformers causal LM, before LoRA wraps it) in place."""
+    """Patch ``model`` (a transformers causal LM, before LoRA wraps it) and its family's layers."""
     import inspect
 
     from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
 
-    apply = MODEL_TYPE_TO_APPLY_LIGER_FN[model.config.model_type]
+    family = model.config.model_type
+    if family in PATCHED:
+        return
+    apply = MODEL_TYPE_TO_APPLY_LIGER_FN[family]
     accepted = inspect.signature(apply).parameters  # a family may lack a switch (no SwiGLU, say)
     apply(model=model, **{name: on for name, on in LAYERS.items() if name in accepted})
+    PATCHED.add(family)

@@ -233,12 +233,13 @@ class TrainerConfig:
     # TRL's tiled LM head. null: on for CUDA (where it saves memory), off on CPU (where it costs ~50 %
     # per step) | true | false
     fused_lm_head: Optional[bool] = None
-    # Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (the LM head stays TRL's). null: on for CUDA
-    # where liger-kernel is installed (pip install 'loralab[gpu]') and has kernels for the model's
-    # family | true (an error where it cannot apply) | false
+    # Liger's Triton kernels for RMSNorm, the MLP's activation and RoPE (the LM head stays TRL's).
+    # null: on for CUDA where liger-kernel is installed (pip install 'loralab[gpu]') and has kernels
+    # for the model's family | true (an error where it cannot apply) | false
     liger_kernels: Optional[bool] = None
     # torch.compile the model (transformers' torch_compile, inductor): the first steps pay the
-    # compilation, and each new input shape may compile again
+    # compilation, and each new input shape may compile again (with max_time, the warm-up times the
+    # uncompiled model; the re-plans then follow the compiled steps)
     compile: bool = False
     # when to evaluate
     eval_strategy: Strategy = Strategy.steps
