@@ -364,8 +364,10 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
             else:
                 self.loop_start = now
             self.last_end, self.in_eval = now, 0.0
-            if replan and state.global_step < state.max_steps:
-                self._replan(args, state, kwargs.get("lr_scheduler"), now)
+            if replan and state.global_step < state.max_steps and self.replans < len(REPLAN_AT):
+                # every rank asks at every step (the collectives pair up), and all re-plan when any is due
+                if _agreed(int(self._replan_due(state, now)), "max"):
+                    self._replan(args, state, kwargs.get("lr_scheduler"), now)
             if state.global_step >= state.max_steps or not _agreed(int(now >= deadline), "max"):
                 return
             control.should_training_stop = True
@@ -380,15 +382,16 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
                 console.print(f"[bold yellow]time budget {record['max_time']} spent[/bold yellow] at step "
                               f"{state.global_step:,} of {state.max_steps:,}: stopping")
 
-        def _replan(self, args, state, lr_scheduler, now: float) -> None:
+        def _replan_due(self, state, now: float) -> bool:
+            """Once the share of the loop's time spent, or of the planned steps run, reaches the next
+            REPLAN_AT: a plan cut short by slow early steps still gets its corrections before it ends."""
             loop = deadline - self.loop_start
+            if loop <= 0 or len(self.step_s) - self.window_start < MIN_STEPS_TIMED:
+                return False
+            return max((now - self.loop_start) / loop, state.global_step / state.max_steps) >= REPLAN_AT[self.replans]
+
+        def _replan(self, args, state, lr_scheduler, now: float) -> None:
             window = self.step_s[self.window_start:]
-            if self.replans >= len(REPLAN_AT) or loop <= 0 or len(window) < MIN_STEPS_TIMED:
-                return
-            # the share of the loop's time spent, or of the planned steps run: a plan cut short by slow
-            # early steps still gets its corrections before it ends
-            if max((now - self.loop_start) / loop, state.global_step / state.max_steps) < REPLAN_AT[self.replans]:
-                return
             self.replans += 1
             self.window_start = len(self.step_s)
             s_per_step = sum(window) / len(window)
