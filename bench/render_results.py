@@ -448,17 +448,19 @@ SEED_RATES = (("exact call", "exact_call_accuracy"), ("tool name", "tool_name_ac
 
 
 def seeds_section(current: list[dict]) -> list[str]:
-    """One table per experiment and machine kind whose strict evaluations were published with their
-    training seed (bench/publish_run.py): each seed's rates per split, then their mean and range over
-    the seeds. A time-budgeted recipe trains more steps on a faster machine, so only runs of one
-    machine kind are seeds of each other; `make train`'s own evaluations have their table above."""
+    """One table per experiment and machine kind (GPU, or CPU cores and instruction set) whose strict
+    evaluations were published with their training seed (bench/publish_run.py): each seed's rates per
+    split, then their mean and range over the seeds. A time-budgeted recipe trains more steps on a
+    faster machine, so only runs of one machine kind are seeds of each other; `make train`'s own
+    evaluations have their table above."""
     runs: dict[tuple[str, str], list[dict]] = {}
     for e in current:
         d = e["data"]
         if (e["kind"] == "eval" and d.get("scoring") == "strict" and d.get("seed") is not None and d.get("experiment")
                 and not str(d.get("command", "")).startswith("make train")):
             m = machine_of(d, e["kind"])
-            kind = f"GPU {m['gpu']}" if m["gpu"] else f"CPU, {cpu_kind(m)}"
+            cores = f"{m['cores']} cores, " if m["cores"] else ""
+            kind = f"GPU {m['gpu']}" if m["gpu"] else f"CPU, {cores}{cpu_kind(m)}"
             runs.setdefault((d["experiment"], kind), []).append(e)
     out = []
     for (experiment, kind), entries in sorted(runs.items()):
