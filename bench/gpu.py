@@ -540,7 +540,8 @@ def main() -> None:
         if engine:
             row = run_engine(c, a, guard, prep, models[c.model])
             report["engines"].append(row)
-            print(f"{c.id}: {row.get('skipped') or row.get('error', '')[-300:] or 'trained, saved, reloaded'}", flush=True)
+            outcome = row.get("skipped") or row.get("error", "")[-300:] or "trained, saved, reloaded"
+            print(f"{c.id}: {outcome}", flush=True)
             write(report, a.out, out_name)
             continue
         row = run_contender(c, a, guard, prep, models[c.model])

@@ -298,11 +298,11 @@ def _agreed(value: int, op: str) -> int:
 
 
 # Re-plan from the real optimiser steps once these shares of the loop's time (from its first step to
-# the deadline) are spent, or of the planned steps run: the warm-up times forward and backward only, while a real step also pays
-# the optimiser, the data loader and the Trainer's own per-step work (at micro-batch 1 on a CPU that
-# was ~35 % more). Each re-plan reads the steps since the previous one: early steps can be far slower
-# than later ones (on a CPU limited to AVX2, oneDNN builds kernels for each new sequence length:
-# 1.5 s per step at first, 0.8 s later), and a mean since the start would keep cutting the plan short.
+# the deadline) are spent, or of the planned steps run: the warm-up times forward and backward only,
+# while a real step also pays the optimiser, the data loader and the Trainer's own per-step work (at
+# micro-batch 1 on a CPU that was ~35 % more). Each re-plan reads the steps since the previous one:
+# early steps can be far slower than later ones (on a CPU limited to AVX2, oneDNN builds kernels for
+# each new sequence length), and a mean since the start would keep cutting the plan short.
 REPLAN_AT = (0.15, 0.5, 0.8)
 MIN_STEPS_TIMED = 5
 
@@ -331,8 +331,8 @@ def respan_schedule(lr_scheduler, total_steps: int, warmup_steps: int) -> bool:
 def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter, cap: int | None = None,
                 replan: bool = True, eval_every: int | None = None, eval_s: float = 0.0):
     """A callback that, once REPLAN_AT shares of the loop's time are spent, re-plans the steps from
-    the real ones since the last re-plan (and re-spans the schedule over them), and ends training once ``deadline`` (on
-    ``clock``) has passed, like a run reaching its last step: the state after that step is
+    the real ones since the last re-plan (and re-spans the schedule over them), and ends training
+    once ``deadline`` (on ``clock``) has passed, like a run reaching its last step: the state after that step is
     evaluated and saved (step strategies), and the run goes on to save the adapter and evaluate it
     as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps);
     ``eval_every`` and ``eval_s``: the evaluations' cadence, and the warm-up's estimate of one until
