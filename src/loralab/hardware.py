@@ -31,6 +31,18 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An auto switch as decided for this run, and why: the start-of-run summary and the manifest
+    show both."""
+
+    on: bool
+    reason: str
+
+    def describe(self) -> str:
+        return f"{'on' if self.on else 'off'} ({self.reason})"
+
+
+@dataclass(frozen=True)
 class Precision:
     """The resolved precision: model weights dtype and the trainer's autocast flags."""
 

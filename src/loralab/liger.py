@@ -18,12 +18,10 @@ only looks for the package: importing Liger imports transformers and Triton."""
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
-
 from omegaconf import DictConfig
 
 from .errors import ConfigError, Problem
-from .hardware import Hardware
+from .hardware import Decision, Hardware
 
 INSTALL_HINT = "pip install 'loralab[gpu]' (or pip install liger-kernel)"
 # the layers patched; the cross-entropy stays TRL's fused LM head (see the module docstring)
@@ -32,13 +30,7 @@ LAYERS = {"rms_norm": True, "swiglu": True, "rope": True, "cross_entropy": False
 PATCHED: set[str] = set()  # the model families this process has patched (for good: see the docstring)
 
 
-@dataclass(frozen=True)
-class LigerKernels:
-    on: bool
-    reason: str
-
-    def describe(self) -> str:
-        return f"{'on' if self.on else 'off'} ({self.reason})"
+LigerKernels = Decision  # whether the run computes with Liger's kernels
 
 
 def supported_model_types() -> frozenset[str]:

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 
 from omegaconf import DictConfig
 
-from ..hardware import Hardware, cuda_only_by_default, detect, resolve_precision
+from ..hardware import Decision, Hardware, cuda_only_by_default, detect, resolve_precision
 from .geometry import Geometry, geometry
 
 GiB = 2**30
@@ -284,13 +284,7 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     return MemoryEstimate(tuple(parts), setup, at_load)
 
 
-@dataclass(frozen=True)
-class Checkpointing:
-    on: bool
-    reason: str
-
-    def describe(self) -> str:
-        return f"{'on' if self.on else 'off'} ({self.reason})"
+Checkpointing = Decision  # gradient checkpointing as decided for a run
 
 
 def gradient_checkpointing(cfg: DictConfig, hw: Hardware) -> Checkpointing:
