@@ -5,9 +5,11 @@ On a completed run (default: the newest under experiments/), loralab's own gener
 with the adapter beside the base weights, as ``loralab-eval`` runs it, then with the adapter merged
 into them. Every forward pass of the model is timed and its work counted:
 
-* **prefill**: the batch's prompts at once (left-padded; every position is computed, padding too,
-  and only the last position's logits are kept);
-* **decode**: one new token per live row per step, attending to the cache.
+* **prefill**: a group of prompts at once, the first batch and then the prompts that join it as
+  answers end (left-padded; every position is computed, padding too, and only the last position's
+  logits are kept);
+* **decode**: one new token per row per step, attending to the cache (rows whose answers ended
+  and have not left yet count too: they are computed).
 
 The work of a forward pass is counted as 2 FLOPs per weight per position through the transformer's
 linear layers, plus the LM head on the positions whose logits are kept, plus attention
@@ -129,30 +131,28 @@ def one_step_ms(model, tokenizer, context: int, reps: int = 20) -> float:
 
 
 def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps: int = 3) -> dict:
-    """torch.profiler's share of self CPU time per operator (top 8), for the longest batch's prefill
-    and for ``decode_steps`` decode steps after it: which kernels the time goes to."""
-    from transformers import DynamicCache
+    """torch.profiler's share of self CPU time per operator (top 8), for the prefill of the
+    ``batch`` longest prompts and for ``decode_steps`` decode steps after it: which kernels the time
+    goes to."""
+    from loralab.evaluation.generation import SharedStart, decode_step, prefill, shared_prefix_length
 
-    from loralab.evaluation.generation import left_padded_batches, prefill
-
-    _, prefix, ids, mask = next(left_padded_batches(tokenizer, prompts, batch))
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    longest = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)[:batch]
 
     def top(prof) -> dict:
         events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
         total = sum(e.self_cpu_time_total for e in events) or 1
         return {e.key: round(e.self_cpu_time_total / total, 3) for e in events[:8]}
 
-    out = {"batch_shape": list(ids.shape), "shared_prefix": len(prefix)}
     with torch.inference_mode():
-        cache = DynamicCache(config=model.config)
+        shared = SharedStart(model, encoded[0][:shared_prefix_length(encoded)])
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            logits, mask = prefill(model, prefix, ids, mask, cache)
-        out["prefill"] = top(prof)
+            live = prefill(model, shared, [encoded[i] for i in longest], longest, tokenizer.pad_token_id)
+        out = {"batch_shape": [len(longest), live.mask.shape[1] - len(shared.tokens)],
+               "shared_prefix": len(shared.tokens), "prefill": top(prof)}
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             for _ in range(decode_steps):
-                mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=-1)
-                logits = model(input_ids=logits.argmax(-1)[:, None], attention_mask=mask,
-                               position_ids=mask.sum(-1, keepdim=True) - 1, cache=cache, use_cache=True).logits[:, -1]
+                decode_step(model, live)
         out["decode"] = top(prof)
     return out
 

@@ -4,11 +4,11 @@ On a completed run (default: the newest under experiments/), the same prompts of
 the same model (base + the run's adapter, as ``loralab-eval`` loads it), the same batch size and
 max_new_tokens (derived from the longest gold answer), in turns (A B A B ...):
 
-  H  ``model.generate`` on loralab's length-sorted, left-padded batches, pure greedy (no
-     repetition penalty, as loralab): finished answers are computed, as padding, until the
-     batch's longest answer ends;
-  L  loralab's generation (loralab.evaluation.generation.generate): a finished answer leaves its
-     batch, and its cache rows with it.
+  H  ``model.generate`` on length-sorted, left-padded batches, pure greedy (no repetition
+     penalty, as loralab): finished answers are computed, as padding, until the batch's longest
+     answer ends;
+  L  loralab's generation (loralab.evaluation.generation.generate), continuously batched: rows
+     whose answers ended leave, and waiting prompts take their place.
 
 Reports examples/s of each (medians over --reps), the L/H ratio (median of per-repetition ratios)
 and how many answers are identical (both greedy: they differ only where batch-size-dependent
@@ -31,15 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def hf_generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int) -> list[str]:
-    """Contender H: the same batches as loralab's, each prompt whole and left-padded (no shared prefix
-    apart), through transformers' generate."""
-    from loralab.evaluation.generation import left_padded_batches, stop_token_ids
+    """Contender H: prompts sorted longest first into batches of ``batch_size``, each prompt whole and
+    left-padded, through transformers' generate."""
+    from loralab.evaluation.generation import left_pad, stop_token_ids
 
     stops = stop_token_ids(model, tokenizer)
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
     texts = [""] * len(prompts)
-    for idx, prefix, ids, mask in left_padded_batches(tokenizer, prompts, batch_size):
-        prefix = prefix.expand(len(ids), -1)
-        ids, mask = torch.cat([prefix, ids], dim=-1), torch.cat([torch.ones_like(prefix), mask], dim=-1)
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        ids, mask = left_pad([encoded[i] for i in idx], tokenizer.pad_token_id)
         width = ids.shape[1]
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
@@ -100,7 +102,7 @@ def main() -> None:
           f"{result['device']}; medians of {args.reps} alternating repetition(s).\n\n"
           "| contender | seconds | examples/s |\n|---|---|---|\n"
           f"| H (transformers generate, padded batches) | {result['seconds']['H']} | {result['examples_per_s']['H']} |\n"
-          f"| L (loralab: finished answers leave the batch) | {result['seconds']['L']} | "
+          f"| L (loralab: continuous batching) | {result['seconds']['L']} | "
           f"{result['examples_per_s']['L']} |\n\n"
           f"L/H speed-up: {result['speedup_L_over_H']}x; identical answers: {result['identical_answers']} of "
           f"{result['examples']}.\n")

@@ -1,5 +1,6 @@
-"""Evaluation generation: batched greedy decoding returns, in input order, what plain one-prompt
-greedy decoding returns, and stops computing an answer once it has ended."""
+"""Evaluation generation: continuously batched greedy decoding returns, in input order, what plain
+one-prompt greedy decoding returns, stops computing an answer once it has ended, and lets waiting
+prompts take the freed rows."""
 
 from __future__ import annotations
 
@@ -80,26 +81,79 @@ def test_a_finished_answer_leaves_the_batch(lora_model):
     assert result.new_tokens == 0 + 1 + 2 + 3 + 4 + 5 and sum(t == "" for t in result.texts) == 1
 
 
-def test_the_shared_prefix_is_computed_once_per_batch(lora_model):
+def forward_shapes(model):
+    """Record the (rows, positions) of every forward pass's input ids; returns the list and the hook."""
+    shapes = []
+    hook = model.get_base_model().model.embed_tokens.register_forward_hook(
+        lambda _m, inputs, _out: shapes.append(tuple(inputs[0].shape)))
+    return shapes, hook
+
+
+def test_the_shared_prefix_is_computed_once(lora_model):
     """The system prompt's tokens go through the model once, for one row; each row's own tokens
-    (and only those) go through in the batch's pass."""
-    from loralab.evaluation.generation import generate, left_padded_batches, shared_prefix_length
+    (and only those) go through in the batch's pass, and prompts that join later reuse the start."""
+    from loralab.evaluation.generation import generate, left_pad, shared_prefix_length
 
     model, tokenizer = lora_model
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in WITH_SYSTEM]
     shared = shared_prefix_length(encoded)
     assert shared >= len(tokenizer(SYSTEM, add_special_tokens=False)["input_ids"]) - 1
-    (_, prefix, ids, mask), = left_padded_batches(tokenizer, WITH_SYSTEM, len(WITH_SYSTEM))
-    assert prefix.tolist() == encoded[0][:shared]
+    ids, mask = left_pad([e[shared:] for e in encoded], tokenizer.pad_token_id)
     assert sorted(mask.sum(-1).tolist()) == sorted(len(e) - shared for e in encoded)
-    shapes = []
-    hook = model.get_base_model().model.embed_tokens.register_forward_hook(
-        lambda _m, inputs, _out: shapes.append(tuple(inputs[0].shape)))
+    shapes, hook = forward_shapes(model)
     try:
         generate(model, tokenizer, WITH_SYSTEM, max_new_tokens=1, batch_size=len(WITH_SYSTEM))
+        assert shapes == [(1, shared), tuple(ids.shape)]
+        shapes.clear()
+        generate(model, tokenizer, WITH_SYSTEM, max_new_tokens=1, batch_size=2)  # three groups, one start
     finally:
         hook.remove()
-    assert shapes == [(1, shared), tuple(ids.shape)]
+    assert shapes[0] == (1, shared) and [rows for rows, _ in shapes[1:]] == [2, 2, 2]
+    assert all(positions == max(len(e) for e in encoded) - shared for _, positions in shapes[1:2])
+
+
+def test_waiting_prompts_join_while_others_decode(lora_model, monkeypatch):
+    """Continuous batching: when a row's answer ends, a waiting prompt is prefilled and decodes beside
+    the row still going, so the batch stays full and the answers stay those of one prompt at a time."""
+    from loralab.evaluation import generation
+
+    model, tokenizer = lora_model
+    full = one_by_one(model, tokenizer, PROMPTS, 12)
+    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
+    monkeypatch.setattr(generation, "stop_token_ids", lambda *_: [stop])
+    shapes, hook = forward_shapes(model)
+    try:
+        texts = generation.generate(model, tokenizer, PROMPTS, max_new_tokens=12, batch_size=2).texts
+    finally:
+        hook.remove()
+    assert texts == [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False)
+                     for a in full]
+    # a one-row prefill followed by a two-row decode step: a prompt joined a row mid-answer
+    joined = [i for i, (rows, positions) in enumerate(shapes[1:-1], 1)
+              if positions > 1 and rows == 1 and shapes[i + 1] == (2, 1)]
+    assert joined
+
+
+def test_rows_join_and_leave_a_sliding_window_cache():
+    """A model whose layers attend over a window (Mistral-style) keeps its answers exact when rows join
+    a batch whose cache is past the window, and when leading columns are dropped."""
+    from transformers import MistralConfig, MistralForCausalLM
+
+    from loralab.evaluation import generation
+    from loralab.tiny import build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer()
+    torch.manual_seed(0)
+    config = MistralConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, sliding_window=5,
+                           pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = MistralForCausalLM(config).eval()
+    full = one_by_one(model, tokenizer, PROMPTS, 10)
+    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
+    expected = [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False) for a in full]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "stop_token_ids", lambda *_: [stop])
+        assert generation.generate(model, tokenizer, PROMPTS, max_new_tokens=10, batch_size=2).texts == expected
 
 
 @pytest.mark.parametrize("sequences, shared", [
@@ -116,3 +170,27 @@ def test_no_prompts_no_work(lora_model):
 
     model, tokenizer = lora_model
     assert generate(model, tokenizer, [], max_new_tokens=8).texts == []
+
+
+def test_a_growing_cache_layer_appends_in_place_and_equals_concatenation():
+    """Each step's keys and values land in room held after the stored ones (no copy of the cache per
+    token), and what the layer returns is what concatenation returns, also after its rows change."""
+    from transformers.cache_utils import DynamicLayer
+
+    from loralab.evaluation.generation import GrowingLayer
+
+    torch.manual_seed(0)
+    growing, plain = GrowingLayer(), DynamicLayer()
+    steps = [torch.randn(3, 2, 5, 4)] + [torch.randn(3, 2, 1, 4) for _ in range(GrowingLayer.ROOM + 3)]
+    pointers = []
+    for step in steps:
+        keys, values = growing.update(step, -step)
+        expected_keys, expected_values = plain.update(step, -step)
+        assert torch.equal(keys, expected_keys) and torch.equal(values, expected_values)
+        pointers.append(keys.data_ptr())
+    # one move into new room when the first step's room ran out, none in between
+    assert len(set(pointers[1:])) == 2
+    for layer in (growing, plain):  # rows leave, as when answers end
+        layer.batch_select_indices(torch.tensor([0, 2]))
+    step = torch.randn(2, 2, 1, 4)
+    assert torch.equal(growing.update(step, -step)[0], plain.update(step, -step)[0])

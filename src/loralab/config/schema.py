@@ -361,7 +361,7 @@ class EvalConfig:
     # the base model answers the first N of the fine-tuned model's examples, and the before/after
     # comparison is paired on those; null: all of them (its answers are cached per model and data)
     base_max_examples: Optional[int] = None
-    # prompts generated together (short prompts in large batches are fastest)
+    # answers decoded together; as answers end, waiting prompts take their rows
     batch_size: int = 32
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None

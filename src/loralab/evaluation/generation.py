@@ -1,14 +1,17 @@
-"""Greedy generation for evaluation: prompts sorted by length into left-padded batches, the prefix
-they share computed once, a KV cache, and each answer stopping on the end-of-turn token and
-leaving its batch when it does (see _greedy_batch). How fast, against transformers' generate:
+"""Greedy generation for evaluation, continuously batched (see :func:`generate`): prompts taken
+longest first, the start they share computed once, a KV cache whose rows leave when their answers
+end and are replaced by waiting prompts. How fast, against transformers' generate:
 bench/eval_speed.py; where the time goes: bench/eval_profile.py."""
 
 from __future__ import annotations
 
+import copy
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import torch
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 
 @dataclass
@@ -46,96 +49,218 @@ def shared_prefix_length(sequences: list[list[int]]) -> int:
     return max(limit, 0)
 
 
-def left_padded_batches(tokenizer, prompts: list[str], batch_size: int, share_prefix: bool = True):
-    """Yield (prompt indices, shared prefix ids, input ids, attention mask) per batch: prompts sorted
-    longest first, so each batch pads little. The tokens every prompt of the batch starts with (the
-    system prompt, a tool listing) come apart, to be computed once (unless ``share_prefix`` is
-    false: bench/eval_profile.py measures both); the rest is padded on the left, so every prompt
-    ends where generation starts."""
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        shared = shared_prefix_length([encoded[i] for i in idx]) if share_prefix else 0
-        rest = [encoded[i][shared:] for i in idx]
-        width = max(len(r) for r in rest)
-        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, tokens in enumerate(rest):
-            ids[row, width - len(tokens):] = torch.tensor(tokens)
-            mask[row, width - len(tokens):] = 1
-        yield idx, torch.tensor(encoded[idx[0]][:shared], dtype=torch.long), ids, mask
+def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows padded on the left to one width, so every row ends where generation starts, and
+    their attention mask."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, tokens in enumerate(rows):
+        ids[row, width - len(tokens):] = torch.tensor(tokens, dtype=torch.long)
+        mask[row, width - len(tokens):] = 1
+    return ids, mask
 
 
-def prefill(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
-            cache) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fill ``cache`` with a batch's prompts: the shared prefix once, for one row, its cache copied
-    to every row, then each row's own tokens. Returns the last position's logits and the attention
-    mask over the whole cache (the padding lies between the prefix and each row's tokens)."""
-    if len(prefix):
-        model(input_ids=prefix[None], attention_mask=torch.ones_like(prefix)[None], cache=cache, use_cache=True,
-              logits_to_keep=1)
-        cache.batch_repeat_interleave(len(ids))
-        mask = torch.cat([mask.new_ones((len(ids), len(prefix))), mask], dim=-1)
+class GrowingLayer(DynamicLayer):
+    """A full-attention cache layer that appends each step's keys and values into spare room held
+    after them, where DynamicLayer concatenates: a copy of the whole cache per layer per generated
+    token, which grows with the batch and its context. The stored keys are a view of the room; once
+    they are replaced (rows joined or dropped), the next step moves them into new room."""
+
+    ROOM = 64  # positions allocated ahead, so a copy happens once per ROOM steps at most
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized or self.keys.numel() == 0:
+            return super().update(key_states, value_states, *args, **kwargs)
+        length, new = self.keys.shape[-2], key_states.shape[-2]
+        room = getattr(self, "_room", None)
+        if (room is None or room[0].data_ptr() != self.keys.data_ptr() or room[0].shape[0] != len(self.keys)
+                or room[0].shape[-2] < length + new):
+            shape = (*self.keys.shape[:2], length + new + self.ROOM, self.keys.shape[-1])
+            room = (self.keys.new_empty(shape), self.values.new_empty(shape))
+            room[0][..., :length, :] = self.keys
+            room[1][..., :length, :] = self.values
+            self._room = room
+        room[0][..., length:length + new, :] = key_states
+        room[1][..., length:length + new, :] = value_states
+        self.keys, self.values = room[0][..., :length + new, :], room[1][..., :length + new, :]
+        return self.keys, self.values
+
+
+# Layers whose keys and values are plain [rows, heads, positions, dim] tensors aligned on the last
+# position: rows of two such caches can be joined, and leading positions no row uses dropped.
+_JOINABLE = (DynamicLayer, GrowingLayer, DynamicSlidingWindowLayer)
+
+
+class LiveBatch:
+    """The answers being decoded together: their KV cache and attention mask (every row padded on
+    the left, all ending at the same column), the logits of each row's next token, the prompt each
+    row answers and whether it has ended. Ended rows stay until enough have ended to be worth a
+    copy of the cache (see :func:`generate`); they are computed, and ignored, meanwhile."""
+
+    def __init__(self, cache, mask: torch.Tensor, logits: torch.Tensor, prompts: list[int]):
+        self.cache, self.mask, self.logits, self.prompts = cache, mask, logits, prompts
+        self.ended = [False] * len(prompts)
+
+    @property
+    def joinable(self) -> bool:
+        return all(type(layer) in _JOINABLE for layer in self.cache.layers)
+
+    def live(self) -> int:
+        return self.ended.count(False)
+
+    def join(self, other: LiveBatch) -> None:
+        """Take ``other``'s rows below this batch's: the narrower is padded on the left."""
+        width = max(self.mask.shape[1], other.mask.shape[1])
+        for layer, new in zip(self.cache.layers, other.cache.layers):
+            if not layer.is_initialized:  # a layer that shares another's cache holds none
+                continue
+            layer.keys = _stack_right_aligned(layer.keys, new.keys)
+            layer.values = _stack_right_aligned(layer.values, new.values)
+            if isinstance(getattr(layer, "cumulative_length", None), int):
+                layer.cumulative_length = width
+        self.mask = _stack_right_aligned(self.mask, other.mask)
+        self.logits = torch.cat([self.logits, other.logits])
+        self.prompts += other.prompts
+        self.ended += other.ended
+
+    def drop_ended(self) -> None:
+        """Remove the ended rows, then the leading columns that no remaining row attends to."""
+        keep = [row for row, ended in enumerate(self.ended) if not ended]
+        if len(keep) == len(self.ended):
+            return
+        index = torch.tensor(keep, device=self.mask.device)
+        self.cache.batch_select_indices(index.cpu())  # a CPU index serves cache layers on any device
+        self.mask, self.logits = self.mask[index], self.logits[index]
+        self.prompts = [self.prompts[row] for row in keep]
+        self.ended = [False] * len(keep)
+        unused = int(self.mask.any(0).long().argmax()) if self.joinable else 0
+        if unused:
+            width = self.mask.shape[1] - unused
+            self.mask = self.mask[:, unused:]
+            for layer in self.cache.layers:
+                if layer.is_initialized:
+                    stored = min(layer.keys.shape[-2], width)
+                    layer.keys, layer.values = layer.keys[..., -stored:, :], layer.values[..., -stored:, :]
+                    if isinstance(getattr(layer, "cumulative_length", None), int):
+                        layer.cumulative_length = width
+
+
+def _stack_right_aligned(top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
+    """``top``'s rows above ``bottom``'s, each padded with zeros on the left of dimension -2 (the
+    positions of a [rows, heads, positions, dim] cache) or -1 (a [rows, positions] mask)."""
+    dim = -2 if top.dim() == 4 else -1
+    width = max(top.shape[dim], bottom.shape[dim])
+    out = top.new_zeros((len(top) + len(bottom), *top.shape[1:dim], width, *top.shape[dim:][1:]))
+    out.narrow(0, 0, len(top)).narrow(dim, width - top.shape[dim], top.shape[dim]).copy_(top)
+    out.narrow(0, len(top), len(bottom)).narrow(dim, width - bottom.shape[dim], bottom.shape[dim]).copy_(bottom)
+    return out
+
+
+class SharedStart:
+    """The tokens every prompt starts with (a system prompt, a tool listing), computed once, for one
+    row, and copied to each group of prompts as it is prefilled."""
+
+    def __init__(self, model, tokens: list[int]):
+        self.tokens, self.cache = tokens, _new_cache(model)
+        if tokens:
+            ids = torch.tensor(tokens, device=_device(model))[None]
+            model(input_ids=ids, attention_mask=torch.ones_like(ids), cache=self.cache, use_cache=True,
+                  logits_to_keep=1)
+
+    def cache_for(self, rows: int):
+        """A cache holding the shared start for ``rows`` rows (empty when there is none)."""
+        cache = copy.deepcopy(self.cache)
+        cache.batch_repeat_interleave(rows)
+        return cache
+
+
+def _new_cache(model):
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=getattr(model, "config", None))
+    cache.layers = [GrowingLayer() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    return cache
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int) -> LiveBatch:
+    """A batch of new rows: a copy of the shared start's cache, then each row's own tokens, padded on
+    the left, in one pass that keeps only the last position's logits."""
+    cache, start = shared.cache_for(len(rows)), len(shared.tokens)
+    ids, mask = left_pad([r[start:] for r in rows], pad_id)
+    ids, mask = ids.to(_device(model)), mask.to(_device(model))
+    mask = torch.cat([mask.new_ones((len(rows), start)), mask], dim=-1)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -ids.shape[1]:]  # padding: real tokens count on
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
                    logits_to_keep=1).logits[:, -1]
-    return logits, mask
+    return LiveBatch(cache, mask, logits, prompts)
 
 
-def _greedy_batch(model, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int,
-                  stops: list[int]) -> list[list[int]]:
-    """Greedy decoding of one left-padded batch with a KV cache, filled by :func:`prefill`. A row
-    that reaches an end of turn leaves the batch at once (its cache rows are dropped), so the batch
-    gets cheaper as answers finish; in ``model.generate`` the finished rows are computed, as padding,
-    until the last one ends, and the one answer that runs to ``max_new_tokens`` costs the whole
-    batch that long.
-    (transformers' continuous batching avoids that too, but on CPU its paged attention attends
-    across all requests and measured no faster here.) Pure greedy: no logits processor of the
-    model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends the scored
-    answer. Returns each row's tokens, stop included."""
-    from transformers import DynamicCache
-
-    stop = torch.tensor(stops, device=ids.device)
-    rows = torch.arange(len(ids), device=ids.device)  # the batch row each live row came from
-    answers: list[list[int]] = [[] for _ in range(len(ids))]
-    cache = DynamicCache(config=getattr(model, "config", None))
-    logits, mask = prefill(model, prefix, ids, mask, cache)
-    for step in range(max_new_tokens):
-        tokens = logits.argmax(-1)
-        for row, token in zip(rows.tolist(), tokens.tolist()):
-            answers[row].append(token)
-        live = ~torch.isin(tokens, stop)
-        if step == max_new_tokens - 1 or not live.any():
-            break
-        if not live.all():
-            keep = live.nonzero().squeeze(-1)
-            cache.batch_select_indices(keep.cpu())  # a CPU index serves cache layers on any device
-            rows, mask, tokens = rows[keep], mask[keep], tokens[keep]
-        mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=-1)
-        logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1,
-                       cache=cache, use_cache=True).logits[:, -1]
-    return answers
+def decode_step(model, batch: LiveBatch) -> None:
+    """Feed each row its greedy next token: one position more in the cache, and the next logits."""
+    tokens = batch.logits.argmax(-1)
+    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((len(batch.mask), 1))], dim=-1)
+    batch.logits = model(input_ids=tokens[:, None], attention_mask=batch.mask,
+                         position_ids=batch.mask.sum(-1, keepdim=True) - 1, cache=batch.cache,
+                         use_cache=True).logits[:, -1]
 
 
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32,
              share_prefix: bool = True) -> Generations:
     """Greedy answers in the original order; each stops at the end-of-turn token (stop_token_ids),
-    which is not part of the returned text."""
+    which is not part of the returned text.
+
+    Continuous batching: up to ``batch_size`` answers decode together, prompts taken longest first.
+    Every forward pass streams all the weights, whatever the rows, so a batch that waits on its one
+    long answer with the others done wastes nearly a whole pass per token; here, once an eighth of
+    the rows have ended, they leave and as many waiting prompts are prefilled and join. When no
+    prompt waits, ended rows leave once they are a quarter of the batch. Pure greedy: no logits
+    processor of the model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends
+    the scored answer."""
     if not prompts:
         return Generations([], 0.0, 0)
-    model.eval()
-    stops = stop_token_ids(model, tokenizer)
-    device = next(model.parameters()).device
-    texts: list[str] = [""] * len(prompts)
-    new_tokens = 0
     start = time.perf_counter()
-    for idx, prefix, ids, mask in left_padded_batches(tokenizer, prompts, batch_size, share_prefix):
-        answers = _greedy_batch(model, prefix.to(device), ids.to(device), mask.to(device), max_new_tokens, stops)
-        for i, tokens in zip(idx, answers):
-            tokens = tokens[:-1] if tokens and tokens[-1] in stops else tokens
-            new_tokens += len(tokens)
-            # Keep special tokens: in some families <tool_call> is one, and it is the answer's syntax.
-            texts[i] = tokenizer.decode(tokens, skip_special_tokens=False)
+    model.eval()
+    stops = set(stop_token_ids(model, tokenizer))
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    waiting = deque(sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True))
+    shared = SharedStart(model, encoded[0][:shared_prefix_length(encoded)] if share_prefix else [])
+    refill_at = max(1, batch_size // 8)
+    answers: list[list[int]] = [[] for _ in prompts]
+    batch: LiveBatch | None = None
+    while waiting or batch is not None:
+        room = batch_size - (batch.live() if batch else 0)
+        if waiting and (batch is None or (room >= refill_at and batch.joinable)):
+            if batch is not None:
+                batch.drop_ended()
+            joining = [waiting.popleft() for _ in range(min(room, len(waiting)))]
+            new = prefill(model, shared, [encoded[i] for i in joining], joining, tokenizer.pad_token_id)
+            if batch is None:
+                batch = new
+            else:
+                batch.join(new)
+        for row, token in enumerate(batch.logits.argmax(-1).tolist()):
+            if not batch.ended[row]:
+                answer = answers[batch.prompts[row]]
+                answer.append(token)
+                batch.ended[row] = token in stops or len(answer) == max_new_tokens
+        live = batch.live()
+        if live == 0:
+            batch = None
+            continue
+        ended = len(batch.ended) - live
+        if ended and not (waiting and batch.joinable) and ended >= max(1, len(batch.ended) // 4):
+            batch.drop_ended()
+        decode_step(model, batch)
+    texts, new_tokens = [], 0
+    for tokens in answers:
+        tokens = tokens[:-1] if tokens and tokens[-1] in stops else tokens
+        new_tokens += len(tokens)
+        # Keep special tokens: in some families <tool_call> is one, and it is the answer's syntax.
+        texts.append(tokenizer.decode(tokens, skip_special_tokens=False))
     return Generations(texts, time.perf_counter() - start, new_tokens)
