@@ -39,7 +39,10 @@ def test_a_default_run_prints_no_warning(tiny_run):
     # the libraries' warnings a run cannot act on (bitsandbytes' Hub kernel on a CPU, DeepSpeed's
     # accelerator guess, peft's deprecated attribute read) are kept off the console
     console = (tiny_run.parent / "console.txt").read_text(encoding="utf-8")
-    warnings = [line for line in console.splitlines() if re.search(r"\bWARNING\b|Warning\b", line)]
+    warnings = [line for line in console.splitlines() if re.search(r"\bWARNING\b|Warning\b", line)
+                # transformers' checkpoint rotation, when two checkpoints were written within a second:
+                # only a tiny model saves that fast (a default run saves minutes apart)
+                and "mtime may not be reliable" not in line]
     assert not warnings, warnings
 
 
