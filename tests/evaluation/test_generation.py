@@ -38,6 +38,13 @@ def one_by_one(model, tokenizer, prompts, max_new_tokens):
     return answers
 
 
+def stop_part_way(tokenizer, full):
+    """A token that ends some of the reference answers part-way and others not at all, to stand in
+    for the end of turn, and the texts those answers then are (cut before it)."""
+    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
+    return stop, [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False) for a in full]
+
+
 @pytest.mark.parametrize("prompts", [PROMPTS, WITH_SYSTEM], ids=["no-shared-prefix", "system-prompt"])
 def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model, monkeypatch, prompts):
     from loralab.evaluation import generation
@@ -46,9 +53,8 @@ def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model, monkeypat
     full = one_by_one(model, tokenizer, prompts, 12)
     # a token that ends some answers part-way and others not at all stands in for the end of turn:
     # rows leave their batches at different steps, and the rest must decode on unchanged
-    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
+    stop, expected = stop_part_way(tokenizer, full)
     monkeypatch.setattr(generation, "stop_token_ids", lambda *_: [stop])
-    expected = [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False) for a in full]
     ended = [stop in a for a in full]
     assert any(ended) and not all(ended)
     # batches of 2 (and of all 6) from prompts sorted by length: results put back in input order
@@ -120,15 +126,14 @@ def test_waiting_prompts_join_while_others_decode(lora_model, monkeypatch):
 
     model, tokenizer = lora_model
     full = one_by_one(model, tokenizer, PROMPTS, 12)
-    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
+    stop, expected = stop_part_way(tokenizer, full)
     monkeypatch.setattr(generation, "stop_token_ids", lambda *_: [stop])
     shapes, hook = forward_shapes(model)
     try:
         texts = generation.generate(model, tokenizer, PROMPTS, max_new_tokens=12, batch_size=2).texts
     finally:
         hook.remove()
-    assert texts == [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False)
-                     for a in full]
+    assert texts == expected
     # a one-row prefill followed by a two-row decode step: a prompt joined a row mid-answer
     joined = [i for i, (rows, positions) in enumerate(shapes[1:-1], 1)
               if positions > 1 and rows == 1 and shapes[i + 1] == (2, 1)]
@@ -150,8 +155,7 @@ def test_rows_join_and_leave_a_sliding_window_cache():
                            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
     model = MistralForCausalLM(config).eval()
     full = one_by_one(model, tokenizer, PROMPTS, 10)
-    stop = next(t for answer in full for t in answer[2:8] if sum(t in a for a in full) < len(full))
-    expected = [tokenizer.decode(a[:a.index(stop)] if stop in a else a, skip_special_tokens=False) for a in full]
+    stop, expected = stop_part_way(tokenizer, full)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(generation, "stop_token_ids", lambda *_: [stop])
         assert generation.generate(model, tokenizer, PROMPTS, max_new_tokens=10, batch_size=2).texts == expected
