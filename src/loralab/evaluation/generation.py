@@ -5,6 +5,7 @@ bench/eval_speed.py; where the time goes: bench/eval_profile.py."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections import deque
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 import torch
 from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
+from .adapter_merge import merged_for_generation
+
 
 @dataclass
 class Generations:
     texts: list[str]
     seconds: float
     new_tokens: int
+    adapter_merged: bool = False
 
     @property
     def examples_per_s(self) -> float:
@@ -209,9 +213,8 @@ def decode_step(model, batch: LiveBatch) -> None:
                          use_cache=True).logits[:, -1]
 
 
-@torch.inference_mode()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32,
-             share_prefix: bool = True) -> Generations:
+             share_prefix: bool = True, merge_adapter: bool = True) -> Generations:
     """Greedy answers in the original order; each stops at the end-of-turn token (stop_token_ids),
     which is not part of the returned text.
 
@@ -221,11 +224,22 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     the rows have ended, they leave and as many waiting prompts are prefilled and join. When no
     prompt waits, ended rows leave once they are a quarter of the batch. Pure greedy: no logits
     processor of the model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends
-    the scored answer."""
+    the scored answer.
+
+    ``merge_adapter``: fold a LoRA adapter into fp32 base weights for the duration, and restore them
+    exactly after (adapter_merge.py); the same model, fewer operations per pass."""
     if not prompts:
         return Generations([], 0.0, 0)
     start = time.perf_counter()
     model.eval()
+    with merged_for_generation(model) if merge_adapter else contextlib.nullcontext(False) as merged:
+        texts, new_tokens = _greedy_answers(model, tokenizer, prompts, max_new_tokens, batch_size, share_prefix)
+    return Generations(texts, time.perf_counter() - start, new_tokens, merged)
+
+
+@torch.inference_mode()
+def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
+                    share_prefix: bool) -> tuple[list[str], int]:
     stops = set(stop_token_ids(model, tokenizer))
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     waiting = deque(sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True))
@@ -263,4 +277,4 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
         new_tokens += len(tokens)
         # Keep special tokens: in some families <tool_call> is one, and it is the answer's syntax.
         texts.append(tokenizer.decode(tokens, skip_special_tokens=False))
-    return Generations(texts, time.perf_counter() - start, new_tokens)
+    return texts, new_tokens
