@@ -1,21 +1,27 @@
 """Where the tool-call evaluation's time goes, against what this CPU can compute.
 
 On a completed run (default: the newest under experiments/), loralab's own generation
-(loralab.evaluation.generation.generate) answers ``--examples`` prompts of the test splits twice:
-with the adapter beside the base weights, as ``loralab-eval`` runs it, then with the adapter merged
-into them. Every forward pass of the model is timed and its work counted:
+(loralab.evaluation.generation.generate) answers ``--examples`` prompts of the test splits as
+``loralab-eval`` does (an adapter folded into fp32 base weights while generating), then, by
+``--profiles``, with the adapter left beside the weights and with each prompt computed whole (no
+shared start). Every forward pass of the model is timed and its work counted:
 
 * **prefill**: a group of prompts at once, the first batch and then the prompts that join it as
   answers end (left-padded; every position is computed, padding too, and only the last position's
   logits are kept);
 * **decode**: one new token per row per step, attending to the cache (rows whose answers ended
-  and have not left yet count too: they are computed).
+  and have not left yet count too: they are computed), or, once no prompt waits, that token and the
+  tokens drafted after it, which the step verifies;
+* **drain**: the decode steps after the last prefill, when no prompt is left to take an ended
+  answer's row and the batch empties down to its longest answer.
 
 The work of a forward pass is counted as 2 FLOPs per weight per position through the transformer's
 linear layers, plus the LM head on the positions whose logits are kept, plus attention
 (QK^T and AV: 4 x layers x positions x context x hidden). The machine's ceiling is measured in the
-same run: ``torch.nn.functional.linear`` at the model's own shapes (hidden -> MLP width, at the
-prefill's and at the decode's row counts), in the evaluation dtype, on the same threads. A decode
+same run: ``torch.nn.functional.linear`` through a weight of each of the model's linear shapes in
+turn (as many weights as the model has, so a few-row decode step pays for reading them from memory,
+as a real one does), at the prefill's, the decode's and the drain's mean positions per pass, in the
+evaluation dtype, on the same threads. A decode
 step at batch 1 shows the fixed cost of one forward call (Python, dispatch, 30 layers of small
 kernels) that no batching removes, and torch.profiler's operator shares show which kernels the
 prefill and the decode steps spend their time in.
@@ -41,20 +47,35 @@ from loralab.evaluation.generation import generate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def matmul_rate(rows: int, inner: int, outer: int, dtype: torch.dtype, seconds: float = 2.0) -> float:
-    """GFLOP/s of ``linear`` at (rows x inner) @ (inner x outer), the best of repeated timings."""
-    x = torch.randn(rows, inner, dtype=dtype)
-    w = torch.randn(outer, inner, dtype=dtype)
+def linear_shapes(model) -> list[tuple[int, int]]:
+    """(out, in) of every linear layer the model runs per position, its LM head last, in order (the
+    base layers of a LoRA model; its small adapter matrices are left out)."""
+    head = model.get_output_embeddings()
+    shapes = [tuple(m.weight.shape) for name, m in model.named_modules()
+              if isinstance(m, torch.nn.Linear) and m is not head and "lora_" not in name]
+    return shapes + [tuple(head.weight.shape)]
+
+
+def matmul_rate(rows: int, shapes: list[tuple[int, int]], dtype: torch.dtype, seconds: float = 2.0) -> float:
+    """GFLOP/s of ``linear`` through one weight of each of ``shapes`` in turn, ``rows`` rows at a time:
+    the model's own matmuls with its own weight footprint, so at a decode step's few rows the rate
+    includes reading every weight from memory, as a real pass must (the best of repeated timings)."""
+    weights = [torch.randn(shape, dtype=dtype) for shape in shapes]
+    inputs = {inner: torch.randn(rows, inner, dtype=dtype) for _, inner in shapes}
+    flops = 2 * rows * sum(out * inner for out, inner in shapes)
+
+    def one_pass():
+        for w in weights:
+            torch.nn.functional.linear(inputs[w.shape[1]], w)
+
     with torch.inference_mode():
-        for _ in range(3):
-            torch.nn.functional.linear(x, w)
+        one_pass()
         best, end = float("inf"), time.perf_counter() + seconds
         while time.perf_counter() < end:
             start = time.perf_counter()
-            for _ in range(5):
-                torch.nn.functional.linear(x, w)
-            best = min(best, (time.perf_counter() - start) / 5)
-    return 2 * rows * inner * outer / best / 1e9
+            one_pass()
+            best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
 
 
 class ForwardTimer:
@@ -64,12 +85,15 @@ class ForwardTimer:
         self.model, self.dims = model, dims
         self.original = model.forward
         self.passes = {"prefill": [], "decode": []}
+        self.count = 0
         model.forward = self._timed
 
     def _timed(self, *args, **kwargs):
         ids = kwargs.get("input_ids")
         mask = kwargs.get("attention_mask")
-        kind = "prefill" if ids.shape[1] > 1 else "decode"
+        # a prefill keeps only its last position's logits; a decode step (one token, or one and its
+        # draft) keeps them all
+        kind = "prefill" if kwargs.get("logits_to_keep") == 1 else "decode"
         start = time.perf_counter()
         out = self.original(*args, **kwargs)
         seconds = time.perf_counter() - start
@@ -77,18 +101,23 @@ class ForwardTimer:
         context = mask.shape[1]
         d = self.dims
         linear = 2 * d["linear_params"] * rows * width
-        head = 2 * d["hidden"] * d["vocab"] * rows  # logits kept for the last position only
+        head = 2 * d["hidden"] * d["vocab"] * rows * (1 if kind == "prefill" else width)
         attention = 4 * d["layers"] * rows * width * context * d["hidden"]
         self.passes[kind].append({"seconds": seconds, "rows": rows, "positions": rows * width,
-                                  "flops": linear + head + attention})
+                                  "flops": linear + head + attention, "order": self.count})
+        self.count += 1
         return out
 
     def restore(self) -> None:
         self.model.forward = self.original
 
     def summary(self) -> dict:
+        """Per kind of pass, and for the drain: the decode steps after the last prefill, when no
+        prompt is left to take the place of an ended answer and the batch empties."""
+        last_prefill = max((p["order"] for p in self.passes["prefill"]), default=-1)
+        kinds = {**self.passes, "drain": [p for p in self.passes["decode"] if p["order"] > last_prefill]}
         out = {}
-        for kind, passes in self.passes.items():
+        for kind, passes in kinds.items():
             seconds = sum(p["seconds"] for p in passes)
             flops = sum(p["flops"] for p in passes)
             out[kind] = {"passes": len(passes), "seconds": round(seconds, 2),
@@ -157,28 +186,31 @@ def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps:
     return out
 
 
-def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int, share_prefix: bool = True) -> dict:
+def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int, share_prefix: bool = True,
+            merge_adapter: bool = True) -> dict:
     """One evaluation pass of ``prompts`` with every forward timed, and the ceiling it is held to."""
     dtype = next(model.parameters()).dtype
     dims = _dims(model)
     prompt_tokens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
     timer = ForwardTimer(model, dims)
     start = time.perf_counter()
-    generations = generate(model, tokenizer, prompts, max_new, batch, share_prefix)
+    generations = generate(model, tokenizer, prompts, max_new, batch, share_prefix, merge_adapter)
     total = time.perf_counter() - start
     timer.restore()
     passes = timer.summary()
-    decode_rows = passes["decode"]["mean_rows"] or 1
-    ceiling = {"prefill": round(matmul_rate(int(batch * statistics.mean(prompt_tokens)), dims["hidden"],
-                                            dims["mlp_width"], dtype), 1),
-               "decode": round(matmul_rate(max(1, int(decode_rows)), dims["hidden"], dims["mlp_width"], dtype), 1)}
-    for kind in ("prefill", "decode"):
-        passes[kind]["ceiling_gflop_per_s"] = ceiling[kind]
-        passes[kind]["mfu"] = round(passes[kind]["gflop_per_s"] / ceiling[kind], 3) if ceiling[kind] else None
-    flops = sum(x["flops"] for kind in ("prefill", "decode") for x in timer.passes[kind])
-    at_ceiling = flops / (ceiling["prefill"] * 1e9)
-    return {"dtype": str(dtype).removeprefix("torch."), "prompt_tokens": {"mean": round(statistics.mean(prompt_tokens), 1),
-                                                                        "max": max(prompt_tokens)},
+    shapes = linear_shapes(model)
+    prefill_rows = int(statistics.mean(p["positions"] for p in timer.passes["prefill"]))
+    ceiling = {kind: matmul_rate(max(1, round(passes[kind]["positions"] / max(1, passes[kind]["passes"]))),
+                                 shapes, dtype) for kind in ("decode", "drain")}
+    ceiling["prefill"] = matmul_rate(prefill_rows, shapes, dtype)
+    at_ceiling = 0.0
+    for kind in ("prefill", "decode", "drain"):
+        passes[kind]["ceiling_gflop_per_s"] = round(ceiling[kind], 1)
+        passes[kind]["mfu"] = round(passes[kind]["gflop_per_s"] / ceiling[kind], 3)
+    for kind in ("prefill", "decode"):  # the drain's steps are decode steps: counted once
+        at_ceiling += sum(x["flops"] for x in timer.passes[kind]) / (ceiling[kind] * 1e9)
+    return {"dtype": str(dtype).removeprefix("torch."), "adapter_merged": generations.adapter_merged,
+            "prompt_tokens": {"mean": round(statistics.mean(prompt_tokens), 1), "max": max(prompt_tokens)},
             "new_tokens": generations.new_tokens, "seconds": round(total, 2),
             "examples_per_s": round(len(prompts) / total, 3), "passes": passes,
             "one_decode_step_batch1_ms": {"context_64": one_step_ms(model, tokenizer, 64),
@@ -200,8 +232,8 @@ def main() -> None:
     p.add_argument("--run", help="a completed run directory (default: the newest under experiments/)")
     p.add_argument("--examples", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's eval.batch_size")
-    p.add_argument("--profiles", type=lambda text: text.split(","), default=["adapter_whole_prompts", "merged"],
-                   help="besides adapter: adapter_whole_prompts, merged (comma-separated; default both)")
+    p.add_argument("--profiles", type=lambda text: text.split(","), default=["unmerged", "whole_prompts"],
+                   help="besides evaluation: unmerged, whole_prompts (comma-separated; default both)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--name", default=None, help="result file suffix (default: the machine's, e.g. cpu_avx2)")
     args = p.parse_args()
@@ -213,16 +245,16 @@ def main() -> None:
     prompts = render_prompts(tokenizer, _conversations(records, cfg.data, splits.tools))
     max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
     batch = args.batch_size or cfg.eval.batch_size
-    # as loralab-eval runs it (base + adapter); the same with each prompt computed whole, no shared
-    # prefix apart; then with the adapter merged into the weights
-    profiles = {"adapter": profile(model, tokenizer, prompts, max_new, batch)}
-    if "adapter_whole_prompts" in args.profiles:
-        profiles["adapter_whole_prompts"] = profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)
-    if "merged" in args.profiles:
-        model = model.merge_and_unload()
-        profiles["merged"] = profile(model, tokenizer, prompts, max_new, batch)
+    # as loralab-eval runs it (the adapter folded into fp32 weights while generating); the same with
+    # the adapter left beside the weights; with each prompt computed whole, no shared prefix apart
+    profiles = {"evaluation": profile(model, tokenizer, prompts, max_new, batch)}
+    if "unmerged" in args.profiles:
+        profiles["unmerged"] = profile(model, tokenizer, prompts, max_new, batch, merge_adapter=False)
+    if "whole_prompts" in args.profiles:
+        profiles["whole_prompts"] = profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)
     texts = {name: p.pop("texts") for name, p in profiles.items()}
-    same = {name: sum(a == b for a, b in zip(texts["adapter"], texts[name])) for name in profiles if name != "adapter"}
+    same = {name: sum(a == b for a, b in zip(texts["evaluation"], texts[name]))
+            for name in profiles if name != "evaluation"}
     result = {
         "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
             f"--{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()

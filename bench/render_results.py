@@ -297,16 +297,19 @@ def values_eval_profile(data: dict) -> list[str]:
     rows = []
     for name, p in (data.get("profiles") or {}).items():
         pre, dec = get(p, "passes", "prefill") or {}, get(p, "passes", "decode") or {}
+        drain = get(p, "passes", "drain") or {}
         rows.append([name, fmt(p.get("seconds")), fmt(p.get("examples_per_s")),
                      f"{fmt(pre.get('seconds'))} ({fmt(pre.get('mfu'), '.0%')})",
                      f"{fmt(dec.get('seconds'))} ({fmt(dec.get('mfu'), '.0%')})", fmt(dec.get("passes")),
-                     fmt(dec.get("ms_per_pass")), fmt(get(p, "one_decode_step_batch1_ms", "context_64")),
+                     fmt(dec.get("ms_per_pass")),
+                     f"{fmt(drain.get('passes'))} / {fmt(drain.get('seconds'))} s" if drain else "-",
+                     fmt(get(p, "one_decode_step_batch1_ms", "context_64")),
                      fmt(p.get("seconds_at_the_ceiling")), fmt(p.get("overall_mfu"), ".0%")])
     out = [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
            f"max_new_tokens {fmt(data.get('max_new_tokens'))}, {fmt(data.get('threads'))} threads; MFU against "
            "linear's GFLOP/s measured at the model's shapes in the same run.", "",
            *table(["model", "seconds", "examples/s", "prefill s (MFU)", "decode s (MFU)", "decode steps",
-                   "ms per step", "batch-1 step ms", "s at the ceiling", "overall MFU"], rows)]
+                   "ms per step", "drain steps / s", "batch-1 step ms", "s at the ceiling", "overall MFU"], rows)]
     first = next(iter((data.get("profiles") or {}).values()), {})
     for part in ("prefill", "decode"):
         shares = get(first, "operators", part) or {}

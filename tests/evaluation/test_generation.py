@@ -63,10 +63,12 @@ def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model, monkeypat
     assert len(set(expected)) > 1  # the prompts do lead to different answers
 
 
-def test_a_finished_answer_leaves_the_batch(lora_model):
+def test_a_finished_answer_leaves_the_batch(lora_model, monkeypatch):
     """Rows that reached the end of turn are not computed any more: every pass is narrower."""
+    from loralab.evaluation import generation
     from loralab.evaluation.generation import generate
 
+    monkeypatch.setattr(generation, "MAX_DRAFT", 0)  # one token per row and pass, drafts apart
     model, tokenizer = lora_model
     core = model.get_base_model()
     widths = []
@@ -138,6 +140,48 @@ def test_waiting_prompts_join_while_others_decode(lora_model, monkeypatch):
     joined = [i for i, (rows, positions) in enumerate(shapes[1:-1], 1)
               if positions > 1 and rows == 1 and shapes[i + 1] == (2, 1)]
     assert joined
+
+
+def test_drafted_tokens_kept_only_where_greedy_agrees(lora_model, monkeypatch):
+    """Once no prompt waits, spare positions verify tokens drafted from the prompt and the answer so
+    far: the answers stay those of one prompt at a time, while drafts are kept whole, in part and
+    not at all, and the passes are fewer than the tokens."""
+    from loralab.evaluation import generation
+
+    model, tokenizer = lora_model
+    prompts = ["node 1 node 2 node 3 node", "beam beam beam beam", "Create node 1 at 0, 0, 0"]
+    full = one_by_one(model, tokenizer, prompts, 30)
+    monkeypatch.setattr(generation, "stop_token_ids", lambda *_: [-1])  # no end of turn: 30 tokens each
+    verified = []
+
+    def recording(model, batch, drafts, pad_id):
+        kept = speculative_step(model, batch, drafts, pad_id)
+        verified.extend(zip(drafts, kept))
+        return kept
+
+    speculative_step = generation.speculative_step
+    monkeypatch.setattr(generation, "speculative_step", recording)
+    shapes, hook = forward_shapes(model)
+    try:
+        result = generation.generate(model, tokenizer, prompts, max_new_tokens=30, batch_size=32)
+    finally:
+        hook.remove()
+    assert result.texts == [tokenizer.decode(a, skip_special_tokens=False) for a in full]
+    drafted = [(len(d), len(k)) for d, k in verified if d]
+    assert any(k == d for d, k in drafted) and any(0 < k < d for d, k in drafted) and any(k == 0 for _, k in drafted)
+    assert len(shapes) - 2 < 30  # the start, the prefill, then fewer passes than each answer's tokens
+
+
+@pytest.mark.parametrize(("context", "limit", "draft"), [
+    ([5, 6, 7, 8, 5, 6, 7], 3, [8, 5, 6]),   # the last three tokens seen before: what followed them
+    ([1, 2, 9, 2, 3, 9, 2], 2, [3, 9]),      # the latest earlier occurrence wins
+    ([4, 4, 4], 5, [4]),                     # within the context only
+    ([1, 2, 3], 4, []),                      # nothing repeats: no draft
+])
+def test_lookup_draft(context, limit, draft):
+    from loralab.evaluation.generation import lookup_draft
+
+    assert lookup_draft(context, limit) == draft
 
 
 def test_rows_join_and_leave_a_sliding_window_cache():

@@ -361,7 +361,8 @@ class EvalConfig:
     # the base model answers the first N of the fine-tuned model's examples, and the before/after
     # comparison is paired on those; null: all of them (its answers are cached per model and data)
     base_max_examples: Optional[int] = None
-    # answers decoded together; as answers end, waiting prompts take their rows
+    # answers decoded together; as answers end, waiting prompts take their rows, and once none wait
+    # the spare rows verify tokens drafted from the prompt and the answer so far
     batch_size: int = 32
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None

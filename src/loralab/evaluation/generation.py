@@ -1,6 +1,7 @@
 """Greedy generation for evaluation, continuously batched (see :func:`generate`): prompts taken
 longest first, the start they share computed once, a KV cache whose rows leave when their answers
-end and are replaced by waiting prompts. How fast, against transformers' generate:
+end and are replaced by waiting prompts, and drafted tokens verified in the rows left spare at the
+end. How fast, against transformers' generate:
 bench/eval_speed.py; where the time goes: bench/eval_profile.py."""
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ class LiveBatch:
     def joinable(self) -> bool:
         return all(type(layer) in _JOINABLE for layer in self.cache.layers)
 
+    @property
+    def full_attention(self) -> bool:
+        """Every layer keeps every position: a column masked out of the middle stays out (a sliding
+        window would count it against its width)."""
+        return all(type(layer) in (DynamicLayer, GrowingLayer) for layer in self.cache.layers)
+
     def live(self) -> int:
         return self.ended.count(False)
 
@@ -148,6 +155,19 @@ class LiveBatch:
                     layer.keys, layer.values = layer.keys[..., -stored:, :], layer.values[..., -stored:, :]
                     if isinstance(getattr(layer, "cumulative_length", None), int):
                         layer.cumulative_length = width
+
+
+    def drop_unattended_columns(self) -> None:
+        """Remove the cache columns no row attends to (drafted tokens that were not kept)."""
+        keep = self.mask.any(0)
+        if bool(keep.all()):
+            return
+        index = keep.nonzero().squeeze(1)
+        self.mask = self.mask[:, index]
+        for layer in self.cache.layers:
+            if layer.is_initialized:
+                layer.keys = layer.keys.index_select(-2, index.to(layer.keys.device))
+                layer.values = layer.values.index_select(-2, index.to(layer.values.device))
 
 
 def _stack_right_aligned(top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
@@ -204,6 +224,9 @@ def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int
     return LiveBatch(cache, mask, logits, prompts)
 
 
+MAX_DRAFT = 16  # drafted tokens per row and pass, at most
+
+
 def decode_step(model, batch: LiveBatch) -> None:
     """Feed each row its greedy next token: one position more in the cache, and the next logits."""
     tokens = batch.logits.argmax(-1)
@@ -221,8 +244,12 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     Continuous batching: up to ``batch_size`` answers decode together, prompts taken longest first.
     Every forward pass streams all the weights, whatever the rows, so a batch that waits on its one
     long answer with the others done wastes nearly a whole pass per token; here, once an eighth of
-    the rows have ended, they leave and as many waiting prompts are prefilled and join. When no
-    prompt waits, ended rows leave once they are a quarter of the batch. Pure greedy: no logits
+    the rows have ended, they leave and as many waiting prompts are prefilled and join. Once no
+    prompt waits, the batch empties down to its longest answer; ended rows then leave at once, and
+    the positions they free verify tokens drafted for the rows left (:func:`lookup_draft`,
+    :func:`speculative_step`): the same greedy answers in fewer passes where an answer copies from
+    its prompt or repeats itself. (An answer caught in a loop until max_new_tokens, started late,
+    would otherwise take a pass per token on its own.) Pure greedy: no logits
     processor of the model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends
     the scored answer.
 
@@ -237,6 +264,48 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     return Generations(texts, time.perf_counter() - start, new_tokens, merged)
 
 
+def lookup_draft(context: list[int], limit: int, longest: int = 3) -> list[int]:
+    """Up to ``limit`` tokens that followed the latest earlier occurrence of the context's last
+    ``longest`` tokens (else of fewer): a tool call copies names and values from its prompt, and an
+    answer caught in a loop repeats itself, so these are often the tokens greedy decoding picks next."""
+    for n in range(min(longest, len(context) - 1), 0, -1):
+        tail = context[-n:]
+        for start in range(len(context) - n - 1, -1, -1):
+            if context[start:start + n] == tail:
+                return context[start + n:start + n + limit]
+    return []
+
+
+def speculative_step(model, batch: LiveBatch, drafts: list[list[int]], pad_id: int) -> list[list[int]]:
+    """Feed each row its greedy next token followed by its draft, in one pass. A drafted token is kept
+    while it is the argmax after the token before it, which is what one-token steps would have
+    chosen; the kept ones are returned per row, the others masked out and dropped from the cache, and
+    the logits after the last kept token become the row's next. Shorter drafts are padded; padding
+    is never kept, and comes after the row's real tokens, which cannot attend to it."""
+    rows, width = len(drafts), 1 + max(len(d) for d in drafts)
+    feed = torch.full((rows, width), pad_id, dtype=torch.long)
+    for row, draft in enumerate(drafts):
+        feed[row, 1:1 + len(draft)] = torch.tensor(draft, dtype=torch.long)
+    feed = feed.to(batch.mask.device)
+    feed[:, 0] = batch.logits.argmax(-1)
+    before = batch.mask.shape[1]
+    positions = batch.mask.sum(-1, keepdim=True) + torch.arange(width, device=batch.mask.device)
+    batch.mask = torch.cat([batch.mask, batch.mask.new_ones((rows, width))], dim=-1)
+    logits = model(input_ids=feed, attention_mask=batch.mask, position_ids=positions, cache=batch.cache,
+                   use_cache=True).logits
+    greedy = logits.argmax(-1).tolist()
+    kept = []
+    for row, draft in enumerate(drafts):
+        n = 0
+        while n < len(draft) and draft[n] == greedy[row][n]:
+            n += 1
+        kept.append(draft[:n])
+        batch.mask[row, before + 1 + n:] = 0
+    batch.logits = logits[torch.arange(rows, device=logits.device), [len(k) for k in kept]]
+    batch.drop_unattended_columns()
+    return kept
+
+
 @torch.inference_mode()
 def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
                     share_prefix: bool) -> tuple[list[str], int]:
@@ -247,6 +316,15 @@ def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, b
     refill_at = max(1, batch_size // 8)
     answers: list[list[int]] = [[] for _ in prompts]
     batch: LiveBatch | None = None
+
+    def take(row: int, tokens: list[int]) -> None:
+        for token in tokens:
+            if batch.ended[row]:
+                return
+            answer = answers[batch.prompts[row]]
+            answer.append(token)
+            batch.ended[row] = token in stops or len(answer) == max_new_tokens
+
     while waiting or batch is not None:
         room = batch_size - (batch.live() if batch else 0)
         if waiting and (batch is None or (room >= refill_at and batch.joinable)):
@@ -259,17 +337,25 @@ def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, b
             else:
                 batch.join(new)
         for row, token in enumerate(batch.logits.argmax(-1).tolist()):
-            if not batch.ended[row]:
-                answer = answers[batch.prompts[row]]
-                answer.append(token)
-                batch.ended[row] = token in stops or len(answer) == max_new_tokens
+            take(row, [token])
         live = batch.live()
         if live == 0:
             batch = None
             continue
+        # Once no prompt waits, the batch empties and a pass costs about the same with fewer rows: the
+        # spare positions verify drafted tokens, several per pass when an answer copies or repeats.
+        draft_len = 0 if waiting or not batch.full_attention else max(0, min(MAX_DRAFT, batch_size // live - 1))
         ended = len(batch.ended) - live
-        if ended and not (waiting and batch.joinable) and ended >= max(1, len(batch.ended) // 4):
+        # ended rows leave before drafting (each would take a draft's positions), else when a quarter have
+        if ended and (draft_len or (not (waiting and batch.joinable) and ended >= max(1, len(batch.ended) // 4))):
             batch.drop_ended()
+        if draft_len:
+            drafts = [lookup_draft(encoded[i] + answers[i], min(draft_len, max_new_tokens - len(answers[i])))
+                      for i in batch.prompts]
+            if any(drafts):
+                for row, kept in enumerate(speculative_step(model, batch, drafts, tokenizer.pad_token_id)):
+                    take(row, kept)
+                continue
         decode_step(model, batch)
     texts, new_tokens = [], 0
     for tokens in answers:
