@@ -7,12 +7,14 @@ max_new_tokens (derived from the longest gold answer), in turns (A B A B ...):
   H  ``model.generate`` on length-sorted, left-padded batches, pure greedy (no repetition
      penalty, as loralab): finished answers are computed, as padding, until the batch's longest
      answer ends;
-  L  loralab's generation (loralab.evaluation.generation.generate), continuously batched: rows
-     whose answers ended leave, and waiting prompts take their place.
+  L  loralab's generation (loralab.evaluation.generation.generate) as the evaluation runs it:
+     continuously batched (rows whose answers ended leave, and waiting prompts take their place),
+     the adapter folded into fp32 weights, and drafted tokens verified once no prompt waits;
+  C  the same continuous batching alone: the adapter beside the weights, no drafts.
 
-Reports examples/s of each (medians over --reps), the L/H ratio (median of per-repetition ratios)
-and how many answers are identical (both greedy: they differ only where batch-size-dependent
-rounding flips a near tie). Writes bench/results/eval_speed.{json,md}.
+Reports examples/s of each (medians over --reps), the L/H and L/C ratios (medians of per-repetition
+ratios) and how many of L's and C's answers are identical to H's (all greedy: they differ only where
+shape-dependent rounding flips a near tie). Writes bench/results/eval_speed.{json,md}.
 
     python bench/eval_speed.py [--run experiments/DATE/TIME_NAME] [--examples 250] [--reps 1]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 import time
 from pathlib import Path
@@ -59,6 +62,8 @@ def main() -> None:
     from loralab.evaluation.generation import generate, render_prompts
     from loralab.evaluation.runner import _conversations, max_new_tokens_for
     from loralab.resume import latest_run
+    from loralab.run_record import machine
+    from loralab.rundir import git_sha, package_versions
     from loralab.runs import load_for_inference, open_run
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,24 +81,33 @@ def main() -> None:
     prompts = render_prompts(tokenizer, _conversations(records, cfg.data, splits.tools))
     max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
     batch = args.batch_size or cfg.eval.batch_size
-    seconds = {"H": [], "L": []}
+    contenders = {"H": lambda: hf_generate(model, tokenizer, prompts, max_new, batch),
+                  "L": lambda: generate(model, tokenizer, prompts, max_new, batch).texts,
+                  "C": lambda: generate(model, tokenizer, prompts, max_new, batch, merge_adapter=False,
+                                        max_draft=0).texts}
+    seconds = {name: [] for name in contenders}
     texts = {}
     for rep in range(args.reps):
-        for name in ("H", "L"):
+        for name, run in contenders.items():
             start = time.perf_counter()
-            texts[name] = (hf_generate(model, tokenizer, prompts, max_new, batch) if name == "H"
-                           else generate(model, tokenizer, prompts, max_new, batch).texts)
+            texts[name] = run()
             seconds[name].append(time.perf_counter() - start)
             print(f"rep {rep} {name}: {seconds[name][-1]:.1f} s ({len(prompts) / seconds[name][-1]:.2f} examples/s)",
                   flush=True)
-    ratio = statistics.median(h / l for h, l in zip(seconds["H"], seconds["L"]))
-    result = {"run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
+    result = {"kind": "eval_speed",
+              "command": "python bench/eval_speed.py " + " ".join(
+                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
+              "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+              "versions": {**package_versions(), "python": platform.python_version()},
+              "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
               "threads": torch.get_num_threads(), "device": str(next(model.parameters()).device),
               "dtype": str(next(model.parameters()).dtype),
               "seconds": {k: round(statistics.median(v), 2) for k, v in seconds.items()},
               "examples_per_s": {k: round(len(prompts) / statistics.median(v), 3) for k, v in seconds.items()},
-              "speedup_L_over_H": round(ratio, 2),
-              "identical_answers": sum(a == b for a, b in zip(texts["H"], texts["L"]))}
+              "speedup_L_over_H": round(statistics.median(h / l for h, l in zip(seconds["H"], seconds["L"])), 2),
+              "speedup_L_over_C": round(statistics.median(c / l for c, l in zip(seconds["C"], seconds["L"])), 2),
+              "identical_answers": sum(a == b for a, b in zip(texts["H"], texts["L"])),
+              "identical_answers_C": sum(a == b for a, b in zip(texts["H"], texts["C"]))}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval_speed.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -102,10 +116,10 @@ def main() -> None:
           f"{result['device']}; medians of {args.reps} alternating repetition(s).\n\n"
           "| contender | seconds | examples/s |\n|---|---|---|\n"
           f"| H (transformers generate, padded batches) | {result['seconds']['H']} | {result['examples_per_s']['H']} |\n"
-          f"| L (loralab: continuous batching) | {result['seconds']['L']} | "
-          f"{result['examples_per_s']['L']} |\n\n"
-          f"L/H speed-up: {result['speedup_L_over_H']}x; identical answers: {result['identical_answers']} of "
-          f"{result['examples']}.\n")
+          f"| L (loralab's evaluation) | {result['seconds']['L']} | {result['examples_per_s']['L']} |\n"
+          f"| C (continuous batching alone) | {result['seconds']['C']} | {result['examples_per_s']['C']} |\n\n"
+          f"L/H speed-up: {result['speedup_L_over_H']}x, L/C: {result['speedup_L_over_C']}x; answers identical to "
+          f"H's: L {result['identical_answers']}, C {result['identical_answers_C']} of {result['examples']}.\n")
     (out / "eval_speed.md").write_text(md, encoding="utf-8")
     print(md)
 

@@ -286,11 +286,16 @@ def values_framework_overhead(data: dict) -> list[str]:
 
 def values_eval_speed(data: dict) -> list[str]:
     sec, eps = data.get("seconds") or {}, data.get("examples_per_s") or {}
-    return [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
-            f"{fmt(data.get('device'))} {fmt(data.get('dtype'))}: loralab's generation {fmt(sec.get('L'))} s "
-            f"({fmt(eps.get('L'))} examples/s) against transformers' generate {fmt(sec.get('H'))} s "
-            f"({fmt(eps.get('H'))} examples/s), {fmt(data.get('speedup_L_over_H'))}x; "
-            f"{fmt(data.get('identical_answers'))} of {fmt(data.get('examples'))} answers identical."]
+    out = [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
+           f"{fmt(data.get('device'))} {fmt(data.get('dtype'))}: loralab's generation {fmt(sec.get('L'))} s "
+           f"({fmt(eps.get('L'))} examples/s) against transformers' generate {fmt(sec.get('H'))} s "
+           f"({fmt(eps.get('H'))} examples/s), {fmt(data.get('speedup_L_over_H'))}x; "
+           f"{fmt(data.get('identical_answers'))} of {fmt(data.get('examples'))} answers identical."]
+    if "C" in sec:  # continuous batching alone: the adapter unmerged, no drafted tokens
+        out += ["", f"Continuous batching alone (adapter unmerged, no drafts): {fmt(sec['C'])} s; the evaluation "
+                    f"is {fmt(data.get('speedup_L_over_C'))}x faster; {fmt(data.get('identical_answers_C'))} of "
+                    f"{fmt(data.get('examples'))} answers identical to transformers'."]
+    return out
 
 
 def values_eval_profile(data: dict) -> list[str]:

@@ -63,12 +63,10 @@ def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model, monkeypat
     assert len(set(expected)) > 1  # the prompts do lead to different answers
 
 
-def test_a_finished_answer_leaves_the_batch(lora_model, monkeypatch):
+def test_a_finished_answer_leaves_the_batch(lora_model):
     """Rows that reached the end of turn are not computed any more: every pass is narrower."""
-    from loralab.evaluation import generation
     from loralab.evaluation.generation import generate
 
-    monkeypatch.setattr(generation, "MAX_DRAFT", 0)  # one token per row and pass, drafts apart
     model, tokenizer = lora_model
     core = model.get_base_model()
     widths = []
@@ -81,7 +79,8 @@ def test_a_finished_answer_leaves_the_batch(lora_model, monkeypatch):
 
     hook = core.lm_head.register_forward_hook(end_first_row)
     try:
-        result = generate(model, tokenizer, PROMPTS, max_new_tokens=10, batch_size=len(PROMPTS))
+        # one token per row and pass: no drafts once the rows thin out
+        result = generate(model, tokenizer, PROMPTS, max_new_tokens=10, batch_size=len(PROMPTS), max_draft=0)
     finally:
         hook.remove()
     assert widths == [6, 5, 4, 3, 2, 1]  # one row leaves after each pass; no pass after the last ends

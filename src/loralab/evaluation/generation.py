@@ -237,7 +237,7 @@ def decode_step(model, batch: LiveBatch) -> None:
 
 
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32,
-             share_prefix: bool = True, merge_adapter: bool = True) -> Generations:
+             share_prefix: bool = True, merge_adapter: bool = True, max_draft: int = MAX_DRAFT) -> Generations:
     """Greedy answers in the original order; each stops at the end-of-turn token (stop_token_ids),
     which is not part of the returned text.
 
@@ -254,13 +254,15 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     the scored answer.
 
     ``merge_adapter``: fold a LoRA adapter into fp32 base weights for the duration, and restore them
-    exactly after (adapter_merge.py); the same model, fewer operations per pass."""
+    exactly after (adapter_merge.py); the same model, fewer operations per pass. ``max_draft``: drafted
+    tokens per row and pass, at most (0: none)."""
     if not prompts:
         return Generations([], 0.0, 0)
     start = time.perf_counter()
     model.eval()
     with merged_for_generation(model) if merge_adapter else contextlib.nullcontext(False) as merged:
-        texts, new_tokens = _greedy_answers(model, tokenizer, prompts, max_new_tokens, batch_size, share_prefix)
+        texts, new_tokens = _greedy_answers(model, tokenizer, prompts, max_new_tokens, batch_size, share_prefix,
+                                            max_draft)
     return Generations(texts, time.perf_counter() - start, new_tokens, merged)
 
 
@@ -308,7 +310,7 @@ def speculative_step(model, batch: LiveBatch, drafts: list[list[int]], pad_id: i
 
 @torch.inference_mode()
 def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
-                    share_prefix: bool) -> tuple[list[str], int]:
+                    share_prefix: bool, max_draft: int) -> tuple[list[str], int]:
     stops = set(stop_token_ids(model, tokenizer))
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     waiting = deque(sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True))
@@ -344,7 +346,7 @@ def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, b
             continue
         # Once no prompt waits, the batch empties and a pass costs about the same with fewer rows: the
         # spare positions verify drafted tokens, several per pass when an answer copies or repeats.
-        draft_len = 0 if waiting or not batch.full_attention else max(0, min(MAX_DRAFT, batch_size // live - 1))
+        draft_len = 0 if waiting or not batch.full_attention else max(0, min(max_draft, batch_size // live - 1))
         ended = len(batch.ended) - live
         # ended rows leave before drafting (each would take a draft's positions), else when a quarter have
         if ended and (draft_len or (not (waiting and batch.joinable) and ended >= max(1, len(batch.ended) // 4))):
