@@ -23,10 +23,8 @@ import torch
 
 
 def _lora_layers(model) -> list:
-    try:
-        from peft.tuners.lora import LoraLayer
-    except ImportError:
-        return []
+    from peft.tuners.lora import LoraLayer
+
     return [m for m in model.modules() if isinstance(m, LoraLayer)]
 
 
@@ -57,8 +55,8 @@ def _free_bytes(device: torch.device) -> int:
 
 def mergeable(model) -> list:
     """The LoRA layers to fold in, or none when any of them can't be (disabled adapters, as for the
-    base model's answers; already merged; weights not in fp32, quantized or sharded) or when a copy of their base
-    weights would not fit beside the model on its device."""
+    base model's answers; already merged; weights not in fp32, quantized or sharded) or when a copy
+    of their base weights would not fit beside the model on its device."""
     layers = _lora_layers(model)
     if not layers:
         return []
