@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -43,6 +42,7 @@ from pathlib import Path
 import torch
 
 from loralab.evaluation.generation import generate
+from provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -235,8 +235,7 @@ def main() -> None:
     from loralab.evaluation.generation import render_prompts
     from loralab.evaluation.runner import _conversations, max_new_tokens_for
     from loralab.resume import latest_run
-    from loralab.run_record import machine, machine_tag
-    from loralab.rundir import git_sha, package_versions
+    from loralab.run_record import machine_tag
     from loralab.runs import load_for_inference, open_run
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -268,11 +267,7 @@ def main() -> None:
     same = {name: sum(a == b for a, b in zip(texts["evaluation"], texts[name]))
             for name in profiles if name != "evaluation"}
     result = {
-        "kind": "eval_profile", "command": "python bench/eval_profile.py " + " ".join(
-            f"--{k.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
-            if v is not None and k != "out"),
-        "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-        "versions": {**package_versions(), "python": platform.python_version()},
+        **provenance("eval_profile", "eval_profile.py", args),
         "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
         "threads": torch.get_num_threads(), "profiles": profiles, "identical_answers": same,
     }

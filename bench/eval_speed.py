@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -62,9 +61,8 @@ def main() -> None:
     from loralab.evaluation.generation import generate, render_prompts
     from loralab.evaluation.runner import _conversations, max_new_tokens_for
     from loralab.resume import latest_run
-    from loralab.run_record import machine
-    from loralab.rundir import git_sha, package_versions
     from loralab.runs import load_for_inference, open_run
+    from provenance import provenance
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", help="a completed run directory (default: the newest under experiments/)")
@@ -94,11 +92,7 @@ def main() -> None:
             seconds[name].append(time.perf_counter() - start)
             print(f"rep {rep} {name}: {seconds[name][-1]:.1f} s ({len(prompts) / seconds[name][-1]:.2f} examples/s)",
                   flush=True)
-    result = {"kind": "eval_speed",
-              "command": "python bench/eval_speed.py " + " ".join(
-                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out"),
-              "commit": git_sha(), "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-              "versions": {**package_versions(), "python": platform.python_version()},
+    result = {**provenance("eval_speed", "eval_speed.py", args),
               "run": str(run_dir), "examples": len(prompts), "batch_size": batch, "max_new_tokens": max_new,
               "threads": torch.get_num_threads(), "device": str(next(model.parameters()).device),
               "dtype": str(next(model.parameters()).dtype),
