@@ -156,7 +156,6 @@ class LiveBatch:
                     if isinstance(getattr(layer, "cumulative_length", None), int):
                         layer.cumulative_length = width
 
-
     def drop_unattended_columns(self) -> None:
         """Remove the cache columns no row attends to (drafted tokens that were not kept)."""
         keep = self.mask.any(0)
