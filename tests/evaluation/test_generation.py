@@ -63,10 +63,12 @@ def test_batches_match_one_prompt_at_a_time_in_input_order(lora_model, monkeypat
     assert len(set(expected)) > 1  # the prompts do lead to different answers
 
 
-def test_a_finished_answer_leaves_the_batch(lora_model):
+def test_a_finished_answer_leaves_the_batch(lora_model, monkeypatch):
     """Rows that reached the end of turn are not computed any more: every pass is narrower."""
+    from loralab.evaluation import generation
     from loralab.evaluation.generation import generate
 
+    monkeypatch.setattr(generation, "PREFILL_PASS_COST", 10**9)  # all the prompts in one prefill pass
     model, tokenizer = lora_model
     core = model.get_base_model()
     widths = []
@@ -96,11 +98,13 @@ def forward_shapes(model):
     return shapes, hook
 
 
-def test_the_shared_prefix_is_computed_once(lora_model):
+def test_the_shared_prefix_is_computed_once(lora_model, monkeypatch):
     """The system prompt's tokens go through the model once, for one row; each row's own tokens
     (and only those) go through in the batch's pass, and prompts that join later reuse the start."""
+    from loralab.evaluation import generation
     from loralab.evaluation.generation import generate, left_pad, shared_prefix_length
 
+    monkeypatch.setattr(generation, "PREFILL_PASS_COST", 10**9)  # the joining prompts in one prefill pass
     model, tokenizer = lora_model
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in WITH_SYSTEM]
     shared = shared_prefix_length(encoded)
@@ -242,3 +246,48 @@ def test_a_growing_cache_layer_appends_in_place_and_equals_concatenation():
         layer.batch_select_indices(torch.tensor([0, 2]))
     step = torch.randn(2, 2, 1, 4)
     assert torch.equal(growing.update(step, -step)[0], plain.update(step, -step)[0])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_length_groups_are_the_cheapest_split(seed):
+    import itertools
+    import random
+
+    from loralab.evaluation.generation import length_groups
+
+    rng = random.Random(seed)
+    lengths = sorted((rng.randint(1, 300) for _ in range(rng.randint(1, 8))), reverse=True)
+    cost = rng.choice([0, 40, 96, 10**6])
+
+    def computed(groups):  # each group padded to its first (longest) row, plus a pass's own cost
+        return sum((last - first) * lengths[first] + cost for first, last in groups)
+
+    groups = length_groups(lengths, cost)
+    assert [g[0] for g in groups] == [0] + [g[1] for g in groups[:-1]] and groups[-1][1] == len(lengths)
+    every = []
+    for cuts in itertools.product([False, True], repeat=len(lengths) - 1):
+        bounds = [0] + [i + 1 for i, c in enumerate(cuts) if c] + [len(lengths)]
+        every.append(computed(list(zip(bounds, bounds[1:]))))
+    assert computed(groups) == min(every)
+    if cost == 10**6:
+        assert groups == [(0, len(lengths))]
+
+
+def test_prefill_runs_in_groups_of_similar_lengths(lora_model, monkeypatch):
+    """Prompts of very different lengths joining together are prefilled in passes of similar lengths,
+    which pad little, and answer as one prompt at a time does."""
+    from loralab.evaluation import generation
+
+    model, tokenizer = lora_model
+    prompts = [SYSTEM + p for p in (PROMPTS[5] * 3, PROMPTS[5] * 3 + "!", PROMPTS[3], PROMPTS[0])]
+    stop, expected = stop_part_way(tokenizer, one_by_one(model, tokenizer, prompts, 8))
+    monkeypatch.setattr(generation, "stop_token_ids", lambda *_: [stop])
+    shapes, hook = forward_shapes(model)
+    try:
+        texts = generation.generate(model, tokenizer, prompts, max_new_tokens=8, batch_size=4, max_draft=0).texts
+    finally:
+        hook.remove()
+    assert texts == expected
+    prefills = shapes[1:3]  # after the shared start's pass, before the first decode pass
+    assert [rows for rows, _ in prefills] == [2, 2] and shapes[3] == (4, 1)  # the long prompts, then the short
+    assert prefills[1][1] < prefills[0][1] // 4

@@ -120,20 +120,21 @@ class LiveBatch:
     def live(self) -> int:
         return self.ended.count(False)
 
-    def join(self, other: LiveBatch) -> None:
-        """Take ``other``'s rows below this batch's: the narrower is padded on the left."""
-        width = max(self.mask.shape[1], other.mask.shape[1])
-        for layer, new in zip(self.cache.layers, other.cache.layers):
+    def join(self, *others: LiveBatch) -> None:
+        """Take the rows of ``others`` below this batch's, in one copy: narrower ones are padded on the left."""
+        width = max(b.mask.shape[1] for b in (self, *others))
+        for i, layer in enumerate(self.cache.layers):
             if not layer.is_initialized:  # a layer that shares another's cache holds none
                 continue
-            layer.keys = _stack_right_aligned(layer.keys, new.keys)
-            layer.values = _stack_right_aligned(layer.values, new.values)
+            layer.keys = _stack_right_aligned(layer.keys, *(b.cache.layers[i].keys for b in others))
+            layer.values = _stack_right_aligned(layer.values, *(b.cache.layers[i].values for b in others))
             if isinstance(getattr(layer, "cumulative_length", None), int):
                 layer.cumulative_length = width
-        self.mask = _stack_right_aligned(self.mask, other.mask)
-        self.logits = torch.cat([self.logits, other.logits])
-        self.prompts += other.prompts
-        self.ended += other.ended
+        self.mask = _stack_right_aligned(self.mask, *(b.mask for b in others))
+        self.logits = torch.cat([self.logits, *(b.logits for b in others)])
+        for b in others:
+            self.prompts += b.prompts
+            self.ended += b.ended
 
     def drop_ended(self) -> None:
         """Remove the ended rows, then the leading columns that no remaining row attends to."""
@@ -169,14 +170,17 @@ class LiveBatch:
                 layer.values = layer.values.index_select(-2, index.to(layer.values.device))
 
 
-def _stack_right_aligned(top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
-    """``top``'s rows above ``bottom``'s, each padded with zeros on the left of dimension -2 (the
+def _stack_right_aligned(*parts: torch.Tensor) -> torch.Tensor:
+    """The parts' rows one above the other, each padded with zeros on the left of dimension -2 (the
     positions of a [rows, heads, positions, dim] cache) or -1 (a [rows, positions] mask)."""
-    dim = -2 if top.dim() == 4 else -1
-    width = max(top.shape[dim], bottom.shape[dim])
-    out = top.new_zeros((len(top) + len(bottom), *top.shape[1:dim], width, *top.shape[dim:][1:]))
-    out.narrow(0, 0, len(top)).narrow(dim, width - top.shape[dim], top.shape[dim]).copy_(top)
-    out.narrow(0, len(top), len(bottom)).narrow(dim, width - bottom.shape[dim], bottom.shape[dim]).copy_(bottom)
+    first = parts[0]
+    dim = -2 if first.dim() == 4 else -1
+    width = max(p.shape[dim] for p in parts)
+    out = first.new_zeros((sum(len(p) for p in parts), *first.shape[1:dim], width, *first.shape[dim:][1:]))
+    row = 0
+    for p in parts:
+        out.narrow(0, row, len(p)).narrow(dim, width - p.shape[dim], p.shape[dim]).copy_(p)
+        row += len(p)
     return out
 
 
@@ -210,7 +214,38 @@ def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+PREFILL_PASS_COST = 96  # a prefill pass's own cost (weights read, a copy to join), in positions
+
+
+def length_groups(lengths: list[int], pass_cost: int) -> list[tuple[int, int]]:
+    """Consecutive rows of ``lengths`` (longest first) in groups that minimise the positions their
+    passes compute, each group padded to its longest and costing ``pass_cost`` positions more; per
+    group: its first row and the row after its last. Exact: a shortest path over the cut points."""
+    best, cut = [0] + [float("inf")] * len(lengths), [0] * (len(lengths) + 1)
+    for last in range(1, len(lengths) + 1):
+        for first in range(last):
+            cost = best[first] + (last - first) * lengths[first] + pass_cost
+            if cost < best[last]:
+                best[last], cut[last] = cost, first
+    groups, last = [], len(lengths)
+    while last:
+        groups.append((cut[last], last))
+        last = cut[last]
+    return groups[::-1]
+
+
 def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int) -> LiveBatch:
+    """New rows (longest first), prefilled in groups of similar lengths so that little of a pass is
+    padding (:func:`prefill_group`), then joined in one copy."""
+    own = [len(r) - len(shared.tokens) for r in rows]
+    batches = [prefill_group(model, shared, rows[first:last], prompts[first:last], pad_id)
+               for first, last in length_groups(own, PREFILL_PASS_COST)]
+    if len(batches) > 1:
+        batches[0].join(*batches[1:])
+    return batches[0]
+
+
+def prefill_group(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int) -> LiveBatch:
     """A batch of new rows: a copy of the shared start's cache, then each row's own tokens, padded on
     the left, in one pass that keeps only the last position's logits."""
     cache, start = shared.cache_for(len(rows)), len(shared.tokens)
