@@ -362,8 +362,9 @@ class EvalConfig:
     # comparison is paired on those; null: all of them (its answers are cached per model and data)
     base_max_examples: Optional[int] = None
     # answers decoded together; as answers end, waiting prompts take their rows, and once none wait
-    # the spare rows verify tokens drafted from the prompt and the answer so far
-    batch_size: int = 32
+    # the spare rows verify tokens drafted from the prompt and the answer so far. More rows share
+    # each pass over the weights; each adds its KV cache and attention
+    batch_size: int = 48
     # None: derived from the longest gold answer of the split
     max_new_tokens: Optional[int] = None
     # tool-call metrics at every evaluation on a fixed validation sample (eval_tool_* metrics,
