@@ -291,3 +291,11 @@ def test_prefill_runs_in_groups_of_similar_lengths(lora_model, monkeypatch):
     prefills = shapes[1:3]  # after the shared start's pass, before the first decode pass
     assert [rows for rows, _ in prefills] == [2, 2] and shapes[3] == (4, 1)  # the long prompts, then the short
     assert prefills[1][1] < prefills[0][1] // 4
+    # a cache whose rows can't be joined (a layer kind of its own) is prefilled in one pass
+    monkeypatch.setattr(generation, "_JOINABLE", ())
+    shapes, hook = forward_shapes(model)
+    try:
+        texts = generation.generate(model, tokenizer, prompts, max_new_tokens=8, batch_size=4, max_draft=0).texts
+    finally:
+        hook.remove()
+    assert texts == expected and shapes[1][0] == 4 and shapes[2] == (4, 1)

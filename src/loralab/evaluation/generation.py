@@ -238,8 +238,10 @@ def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int
     """New rows (longest first), prefilled in groups of similar lengths so that little of a pass is
     padding (:func:`prefill_group`), then joined in one copy."""
     own = [len(r) - len(shared.tokens) for r in rows]
+    joinable = all(type(layer) in _JOINABLE for layer in shared.cache.layers)
+    groups = length_groups(own, PREFILL_PASS_COST) if joinable else [(0, len(rows))]
     batches = [prefill_group(model, shared, rows[first:last], prompts[first:last], pad_id)
-               for first, last in length_groups(own, PREFILL_PASS_COST)]
+               for first, last in groups]
     if len(batches) > 1:
         batches[0].join(*batches[1:])
     return batches[0]
