@@ -97,6 +97,10 @@ class GrowingLayer(DynamicLayer):
 _JOINABLE = (DynamicLayer, GrowingLayer, DynamicSlidingWindowLayer)
 
 
+def _joinable(cache) -> bool:
+    return all(type(layer) in _JOINABLE for layer in cache.layers)
+
+
 class LiveBatch:
     """The answers being decoded together: their KV cache and attention mask (every row padded on
     the left, all ending at the same column), the logits of each row's next token, the prompt each
@@ -109,7 +113,7 @@ class LiveBatch:
 
     @property
     def joinable(self) -> bool:
-        return all(type(layer) in _JOINABLE for layer in self.cache.layers)
+        return _joinable(self.cache)
 
     @property
     def full_attention(self) -> bool:
@@ -234,17 +238,19 @@ def length_groups(lengths: list[int], pass_cost: int) -> list[tuple[int, int]]:
     return groups[::-1]
 
 
-def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int) -> LiveBatch:
+def prefill(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int,
+            into: LiveBatch | None = None) -> LiveBatch:
     """New rows (longest first), prefilled in groups of similar lengths so that little of a pass is
-    padding (:func:`prefill_group`), then joined in one copy."""
+    padding (:func:`prefill_group`), then joined below the rows of ``into`` (when given) in one copy."""
     own = [len(r) - len(shared.tokens) for r in rows]
-    joinable = all(type(layer) in _JOINABLE for layer in shared.cache.layers)
-    groups = length_groups(own, PREFILL_PASS_COST) if joinable else [(0, len(rows))]
+    groups = length_groups(own, PREFILL_PASS_COST) if _joinable(shared.cache) else [(0, len(rows))]
     batches = [prefill_group(model, shared, rows[first:last], prompts[first:last], pad_id)
                for first, last in groups]
-    if len(batches) > 1:
-        batches[0].join(*batches[1:])
-    return batches[0]
+    if into is None:
+        into, batches = batches[0], batches[1:]
+    if batches:
+        into.join(*batches)
+    return into
 
 
 def prefill_group(model, shared: SharedStart, rows: list[list[int]], prompts: list[int], pad_id: int) -> LiveBatch:
@@ -369,11 +375,7 @@ def _greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, b
             if batch is not None:
                 batch.drop_ended()
             joining = [waiting.popleft() for _ in range(min(room, len(waiting)))]
-            new = prefill(model, shared, [encoded[i] for i in joining], joining, tokenizer.pad_token_id)
-            if batch is None:
-                batch = new
-            else:
-                batch.join(new)
+            batch = prefill(model, shared, [encoded[i] for i in joining], joining, tokenizer.pad_token_id, batch)
         for row, token in enumerate(batch.logits.argmax(-1).tolist()):
             take(row, [token])
         live = batch.live()
