@@ -6,7 +6,7 @@ all linear layers) and the same NF4 base (double quantisation, bf16 compute):
   A  the plain script: trl.SFTTrainer(model=<dir>, quantization_config=..., peft_config=...) with
      SFTConfig setting only the micro-batch, the length and the steps (TRL's defaults for the rest);
   L  `loralab-train` with its GPU defaults (`model.init=random`: the same random checkpoint);
-  L <override>  L with one speed feature switched off (ABLATIONS).
+  L <override>  L with one speed feature switched the other way, or rank 64 (ABLATIONS).
 
 Then each engine of the `distributed` group (ENGINES: zero2, zero3-offload, fsdp) trains a few steps
 of Qwen2.5-1.5B on the one GPU through torchrun, and `loralab-eval` reloads the saved adapter.
@@ -46,10 +46,14 @@ import framework_overhead as fo
 # L with one of its GPU defaults turned the other way, each an existing config switch: the fused
 # LM head, Liger's kernels and length grouping off; gradient checkpointing on (L leaves it off where
 # the memory estimate says the run fits without it, as it does on an H100/H200): the memory it
-# saves, the speed it costs; torch.compile on (off by default). Add new switches here and every
-# model and micro-batch gets the row; the time guard skips the last ones when time runs short.
-ABLATIONS = ("trainer.fused_lm_head=false", "trainer.liger_kernels=false", "trainer.gradient_checkpointing=true",
-             "trainer.group_by_length=false", "trainer.compile=true")
+# saves, the speed it costs; torch.compile on (off by default). Then rank 64 against L's 8: the
+# adapter's own cost. Add new switches here and every model and micro-batch gets the row; the time
+# guard skips the last ones when time runs short.
+ABLATIONS = ("trainer.gradient_checkpointing=true", "lora.r=64", "trainer.fused_lm_head=false",
+             "trainer.liger_kernels=false", "trainer.group_by_length=false", "trainer.compile=true")
+# The rows the targets are stated for, run right after A and L at each model's first micro-batch:
+# checkpointing on (its memory and speed) and rank 64 (tokens/s within reach of rank 8).
+TARGET_ABLATIONS = ABLATIONS[:2]
 # The engines of the `distributed` group, each run once for real on the one GPU (torchrun, one
 # process): a few steps on the smaller model, the adapter saved, then reloaded by `loralab-eval`.
 # ZeRO-3 and FSDP cannot shard 4-bit weights here, so they train bf16 LoRA. DeepSpeed's rows need
@@ -89,15 +93,22 @@ class Contender:
 
 
 def plan(models: dict[str, Model], names: list[str]) -> list[Contender]:
-    """A and L of every model and micro-batch first, then the engines (on the first model, at its
-    smaller micro-batch), then the ablations at the larger micro-batches, then at the smaller: the
-    time guard drops the tail."""
-    core = [Contender(m, b, n) for m, spec in models.items() for b in spec.batches for n in names if n in ("A", "L")]
+    """What the targets need first, so the time guard drops the rest: A and L at each model's first
+    micro-batch, then TARGET_ABLATIONS there, then the engines (on the first model, at its first
+    micro-batch), then A and L at the larger micro-batches, then the other ablations, larger
+    micro-batches first."""
+    first_batch = [(m, spec.batches[0]) for m, spec in models.items()]
+    larger = [(m, b) for m, spec in models.items() for b in spec.batches[1:]]
+    names_in = lambda wanted: [n for n in names if n in wanted]  # noqa: E731
+    cores, targets = names_in({"A", "L"}), names_in({f"L {o}" for o in TARGET_ABLATIONS})
+    ablations = [n for n in names if n.startswith("L ")]
     first = next(iter(models))
-    engines = [Contender(first, models[first].batches[0], n) for n in names if n.startswith("E ")]
-    by_size = sorted(((m, b) for m, spec in models.items() for b in spec.batches),
-                     key=lambda mb: mb[1] != max(models[mb[0]].batches))
-    return core + engines + [Contender(m, b, n) for m, b in by_size for n in names if n.startswith("L ")]
+    return ([Contender(m, b, n) for m, b in first_batch for n in cores]
+            + [Contender(m, b, n) for m, b in first_batch for n in targets]
+            + [Contender(first, models[first].batches[0], n) for n in names if n.startswith("E ")]
+            + [Contender(m, b, n) for m, b in larger for n in cores]
+            + [Contender(m, b, n) for m, b in larger for n in ablations]
+            + [Contender(m, b, n) for m, b in first_batch for n in ablations if n not in targets])
 
 
 def loralab_overrides(model: Model, tokenizer_dir: Path, batch: int, a: argparse.Namespace,
@@ -355,7 +366,9 @@ def run_engine(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict
         return {**row, "skipped": "DeepSpeed is not installed here: carry its wheels (bench/README.md)"}
     work = Path(a.workdir)
     run_dir = work / f"{c.model}-{engine}"
-    train = ["torchrun", "--standalone", "--nproc_per_node", "1", "-m", "loralab.cli.train",
+    # torchrun through this interpreter: its script need not be on PATH
+    train = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1",
+             "-m", "loralab.cli.train",
              *engine_overrides(model, Path(prep["tokenizer_dir"]), c.batch, a, run_dir, engine)]
     proc = guard.run(train, work / f"{c.model}-{engine}.log", f"{c.model} engines", None)
     row["wall_s"] = round(proc["wall_s"], 1)

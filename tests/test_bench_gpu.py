@@ -24,25 +24,21 @@ def run_bench(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
-def test_plan_runs_every_a_and_l_before_the_ablations_larger_batches_first():
-    names = ["A", "L", *(f"L {o}" for o in gpu.ABLATIONS)]
+def test_plan_runs_what_the_targets_need_first():
+    names = ["A", "L", *(f"E {e}" for e in gpu.ENGINES), *(f"L {o}" for o in gpu.ABLATIONS)]
     order = [c.id for c in gpu.plan(gpu.MODELS, names)]
-    assert order[:8] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L", "qwen2.5-1.5b b16 A", "qwen2.5-1.5b b16 L",
-                         "llama-3.1-8b b2 A", "llama-3.1-8b b2 L", "llama-3.1-8b b8 A", "llama-3.1-8b b8 L"]
-    ablations = order[8:]
-    assert len(ablations) == 4 * len(gpu.ABLATIONS)
-    assert ablations[0] == "qwen2.5-1.5b b16 L trainer.fused_lm_head=false"
-    assert ablations.index("llama-3.1-8b b8 L trainer.group_by_length=false") < ablations.index(
+    assert order[:4] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L", "llama-3.1-8b b2 A", "llama-3.1-8b b2 L"]
+    targets = [f"{m} L {o}" for m in ("qwen2.5-1.5b b4", "llama-3.1-8b b2") for o in gpu.TARGET_ABLATIONS]
+    assert order[4:8] == targets and "L trainer.gradient_checkpointing=true" in targets[0]
+    assert order[8:11] == [f"qwen2.5-1.5b b4 E {e}" for e in gpu.ENGINES]
+    assert order[11:15] == ["qwen2.5-1.5b b16 A", "qwen2.5-1.5b b16 L", "llama-3.1-8b b8 A", "llama-3.1-8b b8 L"]
+    others = order[15:]
+    assert len(order) == len(set(order)) == 8 + 3 + 4 * len(gpu.ABLATIONS)
+    assert others[0] == "qwen2.5-1.5b b16 L " + gpu.ABLATIONS[0]
+    assert others.index("llama-3.1-8b b8 L trainer.compile=true") < others.index(
         "qwen2.5-1.5b b4 L trainer.fused_lm_head=false")
     quick = gpu.models_of(Namespace(cpu=False, quick=True, models=None))
     assert [c.id for c in gpu.plan(quick, ["A", "L"])] == ["qwen2.5-1.5b b4 A", "qwen2.5-1.5b b4 L"]
-
-
-def test_engines_run_after_a_and_l_on_the_first_models_smaller_batch():
-    names = ["A", "L", *(f"E {e}" for e in gpu.ENGINES), "L trainer.fused_lm_head=false"]
-    order = [c.id for c in gpu.plan(gpu.MODELS, names)]
-    assert order[8:11] == [f"qwen2.5-1.5b b4 E {e}" for e in gpu.ENGINES]
-    assert order[11] == "qwen2.5-1.5b b16 L trainer.fused_lm_head=false"
 
 
 @pytest.mark.parametrize("engine", sorted(gpu.ENGINES))
