@@ -54,6 +54,8 @@ ABLATIONS = ("trainer.gradient_checkpointing=true", "lora.r=64", "trainer.fused_
 # The rows the targets are stated for, run right after A and L at each model's first micro-batch:
 # checkpointing on (its memory and speed) and rank 64 (tokens/s within reach of rank 8).
 TARGET_ABLATIONS = ABLATIONS[:2]
+# A's memory as loralab's estimator sees it: TRL's defaults checkpoint, and nothing patches in Liger
+A_AS_LORALAB = ["trainer.gradient_checkpointing=true", "trainer.liger_kernels=false"]
 # The engines of the `distributed` group, each run once for real on the one GPU (torchrun, one
 # process): a few steps on the smaller model, the adapter saved, then reloaded by `loralab-eval`.
 # ZeRO-3 and FSDP cannot shard 4-bit weights here, so they train bf16 LoRA. DeepSpeed's rows need
@@ -153,7 +155,9 @@ def install_step_timer(result: Path) -> None:
             trainable = {str(p.dtype).removeprefix("torch.") for p in model.parameters() if p.requires_grad}
             # transformers renamed gradient_checkpointing to activation_checkpointing (the old name stays a while)
             checkpointing = getattr(args, "activation_checkpointing", None) or args.gradient_checkpointing
+            liger = sys.modules.get("loralab.liger")  # what L's recipe patched in; A never imports it
             record["setup"] = {"gradient_checkpointing": bool(checkpointing), "bf16": args.bf16,
+                               "liger_kernels": bool(liger and liger.PATCHED),
                                "optim": getattr(args.optim, "value", args.optim), "trainable_dtypes": sorted(trainable),
                                "sampling": getattr(args, "train_sampling_strategy", None),
                                "linear_4bit": sum(type(m).__name__ == "Linear4bit"  # bitsandbytes', not peft's
@@ -241,13 +245,11 @@ def child_prepare(a: argparse.Namespace) -> None:
     n_base = g.linear_params + g.vocab * g.hidden
     flops = 4 * n_base + 6 * g.trainable + 6 * g.layers * g.q_dim * (mean_l2 / mean_l + 1)
     target = target_hardware(hw if hw.device == "cuda" else None)  # a CPU smoke run plans for a GPU
-    estimates = {}
+    estimates = {}  # each contender's, before it runs: every row max_length long (the estimator's worst case)
     for batch in model.batches:
-        for name in ("L", *ABLATIONS):
-            extra = [] if name == "L" else [name]
+        for name, extra in (("A", A_AS_LORALAB), ("L", []), *((f"L {o}", [o]) for o in ABLATIONS)):
             e = estimate(loralab.compose(overrides(batch, *extra)), target)
-            estimates[f"{batch} {name if name == 'L' else 'L ' + name}"] = {
-                "allocated_gib": e.allocated_gb, "total_gib": e.total_gb, "setup": e.setup}
+            estimates[f"{batch} {name}"] = {"allocated_gib": e.allocated_gb, "total_gib": e.total_gb, "setup": e.setup}
     out = {"model_dir": location, "tokenizer_dir": str(tokenizer_dir), "hardware": hw.to_dict(),
            "estimated_for": target.device_name, "random_checkpoint_s": round(built_s, 1), "rows": len(lengths),
            "mean_length": mean_l, "length": train.stats["length"], "flops_per_token": flops,
@@ -341,9 +343,14 @@ def measured(r: dict, warmup: int) -> dict:
     ends, tokens, inputs = r["step_end_s"], r["tokens"], r["input_tokens"]
     if len(ends) <= warmup:
         return {"error": f"only {len(ends)} steps ran, none after the {warmup} warm-up steps"}
-    timed, elapsed = tokens[warmup:], ends[-1] - (ends[warmup - 1] if warmup else r["train_begin_s"])
+    start = ends[warmup - 1] if warmup else r["train_begin_s"]
+    timed, elapsed = tokens[warmup:], ends[-1] - start
+    steps = [b - a for a, b in zip([start, *ends[warmup:-1]], ends[warmup:])]
     return {"steps_timed": len(timed), "tokens_per_s": sum(timed) / elapsed, "s_per_step": elapsed / len(timed),
+            "median_s_per_step": statistics.median(steps),  # a stall or two moves the mean, not this
             "padding_fraction": 1 - sum(timed) / sum(inputs[warmup:]),
+            # the peak comes from the largest micro-batch (one per step: no accumulation), warm-up included
+            "longest_micro_batch_tokens": max(inputs),
             "peak_allocated_gib": r.get("peak_allocated_gib"), "peak_reserved_gib": r.get("peak_reserved_gib"),
             "setup": r.get("setup")}
 
@@ -388,7 +395,8 @@ def run_engine(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict
     return row
 
 
-def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict, model: Model) -> dict:
+def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: dict, model: Model,
+                  peak_tflops: float | None) -> dict:
     work = Path(a.workdir)
     tag = f"{c.model}-b{c.batch}-{c.name.replace(' ', '_').replace('=', '-')}"
     result, run_dir = work / f"{tag}.json", work / tag
@@ -405,19 +413,59 @@ def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: d
     if "error" in proc:
         return {**row, "error": proc["error"]}
     row.update(measured(json.loads(result.read_text()), a.warmup))
-    # A: the prediction for L with checkpointing on, TRL's default (TRL keeps LoRA weights in bf16)
-    predicted_as = "L trainer.gradient_checkpointing=true" if c.name == "A" else c.name
-    estimate = prep["estimates"].get(f"{c.batch} {predicted_as}")
+    estimate = prep["estimates"].get(f"{c.batch} {c.name}")
     if estimate:
-        row["estimated_allocated_gib"], row["estimated_total_gib"] = estimate["allocated_gib"], estimate["total_gib"]
-    if row.get("tokens_per_s") and prep.get("peak_matmul_tflops"):
-        row["mfu"] = prep["flops_per_token"] * row["tokens_per_s"] / (prep["peak_matmul_tflops"] * 1e12)
+        row.update(estimated_allocated_gib=estimate["allocated_gib"], estimated_total_gib=estimate["total_gib"])
+    row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, prep, a)
+    if row.get("tokens_per_s") and peak_tflops:  # the card's rate, measured once while preparing the first model
+        row["mfu"] = prep["flops_per_token"] * row["tokens_per_s"] / (peak_tflops * 1e12)
     return row
 
 
+def estimate_as_run(row: dict, prep: dict, a: argparse.Namespace) -> float:
+    """The memory estimator's prediction for what a contender ran: its longest micro-batch (rows pad to
+    the longest of theirs), its checkpointing and Liger's kernels as the run recorded them, on the
+    hardware it ran on. A as loralab's settings express it."""
+    import loralab
+    from loralab.hardware import Hardware
+    from loralab.memory import estimate
+
+    hw = prep["hardware"]
+    hw = Hardware(**{**hw, "cuda_capability": tuple(hw["cuda_capability"]) if hw["cuda_capability"] else None})
+    setup, model = row["setup"], models_of(a)[row["model"]]
+    overrides = [*loralab_overrides(model, Path(prep["tokenizer_dir"]), row["micro_batch"], a, Path("unused")),
+                 *row["contender"].split()[1:],  # an ablation's override
+                 f"trainer.max_length={row['longest_micro_batch_tokens'] // row['micro_batch']}",
+                 f"trainer.gradient_checkpointing={str(setup['gradient_checkpointing']).lower()}",
+                 f"trainer.liger_kernels={str(setup['liger_kernels']).lower()}"]
+    return estimate(loralab.compose(overrides), hw if hw.device == "cuda" else None).allocated_gb
+
+
+def reestimate(path: Path) -> None:
+    """--reestimate: the current estimator's prediction for every row of a results file, beside the
+    peaks it measured (the file keeps the run's own estimates); then its .md again."""
+    from loralab.rundir import git_sha
+
+    report = json.loads(path.read_text())
+    s = report["settings"]
+    a = argparse.Namespace(cpu=s["mode"] == "cpu", quick=False, models=None, warmup=s["warmup"], steps=s["steps"],
+                           max_length=s["max_length"], rows=s["rows"])
+    for row in report["results"]:
+        if "error" not in row:
+            row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, report["models"][row["model"]], a)
+    report["reestimated"] = {"commit": git_sha(), "what": "estimated_for_longest_micro_batch_gib: this commit's "
+                             "memory estimator, for each contender's longest micro-batch and recorded settings"}
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    path.with_suffix(".md").write_text(report_md(report))
+    print(f"written: {path} and {path.with_suffix('.md')}")
+
+
 # the results table: (header, key of a result row, format)
-COLUMNS = (("tokens/s", "tokens_per_s", ".0f"), ("s/step", "s_per_step", ".3f"), ("padding", "padding_fraction", ".1%"),
-           ("peak allocated GiB", "peak_allocated_gib", ".2f"), ("estimate", "estimated_allocated_gib", ".2f"),
+COLUMNS = (("tokens/s", "tokens_per_s", ".0f"), ("s/step", "s_per_step", ".3f"),
+           ("median s/step", "median_s_per_step", ".3f"), ("padding", "padding_fraction", ".1%"),
+           ("longest micro-batch tokens", "longest_micro_batch_tokens", "d"),
+           ("peak allocated GiB", "peak_allocated_gib", ".2f"), ("estimate at max_length", "estimated_allocated_gib", ".2f"),
+           ("estimate for the longest micro-batch", "estimated_for_longest_micro_batch_gib", ".2f"),
            ("peak reserved GiB", "peak_reserved_gib", ".2f"),
            ("estimate with CUDA context and allocator reserve", "estimated_total_gib", ".2f"),
            ("MFU", "mfu", ".1%"), ("peak RSS GiB", "peak_rss_gib", ".2f"))
@@ -477,6 +525,8 @@ def main() -> None:
     p.add_argument("--commit", help="the commit measured (default: git rev-parse HEAD here)")
     p.add_argument("--out", type=Path, default=fo.ROOT / "bench" / "results")
     p.add_argument("--workdir", type=Path, help="keep logs, data and the random checkpoints here (default: a temp dir)")
+    p.add_argument("--reestimate", type=Path, metavar="RESULTS_JSON",
+                   help="add the current memory estimator's predictions to a results file (no GPU needed)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     for name in ("result", "model", "model-dir", "data-dir", "run-dir"):
         p.add_argument(f"--{name}", help=argparse.SUPPRESS)
@@ -490,6 +540,8 @@ def main() -> None:
     a.warmup = a.warmup if a.warmup is not None else (1 if a.cpu else 3)
     a.max_length = a.max_length or MAX_LENGTH[mode]
     a.rows = a.rows or (300 if a.cpu else 1000)
+    if a.reestimate:
+        return reestimate(a.reestimate)
     if a.child == "prepare":
         return child_prepare(a)
     if a.child == "A":
@@ -557,7 +609,7 @@ def main() -> None:
             print(f"{c.id}: {outcome}", flush=True)
             write(report, a.out, out_name)
             continue
-        row = run_contender(c, a, guard, prep, models[c.model])
+        row = run_contender(c, a, guard, prep, models[c.model], report.get("peak_matmul_tflops"))
         report["results"].append(row)
         shown = row.get("error", "")[-300:] or (f"{row['tokens_per_s']:.0f} tokens/s, {row['s_per_step']:.3f} "
                                                 f"s/step, peak {fmt_gib(row.get('peak_allocated_gib'))} GiB")

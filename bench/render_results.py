@@ -107,6 +107,8 @@ KIND_TITLES = {
     "eval_profile": "where the evaluation's time goes (bench/eval_profile.py)",
     "gpu_qlora": "QLoRA speed and memory on one GPU",
     "gpu_bench": "loralab against the plain TRL script, GPU (`make bench-gpu`)",
+    "gpu_bench_steps": "per-step records of a `make bench-gpu` run",
+    "gpu_utilisation": "GPU and CPU utilisation while training on a GPU",
 }
 
 
@@ -140,7 +142,7 @@ def machine_of(data: dict, kind: str) -> dict[str, Any]:
                 "gpu": hw.get("device_name") if cuda else None, "gpu_known": True}
     if kind == "gpu_qlora":
         return {"cpu": None, "cores": None, "avx512_bf16": None, "gpu": data.get("device"), "gpu_known": True}
-    if kind == "gpu_bench" and data.get("device"):
+    if kind in ("gpu_bench", "gpu_bench_steps", "gpu_utilisation") and data.get("device"):
         return {"cpu": None, "cores": None, "avx512_bf16": None, "gpu": data["device"], "gpu_known": True}
     if kind == "eval_speed" and data.get("device") == "cpu":
         return {"cpu": None, "cores": data.get("threads"), "avx512_bf16": None, "gpu": None, "gpu_known": True,
@@ -344,18 +346,38 @@ def values_gpu_bench(data: dict) -> list[str]:
     st = data.get("settings") or {}
     rows = []
     for r in data.get("results", []):
-        cells = ([f"failed: {str(r['error'])[:120]}", "", "", "", ""] if "error" in r else
-                 [fmt(r.get("tokens_per_s"), ".0f"), fmt(r.get("s_per_step"), ".3f"),
-                  fmt(r.get("peak_allocated_gib"), ".2f"), fmt(r.get("estimated_allocated_gib"), ".2f"),
-                  fmt(r.get("mfu"), ".1%")])
+        cells = ([f"failed: {str(r['error'])[:120]}", "", "", "", "", "", ""] if "error" in r else
+                 [fmt(r.get("tokens_per_s"), ".0f"), fmt(r.get("median_s_per_step"), ".3f"),
+                  fmt(r.get("longest_micro_batch_tokens")), fmt(r.get("peak_allocated_gib"), ".2f"),
+                  fmt(r.get("estimated_for_longest_micro_batch_gib"), ".2f"),
+                  fmt(r.get("estimated_allocated_gib"), ".2f"), fmt(r.get("mfu"), ".1%")])
         rows.append([r.get("model"), fmt(r.get("micro_batch")), r.get("contender"), *cells])
     out = [f"{fmt(st.get('warmup'))} warm-up + {fmt(st.get('steps'))} timed steps, {fmt(st.get('max_length'))} tokens "
-           f"({fmt(st.get('mode'))} mode).", "",
-           *table(["model", "micro-batch", "contender", "tokens/s", "s/step", "peak allocated GiB", "estimate GiB",
-                   "MFU"], rows)]
+           f"({fmt(st.get('mode'))} mode). The estimates: for the longest micro-batch each contender ran "
+           f"(by the estimator at {fmt(get(data, 'reestimated', 'commit'))}), and the run's own, every row "
+           f"{fmt(st.get('max_length'))} tokens long.", "",
+           *table(["model", "micro-batch", "contender", "tokens/s", "median s/step", "longest micro-batch tokens",
+                   "peak allocated GiB", "estimate GiB", "estimate at max_length GiB", "MFU"], rows)]
+    if data.get("post_processed"):
+        out += ["", str(data["post_processed"])]
     if data.get("skipped"):
         out += ["", "Not run: " + "; ".join(f"{x.get('id')} ({x.get('note')})" for x in data["skipped"]) + "."]
     return out
+
+
+def values_gpu_bench_steps(data: dict) -> list[str]:
+    steps = data.get("contenders") or {}
+    return [f"{len(steps)} contenders' step end times, tokens and padded input tokens per step, setups and peaks: "
+            "the source of the run's tokens/s, median step time and longest micro-batch."]
+
+
+def values_gpu_utilisation(data: dict) -> list[str]:
+    w = data.get("training_window") or {}
+    return [f"{fmt(data.get('tokens_per_s'), '.0f')} tokens/s at {fmt(data.get('s_per_step'), '.3f')} s/step. "
+            f"Kernels running, in {fmt(w.get('samples'))} one-second samples of the training window: at most "
+            f"{fmt(w.get('sm_pct_max'))} % of the time (mean {fmt(w.get('sm_pct_mean'), '.1f')} %); the busy python "
+            f"process: median {fmt(data.get('python_cpu_pct_median'), '.0f')} % of one CPU core. "
+            f"Reading: {data.get('reading')}."]
 
 
 def values_unknown(data: dict) -> list[str]:
@@ -381,7 +403,8 @@ VALUES: dict[str, Callable[[dict], list[str]]] = {
     "make_train": values_make_train, "run": values_make_train, "eval": values_eval,
     "training_metrics": values_training_metrics, "framework_overhead": values_framework_overhead,
     "eval_speed": values_eval_speed, "eval_profile": values_eval_profile, "gpu_qlora": values_gpu_qlora,
-    "gpu_bench": values_gpu_bench,
+    "gpu_bench": values_gpu_bench, "gpu_bench_steps": values_gpu_bench_steps,
+    "gpu_utilisation": values_gpu_utilisation,
 }
 
 

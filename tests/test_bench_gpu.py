@@ -105,6 +105,11 @@ def test_steady_state_leaves_out_the_warmup_steps():
     assert m["steps_timed"] == 3 and m["tokens_per_s"] == pytest.approx(200 / 4)
     assert m["s_per_step"] == pytest.approx(4 / 3) and m["padding_fraction"] == pytest.approx(1 - 200 / 256)
     assert "error" in gpu.measured(record, warmup=4)
+    # the median step leaves a stall out; the peak's micro-batch counts the warm-up too
+    stalled = {**record, "step_end_s": [5.0, 6.0, 7.0, 30.0, 31.0], "tokens": [100] * 5, "input_tokens": [128] * 5}
+    assert gpu.measured(stalled, warmup=1)["median_s_per_step"] == pytest.approx(1.0)
+    assert gpu.measured(record, warmup=1)["longest_micro_batch_tokens"] == 128
+    assert gpu.measured(record, warmup=0)["s_per_step"] == pytest.approx(9 / 4)  # from the start of training
 
 
 def test_time_guard_skips_what_does_not_fit_and_says_so(tmp_path):
@@ -133,11 +138,26 @@ def test_cpu_mode_measures_both_contenders_on_the_same_nf4_model(tmp_path):
         assert "error" not in row, row
         assert row["steps_timed"] == 2 and row["tokens_per_s"] > 0 and 0 < row["mfu"] < 1
         assert row["setup"]["linear_4bit"] == 2 * 7  # both train the NF4 tiny architecture
-        assert row["estimated_allocated_gib"] > 0
+        assert row["estimated_allocated_gib"] > 0 and row["setup"]["liger_kernels"] is False  # no Triton on a CPU
+        # the estimate for what ran: its longest micro-batch, checkpointing as it ran
+        assert row["longest_micro_batch_tokens"] <= 4 * report["settings"]["max_length"]
+        assert row["estimated_for_longest_micro_batch_gib"] > 0
+    # TRL's default checkpoints; loralab does not on a CPU
+    assert (rows["A"]["setup"]["gradient_checkpointing"], rows["L"]["setup"]["gradient_checkpointing"]) == (True, False)
     # the plain script samples at random, loralab groups rows of similar length: the padding is real
     assert rows["A"]["setup"]["sampling"] == "random" and rows["L"]["setup"]["sampling"] == "group_by_length"
     assert rows["A"]["padding_fraction"] > rows["L"]["padding_fraction"]
     prep = report["models"]["tiny"]
     assert 100 < prep["mean_length"] < 256 and prep["estimated_for"] == "planned CUDA GPU"
-    assert {k.split(" ", 1)[1] for k in prep["estimates"]} == {"L", *(f"L {o}" for o in gpu.ABLATIONS)}
+    assert {k.split(" ", 1)[1] for k in prep["estimates"]} == {"A", "L", *(f"L {o}" for o in gpu.ABLATIONS)}
     assert "| tiny | 4 | L |" in (out / "gpu_cpu-smoke.md").read_text()
+    # --reestimate: the current estimator beside a results file's peaks, the measurements untouched
+    before = [(r["estimated_for_longest_micro_batch_gib"], r["tokens_per_s"]) for r in report["results"]]
+    for row in report["results"]:
+        row["estimated_for_longest_micro_batch_gib"] = None
+    (out / "gpu_cpu-smoke.json").write_text(json.dumps(report))
+    assert run_bench("--reestimate", str(out / "gpu_cpu-smoke.json")).returncode == 0
+    again = json.loads((out / "gpu_cpu-smoke.json").read_text())
+    assert again["reestimated"]["commit"]
+    after = [(r["estimated_for_longest_micro_batch_gib"], r["tokens_per_s"]) for r in again["results"]]
+    assert after == before
