@@ -9,15 +9,18 @@ Where the bytes come from (GiB = 2**30 bytes, as torch and ``hardware.detect`` c
   Embeddings, the output head (once when tied), norms and biases are not quantised, and
   ``prepare_model_for_kbit_training`` (modeling.build_model) then casts them to fp32 for training.
   Unquantised models keep every weight in the precision's dtype.
-- The adapter: LoRA weights are fp32 (peft upcasts adapters), plus the bf16/fp16 copies autocast
-  makes of them for the matmuls (kept for backward), fp32 gradients, and the optimizer's states.
+- The adapter: LoRA weights are fp32 (peft upcasts adapters), except on a quantised model, whose
+  LoRA weights TRL's SFTTrainer casts to bf16 (the QLoRA recipe). Plus the copies autocast makes of
+  them in another compute dtype (kept for backward), gradients in the weights' dtype, and the
+  optimizer's states (PyTorch's AdamW keeps its two in the weights' dtype too).
 - Activations kept for backward, bytes per token per decoder layer (h hidden, q/kv the query and
   key/value widths, i intermediate, c the compute dtype's bytes, s the residual stream's: 4 under
   QLoRA, whose fp32 embeddings make the stream fp32):
       8h            the two RMSNorms' fp32 inputs
     + c(2q + 2kv)   q, k, v and the attention output (sdpa repeats k/v to q under a padding mask)
     + 3si           the gated MLP's gate, activation and up outputs (bitsandbytes casts a 4-bit
-                    layer's output back to its input's dtype)
+                    layer's output back to its input's dtype); 2si with Liger's SwiGLU kernel
+                    (trainer.liger_kernels), which keeps gate and up and recomputes the activation
     + per adapted projection: c x in (its input's compute-dtype copy) + dropout's mask (1 byte on
       CUDA; CPU keeps an fp32 noise tensor) + c x r (lora_A's output)
   and nothing for the 4-bit base layers (MatMul4Bit keeps only the packed weight). Qwen2.5-1.5B,
@@ -25,7 +28,8 @@ Where the bytes come from (GiB = 2**30 bytes, as torch and ``hardware.detect`` c
   saves, counted with torch.autograd.graph.saved_tensors_hooks (and every allocation, with glibc's
   mallinfo2 after each dispatched op) on a CPU run of Qwen2.5-1.5B-shaped layers in NF4 with
   LoRA: 163,496 B/token/layer with the adapters in eval mode and no mask, which the formula gives
-  exactly. With gradient checkpointing a layer keeps only its input (s x h) and backward
+  exactly. Liger's SwiGLU (the H200 runs of bench/gpu.py) removes one fp32 tensor of the
+  MLP's width. With gradient checkpointing a layer keeps only its input (s x h) and backward
   recomputes one layer at a time; a layer's backward adds ~3 x s x i of the MLP's gradients.
   The same CPU harness's peaks (Qwen2.5-1.5B-shaped, 1-8 layers, with and without checkpointing,
   150k and 512 vocabularies) are within 10 % of this arithmetic.
@@ -40,7 +44,8 @@ Where the bytes come from (GiB = 2**30 bytes, as torch and ``hardware.detect`` c
 
 Assumed: every row is max_length tokens long (the worst micro-batch; short rows need less) and one
 device holds the whole run (DDP's case; ZeRO/FSDP sharding is not modelled). Checked against real
-H100 peaks (bench/results/gpu_qlora_h100.json): within 4 %, see tests/test_estimate.py.
+peaks (tests/test_estimate.py): a bare peft loop on an H100 (bench/results/gpu_qlora_h100.json) and
+`loralab-train` itself on an H200 (bench/results/gpu_nvidia-h200.json).
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ OPTIMIZER_STATE = {
     "adamw_bnb_8bit": (2, False), "adamw_8bit": (2, False), "paged_adamw_8bit": (2, True),
     "paged_adamw_32bit": (8, True), "paged_adamw": (8, True), "sgd": (0, False),
 }
+# PyTorch's AdamW makes its states like the weights they update (bf16 LoRA weights: bf16 states)
+STATES_IN_WEIGHT_DTYPE = ("adamw_torch", "adamw_torch_fused")
 # 8-bit optimizer states carry one fp32 scale per 256-value block for each of Adam's two states
 BNB_8BIT_BLOCK = 256
 # gradient checkpointing stays off (no recomputation in the backward pass) when the run without it is predicted
@@ -170,12 +177,15 @@ def _weights(g: Geometry, q, load_bytes: int) -> tuple[list[Component], int]:
     return parts, at_load
 
 
-def _optimizer(g: Geometry, optim: str) -> Component:
+def _optimizer(g: Geometry, optim: str, weight_bytes: int) -> Component:
     if optim == "adafactor":
         return Component("optimizer states (adafactor)", 4 * g.adafactor_state, "factored second moments, fp32",
                          kind="adapter")
     per_param, paged = OPTIMIZER_STATE.get(optim, (8, False))
-    note = {8: "2 x fp32 per param", 2: "2 x 8-bit per param + fp32 block scales"}.get(per_param, "")
+    if optim in STATES_IN_WEIGHT_DTYPE:
+        per_param = 2 * weight_bytes
+    note = {8: "2 x fp32 per param", 4: "2 x bf16 per param (the weights' dtype)",
+            2: "2 x 8-bit per param + fp32 block scales"}.get(per_param, "")
     extra = 2 * 4 * -(-g.trainable // BNB_8BIT_BLOCK) if per_param == 2 else 0
     if optim not in OPTIMIZER_STATE:
         note = f"unknown optimizer {optim!r}: assumed AdamW's 2 x fp32"
@@ -192,7 +202,7 @@ class _Dtypes:
     compute: int  # autocast's dtype (fp16/bf16), or the weights' own without autocast
 
 
-def _activations(g: Geometry, cfg: DictConfig, d: _Dtypes, cuda: bool) -> int:
+def _activations(g: Geometry, cfg: DictConfig, d: _Dtypes, cuda: bool, liger: bool) -> int:
     """Bytes per token per layer kept for backward without checkpointing: the tensors autograd saves
     in a Llama/Qwen2 decoder layer (see the module docstring)."""
     s, c, L = d.residual, d.compute, g.layers
@@ -202,7 +212,8 @@ def _activations(g: Geometry, cfg: DictConfig, d: _Dtypes, cuda: bool) -> int:
     attention = c * (2 * g.q_dim + 2 * kv_kept) + 4 * g.heads  # q, k, v, output + fp32 log-sum-exp
     if attn == "eager":
         attention += g.heads * cfg.trainer.max_length * (4 + c)  # the fp32 softmax and its compute-dtype copy
-    per_layer = 2 * (4 * g.hidden + 4) + attention + 3 * s * g.intermediate  # 2 RMSNorms, gated MLP
+    mlp_kept = 2 if liger else 3  # Liger's SwiGLU recomputes the activation in backward
+    per_layer = 2 * (4 * g.hidden + 4) + attention + mlp_kept * s * g.intermediate  # 2 RMSNorms, gated MLP
     if cfg.model.quantization.mode == "int8":
         per_layer += s * g.linear_in_features // L  # LLM.int8's MatMul8bitLt keeps its input
     dropout = (1 if cuda else 4) if cfg.lora.dropout > 0 else 0  # CUDA: a bool mask; CPU: an fp32 noise tensor
@@ -224,6 +235,16 @@ def _loss_bytes(g: Geometry, tokens: int, fused: bool, d: _Dtypes, quantised: bo
     return 12 * tokens * g.vocab + head_copy, note + (f" + {c}-byte LM-head copy" if head_copy else "")
 
 
+def _liger(cfg: DictConfig, hw: Hardware, g: Geometry) -> bool:
+    """Whether the run computes with Liger's kernels, as the recipe decides it (loralab.liger); a
+    forced ``true`` counts as on, also where this machine (planning for another) lacks the package."""
+    from ..liger import liger_kernels
+
+    if cfg.trainer.liger_kernels is not None:
+        return bool(cfg.trainer.liger_kernels)
+    return liger_kernels(cfg, hw, g.model_type).on
+
+
 def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     """Predicted peak memory of training ``cfg`` on ``hw`` (default: target_hardware()), evaluation included."""
     hw = target_hardware(hw)
@@ -238,13 +259,18 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     tokens, L, s = t.micro_batch_size * t.max_length, g.layers, d.residual
 
     parts, at_load = _weights(g, q, load)
-    copies = g.trainable * d.compute if d.compute < 4 else 0
-    parts.append(Component("LoRA weights", 4 * g.trainable + copies, f"{g.trainable:,} params fp32"
-                           + (f" + {d.compute}-byte autocast copies" if copies else ""), kind="adapter"))
-    parts.append(Component("LoRA gradients", 4 * g.trainable, "fp32", kind="adapter"))
-    parts.append(_optimizer(g, cfg.optimizer.optim))
+    # TRL's SFTTrainer casts a quantised model's LoRA weights to bf16; peft keeps them fp32 otherwise
+    adapter_dtype = "bf16" if quantised else "fp32"
+    a = 2 if quantised else 4
+    autocast = "bf16" if precision.bf16 else "fp16" if precision.fp16 else None
+    copies = g.trainable * 2 if autocast not in (None, adapter_dtype) else 0
+    parts.append(Component("LoRA weights", a * g.trainable + copies, f"{g.trainable:,} params {adapter_dtype}"
+                           + (f" + {autocast} autocast copies" if copies else ""), kind="adapter"))
+    parts.append(Component("LoRA gradients", a * g.trainable, adapter_dtype, kind="adapter"))
+    parts.append(_optimizer(g, cfg.optimizer.optim, a))
 
-    per_layer = _activations(g, cfg, d, cuda)
+    liger = _liger(cfg, hw, g)
+    per_layer = _activations(g, cfg, d, cuda, liger)
     scratch = 3 * s * g.intermediate  # gradients of the MLP's intermediates, alive together in a layer's backward
     if checkpointing:
         kept, layer_peak = tokens * L * s * g.hidden, tokens * (per_layer + scratch)
@@ -279,7 +305,8 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
              "cuda": cuda,
              "r": cfg.lora.r, "lora_modules": g.lora_modules, "trainable": g.trainable,
              "micro_batch_size": t.micro_batch_size, "max_length": t.max_length, "tokens": tokens,
-             "gradient_checkpointing": checkpointing, "fused_lm_head": fused, "optimizer": cfg.optimizer.optim,
+             "gradient_checkpointing": checkpointing, "fused_lm_head": fused, "liger_kernels": liger,
+             "optimizer": cfg.optimizer.optim, "adapter_dtype": adapter_dtype,
              "activation_bytes_per_token_per_layer": per_layer, "checkpoint_bytes_per_token_per_layer": s * g.hidden}
     return MemoryEstimate(tuple(parts), setup, at_load)
 
