@@ -358,6 +358,15 @@ def values_gpu_bench(data: dict) -> list[str]:
            f"{fmt(st.get('max_length'))} tokens long.", "",
            *table(["model", "micro-batch", "contender", "tokens/s", "median s/step", "longest micro-batch tokens",
                    "peak allocated GiB", "estimate GiB", "estimate at max_length GiB", "MFU"], rows)]
+    ok = {(r.get("model"), r.get("micro_batch"), r.get("contender")): r for r in data.get("results", [])
+          if "error" not in r and r.get("tokens_per_s")}
+    pairs = [(m, b, ok[(m, b, "L")], a) for (m, b, name), a in ok.items() if name == "A" and (m, b, "L") in ok]
+    if pairs:
+        out += ["", "L against A, same model and micro-batch: " + "; ".join(
+            f"{m} micro-batch {b}: {fmt(lab['tokens_per_s'], '.0f')} tokens/s against {fmt(a['tokens_per_s'], '.0f')} "
+            f"tokens/s ({fmt(lab['tokens_per_s'] / a['tokens_per_s'], '.2f')}x), "
+            f"peak {fmt(lab.get('peak_allocated_gib'), '.2f')} against {fmt(a.get('peak_allocated_gib'), '.2f')} GiB"
+            for m, b, lab, a in pairs) + "."]
     if data.get("post_processed"):
         out += ["", str(data["post_processed"])]
     if data.get("skipped"):

@@ -161,3 +161,24 @@ def test_cpu_mode_measures_both_contenders_on_the_same_nf4_model(tmp_path):
     assert again["reestimated"]["commit"]
     after = [(r["estimated_for_longest_micro_batch_gib"], r["tokens_per_s"]) for r in again["results"]]
     assert after == before
+
+
+def test_trim_wheel_keeps_the_named_native_builds_and_a_matching_record(tmp_path):
+    import zipfile
+
+    import trim_wheel
+
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    names = ["pkg/__init__.py", "pkg/libpkg_cpu.so", "pkg/libpkg_cuda118.so", "pkg/libpkg_cuda130.so",
+             "pkg/libpkg_rocm64.so"]
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name in names:
+            z.writestr(name, b"x" * 1000)
+        z.writestr("pkg-1.0.dist-info/RECORD", "\n".join(f"{n},sha256=abc,1000" for n in names) + "\n")
+    before, after = trim_wheel.trim(wheel, {"cuda130"})
+    assert after < before
+    with zipfile.ZipFile(wheel) as z:
+        kept = set(z.namelist())
+        record = z.read("pkg-1.0.dist-info/RECORD").decode()
+    assert kept == {"pkg/__init__.py", "pkg/libpkg_cpu.so", "pkg/libpkg_cuda130.so", "pkg-1.0.dist-info/RECORD"}
+    assert "cuda118" not in record and "rocm64" not in record and "libpkg_cuda130.so" in record
