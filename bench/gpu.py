@@ -348,6 +348,9 @@ def measured(r: dict, warmup: int) -> dict:
     steps = [b - a for a, b in zip([start, *ends[warmup:-1]], ends[warmup:])]
     return {"steps_timed": len(timed), "tokens_per_s": sum(timed) / elapsed, "s_per_step": elapsed / len(timed),
             "median_s_per_step": statistics.median(steps),  # a stall or two moves the mean, not this
+            # L's length-grouped sampler runs its longest micro-batches first, A samples at random: over a
+            # few steps their tokens per step differ, over an epoch both see every row in as many steps
+            "tokens_per_step": sum(timed) / len(timed),
             "padding_fraction": 1 - sum(timed) / sum(inputs[warmup:]),
             # the peak comes from the largest micro-batch (one per step: no accumulation), warm-up included
             "longest_micro_batch_tokens": max(inputs),
@@ -413,12 +416,20 @@ def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: d
     if "error" in proc:
         return {**row, "error": proc["error"]}
     row.update(measured(json.loads(result.read_text()), a.warmup))
+    if "error" in row:  # too few steps ran
+        return row
     estimate = prep["estimates"].get(f"{c.batch} {c.name}")
     if estimate:
         row.update(estimated_allocated_gib=estimate["allocated_gib"], estimated_total_gib=estimate["total_gib"])
-    row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, prep, a)
-    if row.get("tokens_per_s") and peak_tflops:  # the card's rate, measured once while preparing the first model
-        row["mfu"] = prep["flops_per_token"] * row["tokens_per_s"] / (peak_tflops * 1e12)
+    try:
+        row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, prep, a)
+    except Exception as exc:  # noqa: BLE001 - a row's estimate must not lose the contenders still to run
+        row["estimate_error"] = f"{type(exc).__name__}: {exc}"
+    if peak_tflops:  # the card's rate, measured once while preparing the first model
+        # FLOPs per token of this contender's adapter (rank 64 trains 8x rank 8's LoRA parameters)
+        trainable = (estimate or {}).get("setup", {}).get("trainable", prep["n_lora"])
+        flops = prep["flops_per_token"] + 6 * (trainable - prep["n_lora"])
+        row["mfu"] = flops * row["tokens_per_s"] / (peak_tflops * 1e12)
     return row
 
 
@@ -462,7 +473,8 @@ def reestimate(path: Path) -> None:
 
 # the results table: (header, key of a result row, format)
 COLUMNS = (("tokens/s", "tokens_per_s", ".0f"), ("s/step", "s_per_step", ".3f"),
-           ("median s/step", "median_s_per_step", ".3f"), ("padding", "padding_fraction", ".1%"),
+           ("median s/step", "median_s_per_step", ".3f"), ("tokens/step", "tokens_per_step", ".0f"),
+           ("padding", "padding_fraction", ".1%"),
            ("longest micro-batch tokens", "longest_micro_batch_tokens", "d"),
            ("peak allocated GiB", "peak_allocated_gib", ".2f"),
            ("estimate at max_length", "estimated_allocated_gib", ".2f"),
@@ -622,7 +634,8 @@ def main() -> None:
     print(f"written: {path} and {path.with_suffix('.md')}")
     if not keep:
         shutil.rmtree(a.workdir, ignore_errors=True)
-    if not report["results"] or any("error" in r for r in report["results"] + report["engines"]):
+    rows = report["results"] + report["engines"]
+    if not rows or any("error" in r for r in rows):
         sys.exit(1)
 
 

@@ -39,7 +39,7 @@ def trim(wheel: Path, keep: set[str]) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
+    if len(sys.argv) < 3 or any(build.endswith(".whl") for build in sys.argv[2:]):
+        sys.exit(__doc__ + "\n\nOne wheel at a time: the pattern matched several, or named no build to keep.")
     before, after = trim(Path(sys.argv[1]), set(sys.argv[2:]))
     print(f"{sys.argv[1]}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")

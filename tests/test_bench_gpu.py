@@ -109,6 +109,7 @@ def test_steady_state_leaves_out_the_warmup_steps():
     stalled = {**record, "step_end_s": [5.0, 6.0, 7.0, 30.0, 31.0], "tokens": [100] * 5, "input_tokens": [128] * 5}
     assert gpu.measured(stalled, warmup=1)["median_s_per_step"] == pytest.approx(1.0)
     assert gpu.measured(record, warmup=1)["longest_micro_batch_tokens"] == 128
+    assert gpu.measured(record, warmup=1)["tokens_per_step"] == pytest.approx(200 / 3)
     assert gpu.measured(record, warmup=0)["s_per_step"] == pytest.approx(9 / 4)  # from the start of training
 
 

@@ -196,6 +196,9 @@ def test_liger_keeps_two_of_the_mlps_three_tensors():
     saved = off.setup["activation_bytes_per_token_per_layer"] - on.setup["activation_bytes_per_token_per_layer"]
     assert saved == 4 * 8_960  # one fp32 tensor of the intermediate width (QLoRA's fp32 stream)
     assert (on.setup["liger_kernels"], off.setup["liger_kernels"]) == (True, False)
+    # Triton kernels: never on a CPU, even when asked for (the recipe refuses that run)
+    cpu = Hardware("cpu", "CPU", None, False, True, 2, None)
+    assert estimate(config(*QWEN, trainer__liger_kernels="true"), cpu).setup["liger_kernels"] is False
     # where the package is missing (this CPU machine), "auto" plans without it: the larger estimate
     auto = estimate(config(*QWEN), H100)
     assert auto.setup["liger_kernels"] == (importlib.util.find_spec("liger_kernel") is not None)

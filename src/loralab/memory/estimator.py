@@ -10,9 +10,10 @@ Where the bytes come from (GiB = 2**30 bytes, as torch and ``hardware.detect`` c
   ``prepare_model_for_kbit_training`` (modeling.build_model) then casts them to fp32 for training.
   Unquantised models keep every weight in the precision's dtype.
 - The adapter: LoRA weights are fp32 (peft upcasts adapters), except on a quantised model, whose
-  LoRA weights TRL's SFTTrainer casts to bf16 (the QLoRA recipe). Plus the copies autocast makes of
-  them in another compute dtype (kept for backward), gradients in the weights' dtype, and the
-  optimizer's states (PyTorch's AdamW keeps its two in the weights' dtype too).
+  LoRA weights TRL's SFTTrainer casts to bf16 (the QLoRA recipe; DoRA's magnitude vectors stay fp32,
+  a few MB counted as bf16). Plus the copies autocast makes of them in another compute dtype (kept
+  for backward), gradients in the weights' dtype, and the optimizer's states (PyTorch's AdamW keeps
+  its two in the weights' dtype too).
 - Activations kept for backward, bytes per token per decoder layer (h hidden, q/kv the query and
   key/value widths, i intermediate, c the compute dtype's bytes, s the residual stream's: 4 under
   QLoRA, whose fp32 embeddings make the stream fp32):
@@ -235,14 +236,18 @@ def _loss_bytes(g: Geometry, tokens: int, fused: bool, d: _Dtypes, quantised: bo
     return 12 * tokens * g.vocab + head_copy, note + (f" + {c}-byte LM-head copy" if head_copy else "")
 
 
-def _liger(cfg: DictConfig, hw: Hardware, g: Geometry) -> bool:
-    """Whether the run computes with Liger's kernels, as the recipe decides it (loralab.liger); a
-    forced ``true`` counts as on, also where this machine (planning for another) lacks the package."""
+def _liger(cfg: DictConfig, hw: Hardware) -> bool:
+    """Whether the run computes with Liger's kernels, as the recipe decides it (loralab.liger), on CUDA
+    only: a forced ``true`` counts as on also where this machine (planning for another) lacks the
+    package. Liger has kernels for every family the estimator knows (FAMILIES), so the family is not
+    checked, which would import Liger, transformers and Triton."""
     from ..liger import liger_kernels
 
+    if hw.device != "cuda":
+        return False
     if cfg.trainer.liger_kernels is not None:
         return bool(cfg.trainer.liger_kernels)
-    return liger_kernels(cfg, hw, g.model_type).on
+    return liger_kernels(cfg, hw).on
 
 
 def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
@@ -269,7 +274,7 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     parts.append(Component("LoRA gradients", a * g.trainable, adapter_dtype, kind="adapter"))
     parts.append(_optimizer(g, cfg.optimizer.optim, a))
 
-    liger = _liger(cfg, hw, g)
+    liger = _liger(cfg, hw)
     per_layer = _activations(g, cfg, d, cuda, liger)
     scratch = 3 * s * g.intermediate  # gradients of the MLP's intermediates, alive together in a layer's backward
     if checkpointing:

@@ -20,7 +20,7 @@ from ..config.schema import ALL_LINEAR
 from ..errors import ConfigError, Problem
 
 # Decoder layouts this arithmetic knows: the projections of a Llama-style layer.
-FAMILIES = ("llama", "qwen2", "mistral")
+FAMILIES = ("llama", "qwen2", "mistral")  # decoder layouts counted here; Liger has kernels for each
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
