@@ -328,6 +328,12 @@ def test_cli_prints_a_table_and_exits_0(capsys):
                 "optimizer states", "activations kept for backward", "CUDA context", "total"):
         assert row in out
     assert "fits" in out and "warning" not in out
+    # whether the activations count Liger's kernels, and why, with the install hint's brackets intact
+    flat = " ".join(out.split())
+    if importlib.util.find_spec("liger_kernel") is None:
+        assert "Liger's kernels off (auto: liger-kernel is not installed: pip install 'loralab[gpu]'" in flat
+    else:
+        assert "Liger's kernels on" in flat
 
 
 def test_cli_warns_and_names_a_fallback_when_it_does_not_fit(capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -11,11 +12,12 @@ console = Console(highlight=False)
 
 
 def _add(tree: Tree, node) -> None:
+    # the user's keys and values are text, not rich markup: 'loralab[gpu]' or a prompt's [INST] stay as written
     for key, value in node.items():
         if isinstance(value, dict):
-            _add(tree.add(f"[bold]{key}[/bold]"), value)
+            _add(tree.add(f"[bold]{escape(str(key))}[/bold]"), value)
         else:
-            tree.add(f"{key}: [cyan]{value!r}[/cyan]")
+            tree.add(f"{escape(str(key))}: [cyan]{escape(repr(value))}[/cyan]")
 
 
 def print_config_tree(cfg: DictConfig) -> None:
@@ -27,7 +29,7 @@ def print_config_tree(cfg: DictConfig) -> None:
 def print_summary(title: str, rows: dict) -> None:
     table = Table(title=title, show_header=False, title_justify="left")
     for key, value in rows.items():
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(escape(key), f"{value:,}" if isinstance(value, int) else escape(str(value)))
     console.print(table)
 
 

@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     s = est.setup
     console.print(f"activations: {s['activation_bytes_per_token_per_layer']:,} B per token per layer, of which "
                   f"{s['checkpoint_bytes_per_token_per_layer']:,} B (the layer's input) stay with gradient "
-                  f"checkpointing while one layer at a time is recomputed; {s['tokens']:,} tokens per micro-batch. "
-                  f"Planned for "
-                  f"{hw.device_name if here.device == 'cuda' else 'a CUDA GPU (there is none here)'}.")
+                  f"checkpointing while one layer at a time is recomputed; {s['tokens']:,} tokens per micro-batch; "
+                  f"Liger's kernels {'on' if s['liger_kernels'] else 'off'} ({escape(s['liger_kernels_why'])}). "
+                  f"Planned for {hw.device_name if here.device == 'cuda' else 'a CUDA GPU (there is none here)'}.")
     if capacity is None:
         console.print("no GPU here: add --gpu-memory-gb N to check the fit (e.g. 6 or 12 for an RTX 3060, 24, 40, 80)")
         return 0

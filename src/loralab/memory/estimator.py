@@ -236,7 +236,7 @@ def _loss_bytes(g: Geometry, tokens: int, fused: bool, d: _Dtypes, quantised: bo
     return 12 * tokens * g.vocab + head_copy, note + (f" + {c}-byte LM-head copy" if head_copy else "")
 
 
-def _liger(cfg: DictConfig, hw: Hardware) -> bool:
+def _liger(cfg: DictConfig, hw: Hardware) -> Decision:
     """Whether the run computes with Liger's kernels, as the recipe decides it (loralab.liger), on CUDA
     only: a forced ``true`` counts as on also where this machine (planning for another) lacks the
     package. Liger has kernels for every family the estimator knows (FAMILIES), so the family is not
@@ -244,10 +244,10 @@ def _liger(cfg: DictConfig, hw: Hardware) -> bool:
     from ..liger import liger_kernels
 
     if hw.device != "cuda":
-        return False
+        return Decision(False, f"Triton GPU kernels, and this is planned for {hw.device}")
     if cfg.trainer.liger_kernels is not None:
-        return bool(cfg.trainer.liger_kernels)
-    return liger_kernels(cfg, hw).on
+        return Decision(bool(cfg.trainer.liger_kernels), f"trainer.liger_kernels={cfg.trainer.liger_kernels}")
+    return liger_kernels(cfg, hw)
 
 
 def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
@@ -275,7 +275,7 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
     parts.append(_optimizer(g, cfg.optimizer.optim, a))
 
     liger = _liger(cfg, hw)
-    per_layer = _activations(g, cfg, d, cuda, liger)
+    per_layer = _activations(g, cfg, d, cuda, liger.on)
     scratch = 3 * s * g.intermediate  # gradients of the MLP's intermediates, alive together in a layer's backward
     if checkpointing:
         kept, layer_peak = tokens * L * s * g.hidden, tokens * (per_layer + scratch)
@@ -310,7 +310,8 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
              "cuda": cuda,
              "r": cfg.lora.r, "lora_modules": g.lora_modules, "trainable": g.trainable,
              "micro_batch_size": t.micro_batch_size, "max_length": t.max_length, "tokens": tokens,
-             "gradient_checkpointing": checkpointing, "fused_lm_head": fused, "liger_kernels": liger,
+             "gradient_checkpointing": checkpointing, "fused_lm_head": fused, "liger_kernels": liger.on,
+             "liger_kernels_why": liger.reason,
              "optimizer": cfg.optimizer.optim, "adapter_dtype": adapter_dtype,
              "activation_bytes_per_token_per_layer": per_layer, "checkpoint_bytes_per_token_per_layer": s * g.hidden}
     return MemoryEstimate(tuple(parts), setup, at_load)
