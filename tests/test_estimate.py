@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 import loralab
@@ -175,16 +176,18 @@ def test_h200_measured_peaks_of_loralab_and_plain_trl_within_10_percent(row):
     without; checkpointing as each ran. Both through TRL, whose bf16 LoRA weights the estimate counts.
     Rows pad to the longest of their micro-batch: the estimate is for the longest one each ran."""
     option, arch = H200_MODELS[row["model"]]
-    liger = ["trainer.liger_kernels=false"] if row["contender"] == "A" else ["trainer.liger_kernels=true"]
-    cfg = loralab.compose(["~experiment", f"model={option}", f"model.arch_config={arch}",
-                           "model.quantization.mode=nf4", "model.quantization.double_quant=true",
-                           "lora=r8-all-linear", "lora.dropout=0.05", "optimizer=adamw",
-                           f"trainer.micro_batch_size={row['micro_batch']}", "trainer.gradient_accumulation_steps=1",
-                           "trainer.effective_batch_size=null", "trainer.eval_strategy=no",
-                           "trainer.load_best_model_at_end=false",
-                           f"trainer.max_length={row['longest_micro_batch_tokens'] // row['micro_batch']}",
-                           f"trainer.gradient_checkpointing={str(row['setup']['gradient_checkpointing']).lower()}",
-                           *liger, *row["contender"].split()[1:]])
+    # an ablation's override (lora.r=64, trainer.fused_lm_head=false, ...); checkpointing and Liger as recorded
+    ablation = {key.replace(".", "__"): yaml.safe_load(value) for key, value in
+                (o.split("=") for o in row["contender"].split()[1:])
+                if key not in ("trainer.gradient_checkpointing", "trainer.liger_kernels")}
+    cfg = config("~experiment", f"model={option}", f"model.arch_config={arch}", "model.quantization.mode=nf4",
+                 "model.quantization.double_quant=true", "lora=r8-all-linear", "optimizer=adamw",
+                 "trainer.eval_strategy=no", "trainer.load_best_model_at_end=false",
+                 lora__dropout=0.05, trainer__micro_batch_size=row["micro_batch"],
+                 trainer__gradient_accumulation_steps=1, trainer__effective_batch_size=None,
+                 trainer__max_length=row["longest_micro_batch_tokens"] // row["micro_batch"],
+                 trainer__gradient_checkpointing=row["setup"]["gradient_checkpointing"],
+                 trainer__liger_kernels=row["setup"]["liger_kernels"], **ablation)
     est = estimate(cfg, H200)
     assert est.setup["adapter_dtype"] == "bf16" and row["setup"]["trainable_dtypes"] == ["bfloat16"]
     assert est.allocated_gb == pytest.approx(row["peak_allocated_gib"], rel=0.10)
