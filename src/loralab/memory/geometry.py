@@ -20,13 +20,12 @@ from ..config.schema import ALL_LINEAR
 from ..errors import ConfigError, Problem
 
 # Decoder layouts this arithmetic knows: the projections of a Llama-style layer.
-FAMILIES = ("llama", "qwen2", "mistral")  # decoder layouts counted here; Liger has kernels for each
+FAMILIES = ("llama", "qwen2", "mistral")
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
 class Geometry:
-    model_type: str  # the family, as transformers names it (config.model_type)
     layers: int
     hidden: int
     q_dim: int  # attention heads x head dim
@@ -109,7 +108,6 @@ def geometry(arch_config: str | None, lora: DictConfig) -> Geometry:
                 + B * sum(shapes[name][1] for name in bias)
                 + sum(V + h for name in lora.modules_to_save if name in full_copies))
     return Geometry(
-        model_type=c["model_type"],
         layers=L, hidden=h, q_dim=shapes["q_proj"][1], kv_dim=shapes["k_proj"][1], heads=c["num_attention_heads"],
         intermediate=c["intermediate_size"], vocab=V,
         linear_numels=tuple(i * o for _ in range(L) for i, o in shapes.values()),
