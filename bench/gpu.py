@@ -462,8 +462,12 @@ def reestimate(path: Path) -> None:
     a = argparse.Namespace(cpu=s["mode"] == "cpu", quick=False, models=None, warmup=s["warmup"], steps=s["steps"],
                            max_length=s["max_length"], rows=s["rows"])
     for row in report["results"]:
-        if "error" not in row:
+        if "error" in row:
+            continue
+        try:
             row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, report["models"][row["model"]], a)
+        except KeyError as missing:  # a file written before the run recorded what the estimate needs
+            row["estimate_error"] = f"the row does not record {missing}"
     report["reestimated"] = {"commit": git_sha(), "what": "estimated_for_longest_micro_batch_gib: this commit's "
                              "memory estimator, for each contender's longest micro-batch and recorded settings"}
     path.write_text(json.dumps(report, indent=2) + "\n")
