@@ -424,7 +424,8 @@ def run_contender(c: Contender, a: argparse.Namespace, guard: TimeGuard, prep: d
     try:
         row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, prep, a)
     except Exception as exc:  # noqa: BLE001 - a row's estimate must not lose the contenders still to run
-        row["estimate_error"] = f"{type(exc).__name__}: {exc}"
+        row["estimate_error"] = (f"{type(exc).__name__}: {exc}; the row keeps its measurements: fix the cause, then "
+                                 "bench/gpu.py --reestimate on the results file")
     if peak_tflops:  # the card's rate, measured once while preparing the first model
         # FLOPs per token of this contender's adapter (rank 64 trains 8x rank 8's LoRA parameters)
         trainable = (estimate or {}).get("setup", {}).get("trainable", prep["n_lora"])
@@ -467,7 +468,8 @@ def reestimate(path: Path) -> None:
         try:
             row["estimated_for_longest_micro_batch_gib"] = estimate_as_run(row, report["models"][row["model"]], a)
         except KeyError as missing:  # a file written before the run recorded what the estimate needs
-            row["estimate_error"] = f"the row does not record {missing}"
+            row["estimate_error"] = f"the row does not record {missing}: measure it again with this bench/gpu.py"
+            print(f"{row['model']} b{row['micro_batch']} {row['contender']}: no estimate ({row['estimate_error']})")
     report["reestimated"] = {"commit": git_sha(), "what": "estimated_for_longest_micro_batch_gib: this commit's "
                              "memory estimator, for each contender's longest micro-batch and recorded settings"}
     path.write_text(json.dumps(report, indent=2) + "\n")
@@ -630,6 +632,8 @@ def main() -> None:
         report["results"].append(row)
         shown = row.get("error", "")[-300:] or (f"{row['tokens_per_s']:.0f} tokens/s, {row['s_per_step']:.3f} "
                                                 f"s/step, peak {fmt_gib(row.get('peak_allocated_gib'))} GiB")
+        if "estimate_error" in row:
+            shown += f"; no memory estimate: {row['estimate_error']}"
         print(f"{c.id}: {shown} ({row['wall_s']:.0f} s)", flush=True)
         write(report, a.out, out_name)
     report["elapsed_s"] = round(a.budget_s - guard.left(), 1)

@@ -376,13 +376,11 @@ def values_gpu_bench(data: dict) -> list[str]:
 def _l_against_a(model: str, batch: int, lab: dict, a: dict) -> str:
     """L's row against A's. Tokens per timed step differ by design: L's length-grouped sampler runs its
     longest micro-batches first, A samples at random, so over a few steps tokens/s favours L."""
-    def per_step(r: dict) -> float:
-        return r["tokens_per_s"] * r["s_per_step"]
-
     faster = a["median_s_per_step"] / lab["median_s_per_step"]
     return (f"{model} micro-batch {batch}: median step {fmt(faster, '.2f')}x "
             f"faster ({fmt(lab['median_s_per_step'], '.3f')} s against {fmt(a['median_s_per_step'], '.3f')} s), "
-            f"{fmt(per_step(lab), '.0f')} against {fmt(per_step(a), '.0f')} tokens per timed step, peak "
+            f"{fmt(lab.get('tokens_per_step'), '.0f')} against {fmt(a.get('tokens_per_step'), '.0f')} tokens per timed "
+            f"step, peak "
             f"{fmt(lab.get('peak_allocated_gib'), '.2f')} against {fmt(a.get('peak_allocated_gib'), '.2f')} GiB")
 
 
