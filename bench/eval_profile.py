@@ -2,9 +2,10 @@
 
 On a completed run (default: the newest under experiments/), loralab's own generation
 (loralab.evaluation.generation.generate) answers ``--examples`` prompts of the test splits as
-``loralab-eval`` does (an adapter folded into fp32 base weights while generating), then, by
-``--profiles``, with the adapter left beside the weights and with each prompt computed whole (no
-shared start). Every forward pass of the model is timed and its work counted:
+``loralab-eval`` does (an adapter folded into fp32 base weights and the fp32 weights packed for
+oneDNN while generating), then, by ``--profiles``, with the adapter left beside the weights, with
+plain ``nn.Linear`` weights, and with each prompt computed whole (no shared start). Every forward
+pass of the model is timed and its work counted:
 
 * **prefill**: a group of prompts at once, the first batch and then the prompts that join it as
   answers end (left-padded; every position is computed, padding too, and only the last position's
@@ -18,10 +19,11 @@ shared start). Every forward pass of the model is timed and its work counted:
 The work of a forward pass is counted as 2 FLOPs per weight per position through the transformer's
 linear layers, plus the LM head on the positions whose logits are kept, plus attention
 (QK^T and AV: 4 x layers x positions x context x hidden). The machine's ceiling is measured in the
-same run: ``torch.nn.functional.linear`` through a weight of each of the model's linear shapes in
-turn (as many weights as the model has, so a few-row decode step pays for reading them from memory,
-as a real one does), at the prefill's, the decode's and the drain's mean positions per pass, in the
-evaluation dtype, on the same threads, the best of two rounds after all the profiles ran. A decode
+same run: ``torch.nn.functional.linear``, and oneDNN's packed linear where the weights are fp32 on
+a CPU, through a weight of each of the model's linear shapes in turn (as many weights as the model
+has, so a few-row decode step pays for reading them from memory, as a real one does), at the
+prefill's, the decode's and the drain's mean positions per pass, in the evaluation dtype, on the
+same threads, the best of either way over two rounds after all the profiles ran. A decode
 step at batch 1 shows the fixed cost of one forward call (Python, dispatch, 30 layers of small
 kernels) that no batching removes, and torch.profiler's operator shares show which kernels the
 prefill and the decode steps spend their time in.
@@ -34,6 +36,7 @@ Writes bench/results/eval_profile_<machine>.{json,md}. Not a test: run it on a q
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -41,7 +44,9 @@ from pathlib import Path
 
 import torch
 
+from loralab.evaluation.adapter_merge import merged_for_generation
 from loralab.evaluation.generation import generate
+from loralab.evaluation.packed_linear import packed_for_generation, packing_works
 from provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,17 +61,27 @@ def linear_shapes(model) -> list[tuple[int, int]]:
     return shapes + [tuple(head.weight.shape)]
 
 
-def matmul_rate(rows: int, shapes: list[tuple[int, int]], dtype: torch.dtype, seconds: float = 2.0) -> float:
+def matmul_rate(rows: int, shapes: list[tuple[int, int]], dtype: torch.dtype, seconds: float = 2.0,
+                packed: bool = False) -> float:
     """GFLOP/s of ``linear`` through one weight of each of ``shapes`` in turn, ``rows`` rows at a time:
     the model's own matmuls with its own weight footprint, so at a decode step's few rows the rate
-    includes reading every weight from memory, as a real pass must (the best of repeated timings)."""
+    includes reading every weight from memory, as a real pass must (the best of repeated timings).
+    ``packed``: through oneDNN's packed linear instead, each weight packed for ``rows`` rows, as
+    the evaluation packs fp32 weights on a CPU (loralab.evaluation.packed_linear)."""
     weights = [torch.randn(shape, dtype=dtype) for shape in shapes]
     inputs = {inner: torch.randn(rows, inner, dtype=dtype) for _, inner in shapes}
     flops = 2 * rows * sum(out * inner for out, inner in shapes)
+    if packed:
+        weights = [(w.shape[1], torch.ops.mkldnn._reorder_linear_weight(w, rows)) for w in weights]
+    else:
+        weights = [(w.shape[1], w) for w in weights]
 
     def one_pass():
-        for w in weights:
-            torch.nn.functional.linear(inputs[w.shape[1]], w)
+        for inner, w in weights:
+            if packed:
+                torch.ops.mkldnn._linear_pointwise(inputs[inner], w, None, "none", [], "")
+            else:
+                torch.nn.functional.linear(inputs[inner], w)
 
     with torch.inference_mode():
         one_pass()
@@ -159,10 +174,10 @@ def one_step_ms(model, tokenizer, context: int, reps: int = 20) -> float:
     return round(1000 * statistics.median(times), 2)
 
 
-def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps: int = 3) -> dict:
+def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps: int = 10) -> dict:
     """torch.profiler's share of self CPU time per operator (top 8), for the prefill of the
-    ``batch`` longest prompts and for ``decode_steps`` decode steps after it: which kernels the time
-    goes to."""
+    ``batch`` longest prompts and for ``decode_steps`` decode steps after it (and after one more,
+    whose cache moves into growing room once): which kernels the time goes to."""
     from loralab.evaluation.generation import SharedStart, decode_step, prefill, shared_prefix_length
 
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -179,6 +194,7 @@ def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps:
             live = prefill(model, shared, [encoded[i] for i in longest], longest, tokenizer.pad_token_id)
         out = {"batch_shape": [len(longest), live.mask.shape[1] - len(shared.tokens)],
                "shared_prefix": len(shared.tokens), "prefill": top(prof)}
+        decode_step(model, live)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             for _ in range(decode_steps):
                 decode_step(model, live)
@@ -187,26 +203,30 @@ def op_breakdown(model, tokenizer, prompts: list[str], batch: int, decode_steps:
 
 
 def profile(model, tokenizer, prompts: list[str], max_new: int, batch: int, share_prefix: bool = True,
-            merge_adapter: bool = True) -> dict:
+            merge_adapter: bool = True, pack_weights: bool = True) -> dict:
     """One evaluation pass of ``prompts`` with every forward timed, and the ceiling it is held to."""
     dtype = next(model.parameters()).dtype
     dims = _dims(model)
     prompt_tokens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
     timer = ForwardTimer(model, dims)
     start = time.perf_counter()
-    generations = generate(model, tokenizer, prompts, max_new, batch, share_prefix, merge_adapter)
+    generations = generate(model, tokenizer, prompts, max_new, batch, share_prefix, merge_adapter,
+                           pack_weights=pack_weights)
     total = time.perf_counter() - start
     timer.restore()
+    with (merged_for_generation(model) if merge_adapter else contextlib.nullcontext(),
+          packed_for_generation(model, batch) if pack_weights else contextlib.nullcontext()):
+        one_step = {f"context_{n}": one_step_ms(model, tokenizer, n) for n in (64, 256)}
+        operators = op_breakdown(model, tokenizer, prompts, batch)
     passes = timer.summary()
     for kind, summary in passes.items():  # the matmul rows of its mean pass, where its ceiling is measured
         summary["ceiling_rows"] = max(1, round(summary["positions"] / max(1, summary["passes"])))
     return {"dtype": str(dtype).removeprefix("torch."), "adapter_merged": generations.adapter_merged,
+            "packed_layers": generations.packed_layers,
             "prompt_tokens": {"mean": round(statistics.mean(prompt_tokens), 1), "max": max(prompt_tokens)},
             "new_tokens": generations.new_tokens, "seconds": round(total, 2),
             "examples_per_s": round(len(prompts) / total, 3), "passes": passes,
-            "one_decode_step_batch1_ms": {"context_64": one_step_ms(model, tokenizer, 64),
-                                          "context_256": one_step_ms(model, tokenizer, 256)},
-            "operators": op_breakdown(model, tokenizer, prompts, batch), "texts": generations.texts}
+            "one_decode_step_batch1_ms": one_step, "operators": operators, "texts": generations.texts}
 
 
 def add_ceilings(profiles: dict, shapes: list[tuple[int, int]], dtype: torch.dtype, rounds: int = 2) -> None:
@@ -214,10 +234,11 @@ def add_ceilings(profiles: dict, shapes: list[tuple[int, int]], dtype: torch.dty
     after all the profiles ran, so every profile is held to the same ceiling whatever the machine
     was doing meanwhile), its MFU, and the seconds all the work would take at the ceilings."""
     needed = sorted({p["passes"][kind]["ceiling_rows"] for p in profiles.values() for kind in p["passes"]})
+    ways = (False, True) if dtype == torch.float32 and packing_works() else (False,)
     best = dict.fromkeys(needed, 0.0)
     for _ in range(rounds):
         for rows in needed:
-            best[rows] = max(best[rows], matmul_rate(rows, shapes, dtype))
+            best[rows] = max(best[rows], *(matmul_rate(rows, shapes, dtype, packed=way) for way in ways))
     for p in profiles.values():
         at_ceiling = 0.0
         for kind, summary in p["passes"].items():
@@ -242,8 +263,8 @@ def main() -> None:
     p.add_argument("--run", help="a completed run directory (default: the newest under experiments/)")
     p.add_argument("--examples", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=None, help="default: the run's eval.batch_size")
-    p.add_argument("--profiles", type=lambda text: text.split(","), default=["unmerged", "whole_prompts"],
-                   help="besides evaluation: unmerged, whole_prompts (comma-separated; default both)")
+    p.add_argument("--profiles", type=lambda text: text.split(","), default=["unmerged", "unpacked", "whole_prompts"],
+                   help="besides evaluation: unmerged, unpacked, whole_prompts (comma-separated; default all)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--name", default=None, help="result file suffix (default: the machine's, e.g. cpu_avx2)")
     args = p.parse_args()
@@ -255,11 +276,14 @@ def main() -> None:
     prompts = render_prompts(tokenizer, _conversations(records, cfg.data, splits.tools))
     max_new = cfg.eval.max_new_tokens or max_new_tokens_for(records, tokenizer, cfg.data, splits.tools)
     batch = args.batch_size or cfg.eval.batch_size
-    # as loralab-eval runs it (the adapter folded into fp32 weights while generating); the same with
-    # the adapter left beside the weights; with each prompt computed whole, no shared prefix apart
+    # as loralab-eval runs it (the adapter folded into fp32 weights, packed for oneDNN, while
+    # generating); the same with the adapter left beside the weights; with plain nn.Linear weights;
+    # with each prompt computed whole, no shared prefix apart
     profiles = {"evaluation": profile(model, tokenizer, prompts, max_new, batch)}
     if "unmerged" in args.profiles:
         profiles["unmerged"] = profile(model, tokenizer, prompts, max_new, batch, merge_adapter=False)
+    if "unpacked" in args.profiles:
+        profiles["unpacked"] = profile(model, tokenizer, prompts, max_new, batch, pack_weights=False)
     if "whole_prompts" in args.profiles:
         profiles["whole_prompts"] = profile(model, tokenizer, prompts, max_new, batch, share_prefix=False)
     add_ceilings(profiles, linear_shapes(model), next(model.parameters()).dtype)

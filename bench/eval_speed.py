@@ -9,12 +9,14 @@ max_new_tokens (derived from the longest gold answer), in turns (A B A B ...):
      answer ends;
   L  loralab's generation (loralab.evaluation.generation.generate) as the evaluation runs it:
      continuously batched (rows whose answers ended leave, and waiting prompts take their place),
-     the adapter folded into fp32 weights, and drafted tokens verified once no prompt waits;
-  C  the same continuous batching alone: the adapter beside the weights, no drafts.
+     the adapter folded into fp32 weights, fp32 weights packed for oneDNN on a CPU, and drafted
+     tokens verified once no prompt waits;
+  U  L with plain nn.Linear weights (not packed): what the packing alone gains;
+  C  the same continuous batching alone: the adapter beside the weights, plain weights, no drafts.
 
-Reports examples/s of each (medians over --reps), the L/H and L/C ratios (medians of per-repetition
-ratios) and how many of L's and C's answers are identical to H's (all greedy: they differ only where
-shape-dependent rounding flips a near tie). Writes bench/results/eval_speed.{json,md}.
+Reports examples/s of each (medians over --reps), the L/H, L/U and L/C ratios (medians of
+per-repetition ratios) and how many of L's, U's and C's answers are identical to H's (all greedy:
+they differ only where shape-dependent rounding flips a near tie). Writes bench/results/eval_speed.{json,md}.
 
     python bench/eval_speed.py [--run experiments/DATE/TIME_NAME] [--examples 250] [--reps 1]
 """
@@ -81,8 +83,9 @@ def main() -> None:
     batch = args.batch_size or cfg.eval.batch_size
     contenders = {"H": lambda: hf_generate(model, tokenizer, prompts, max_new, batch),
                   "L": lambda: generate(model, tokenizer, prompts, max_new, batch).texts,
+                  "U": lambda: generate(model, tokenizer, prompts, max_new, batch, pack_weights=False).texts,
                   "C": lambda: generate(model, tokenizer, prompts, max_new, batch, merge_adapter=False,
-                                        max_draft=0).texts}
+                                        max_draft=0, pack_weights=False).texts}
     seconds = {name: [] for name in contenders}
     texts = {}
     for rep in range(args.reps):
@@ -97,11 +100,12 @@ def main() -> None:
               "threads": torch.get_num_threads(), "device": str(next(model.parameters()).device),
               "dtype": str(next(model.parameters()).dtype),
               "seconds": {k: round(statistics.median(v), 2) for k, v in seconds.items()},
+              "seconds_each": {k: [round(x, 2) for x in v] for k, v in seconds.items()},
               "examples_per_s": {k: round(len(prompts) / statistics.median(v), 3) for k, v in seconds.items()},
-              "speedup_L_over_H": round(statistics.median(h / l for h, l in zip(seconds["H"], seconds["L"])), 2),
-              "speedup_L_over_C": round(statistics.median(c / l for c, l in zip(seconds["C"], seconds["L"])), 2),
+              **{f"speedup_L_over_{k}": round(statistics.median(o / l for o, l in zip(seconds[k], seconds["L"])), 2)
+                 for k in ("H", "U", "C")},
               "identical_answers": sum(a == b for a, b in zip(texts["H"], texts["L"])),
-              "identical_answers_C": sum(a == b for a, b in zip(texts["H"], texts["C"]))}
+              **{f"identical_answers_{k}": sum(a == b for a, b in zip(texts["H"], texts[k])) for k in ("U", "C")}}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval_speed.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -111,9 +115,11 @@ def main() -> None:
           "| contender | seconds | examples/s |\n|---|---|---|\n"
           f"| H (transformers generate, padded batches) | {result['seconds']['H']} | {result['examples_per_s']['H']} |\n"
           f"| L (loralab's evaluation) | {result['seconds']['L']} | {result['examples_per_s']['L']} |\n"
+          f"| U (L with plain, unpacked weights) | {result['seconds']['U']} | {result['examples_per_s']['U']} |\n"
           f"| C (continuous batching alone) | {result['seconds']['C']} | {result['examples_per_s']['C']} |\n\n"
-          f"L/H speed-up: {result['speedup_L_over_H']}x, L/C: {result['speedup_L_over_C']}x; answers identical to "
-          f"H's: L {result['identical_answers']}, C {result['identical_answers_C']} of {result['examples']}.\n")
+          f"L/H speed-up: {result['speedup_L_over_H']}x, L/U: {result['speedup_L_over_U']}x, L/C: "
+          f"{result['speedup_L_over_C']}x; answers identical to H's: L {result['identical_answers']}, "
+          f"U {result['identical_answers_U']}, C {result['identical_answers_C']} of {result['examples']}.\n")
     (out / "eval_speed.md").write_text(md, encoding="utf-8")
     print(md)
 

@@ -293,10 +293,19 @@ def values_eval_speed(data: dict) -> list[str]:
            f"({fmt(eps.get('L'))} examples/s) against transformers' generate {fmt(sec.get('H'))} s "
            f"({fmt(eps.get('H'))} examples/s), {fmt(data.get('speedup_L_over_H'))}x; "
            f"{fmt(data.get('identical_answers'))} of {fmt(data.get('examples'))} answers identical."]
-    if "C" in sec:  # continuous batching alone: the adapter unmerged, no drafted tokens
-        out += ["", f"Continuous batching alone (adapter unmerged, no drafts): {fmt(sec['C'])} s; the evaluation "
-                    f"is {fmt(data.get('speedup_L_over_C'))}x faster; {fmt(data.get('identical_answers_C'))} of "
+    if "U" in sec:  # the evaluation with plain nn.Linear weights: what packing them alone gains
+        out += ["", f"With plain, unpacked weights: {fmt(sec['U'])} s; packing them for oneDNN makes the evaluation "
+                    f"{fmt(data.get('speedup_L_over_U'))}x faster; {fmt(data.get('identical_answers_U'))} of "
                     f"{fmt(data.get('examples'))} answers identical to transformers'."]
+    if "C" in sec:  # continuous batching alone: the adapter unmerged, no drafted tokens
+        plain = ", plain weights" if "U" in sec else ""
+        out += ["", f"Continuous batching alone (adapter unmerged{plain}, no drafts): {fmt(sec['C'])} s; the "
+                    f"evaluation is {fmt(data.get('speedup_L_over_C'))}x faster; "
+                    f"{fmt(data.get('identical_answers_C'))} of {fmt(data.get('examples'))} answers identical to "
+                    "transformers'."]
+    if data.get("seconds_each"):
+        out += ["", "Each repetition's seconds (the contenders alternate within one): " + "; ".join(
+            f"{k} {', '.join(fmt(x) for x in v)} s" for k, v in data["seconds_each"].items()) + "."]
     return out
 
 

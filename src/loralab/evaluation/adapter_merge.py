@@ -22,13 +22,13 @@ import os
 import torch
 
 
-def _lora_layers(model) -> list:
+def lora_layers(model) -> list:
     from peft.tuners.lora import LoraLayer
 
     return [m for m in model.modules() if isinstance(m, LoraLayer)]
 
 
-def _whole_fp32(tensor: torch.Tensor | None) -> bool:
+def whole_fp32(tensor: torch.Tensor | None) -> bool:
     """A whole fp32 weight in this process: not bf16/fp16 (see the module's docstring), not 4/8-bit
     (bitsandbytes stores integers), not a ZeRO-3 partition (empty here) or an FSDP shard (a DTensor
     subclass)."""
@@ -45,7 +45,7 @@ def _tied(model, weights: list) -> bool:
     return any(uses.get(id(w), 0) > 1 for w in weights)
 
 
-def _free_bytes(device: torch.device) -> int:
+def free_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     if device.type == "cpu":
@@ -57,20 +57,20 @@ def mergeable(model) -> list:
     """The LoRA layers to fold in, or none when any of them can't be (disabled adapters, as for the
     base model's answers; already merged; weights not in fp32, quantized or sharded) or when a copy
     of their base weights would not fit beside the model on its device."""
-    layers = _lora_layers(model)
+    layers = lora_layers(model)
     if not layers:
         return []
     for layer in layers:
         base = layer.get_base_layer()
         if (layer.disable_adapters or layer.merged or not layer.active_adapters
-                or not _whole_fp32(getattr(base, "weight", None)) or not _whole_fp32(getattr(base, "bias", None))):
+                or not whole_fp32(getattr(base, "weight", None)) or not whole_fp32(getattr(base, "bias", None))):
             return []
     weights = [p for layer in layers for p in (layer.get_base_layer().weight, layer.get_base_layer().bias)
                if p is not None]
     if _tied(model, weights):
         return []
     copy_bytes = sum(p.numel() * p.element_size() for p in weights)
-    if copy_bytes * 2 > _free_bytes(weights[0].device):  # the copy, and room left for the evaluation
+    if copy_bytes * 2 > free_bytes(weights[0].device):  # the copy, and room left for the evaluation
         return []
     return layers
 

@@ -16,6 +16,7 @@ import torch
 from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 from .adapter_merge import merged_for_generation
+from .packed_linear import packed_for_generation
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Generations:
     seconds: float
     new_tokens: int
     adapter_merged: bool = False
+    packed_layers: int = 0  # linear layers run from weights packed for oneDNN (packed_linear.py)
 
     @property
     def examples_per_s(self) -> float:
@@ -279,7 +281,8 @@ def decode_step(model, batch: LiveBatch) -> None:
 
 
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32,
-             share_prefix: bool = True, merge_adapter: bool = True, max_draft: int = MAX_DRAFT) -> Generations:
+             share_prefix: bool = True, merge_adapter: bool = True, max_draft: int = MAX_DRAFT,
+             pack_weights: bool = True) -> Generations:
     """Greedy answers in the original order; each stops at the end-of-turn token (stop_token_ids),
     which is not part of the returned text.
 
@@ -296,16 +299,18 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     the scored answer.
 
     ``merge_adapter``: fold a LoRA adapter into fp32 base weights for the duration, and restore them
-    exactly after (adapter_merge.py); the same model, fewer operations per pass. ``max_draft``: drafted
+    exactly after (adapter_merge.py); the same model, fewer operations per pass. ``pack_weights``: on a
+    CPU, multiply by fp32 weights packed once for oneDNN (packed_linear.py). ``max_draft``: drafted
     tokens per row and pass, at most (0: none)."""
     if not prompts:
         return Generations([], 0.0, 0)
     start = time.perf_counter()
     model.eval()
-    with merged_for_generation(model) if merge_adapter else contextlib.nullcontext(False) as merged:
+    with (merged_for_generation(model) if merge_adapter else contextlib.nullcontext(False) as merged,
+          packed_for_generation(model, batch_size) if pack_weights else contextlib.nullcontext(0) as packed):
         texts, new_tokens = _greedy_answers(model, tokenizer, prompts, max_new_tokens, batch_size, share_prefix,
                                             max_draft)
-    return Generations(texts, time.perf_counter() - start, new_tokens, merged)
+    return Generations(texts, time.perf_counter() - start, new_tokens, merged, packed)
 
 
 def lookup_draft(context: list[int], limit: int, longest: int = 3) -> list[int]:

@@ -56,7 +56,8 @@ def generate_answers(model, tokenizer, records: list[dict], tools: list[dict] | 
     gens = generate(model, tokenizer, prompts, max_new_tokens, batch_size)
     throughput = {"examples": len(records), "seconds": round(gens.seconds, 2),
                   "examples_per_s": round(gens.examples_per_s, 3), "new_tokens": gens.new_tokens,
-                  "batch_size": batch_size, "max_new_tokens": max_new_tokens, "adapter_merged": gens.adapter_merged}
+                  "batch_size": batch_size, "max_new_tokens": max_new_tokens, "adapter_merged": gens.adapter_merged,
+                  "packed_layers": gens.packed_layers}
     return gens.texts, throughput
 
 
