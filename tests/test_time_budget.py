@@ -173,11 +173,16 @@ def test_respan_makes_a_running_schedule_end_at_the_new_total():
 def test_budget_replans_from_the_real_steps_and_respans_the_schedule():
     """Planned 80 steps at 1.25 s in a 100 s budget; the real steps take 2 s. Once 15 % of the
     budget is spent the plan follows the real steps, and the schedule ends where the run will."""
+    from transformers import ProgressCallback
+
     now = [0.0]
     record = {"max_time": "100s", "planned_steps": 80}
-    stop = budget_stop(deadline=100.0, started=0.0, record=record, clock=lambda: now[0], cap=200)
+    progress = ProgressCallback()
+    stop = budget_stop(deadline=100.0, started=0.0, record=record, clock=lambda: now[0], cap=200,
+                       callbacks=[progress])
     args = SimpleNamespace(eval_strategy="no", save_strategy="no", max_steps=80, get_warmup_steps=lambda n: 0)
     state, control = _flow(0, max_steps=80)
+    progress.on_train_begin(args, state, control)
     optimizer, scheduler = _cosine(80, 0)
     while state.global_step < state.max_steps and not control.should_training_stop:
         now[0] += 2.0
@@ -190,6 +195,8 @@ def test_budget_replans_from_the_real_steps_and_respans_the_schedule():
     assert 44 <= state.max_steps == args.max_steps == record["planned_steps"] <= 50
     assert not control.should_training_stop  # the run reaches its (new) last step within the budget
     assert scheduler.get_last_lr()[0] == pytest.approx(0.0, abs=1e-9)  # and the schedule ended with it
+    assert progress.training_bar.total == state.max_steps  # the bar counts to the new plan
+    progress.training_bar.close()
 
 
 def test_replan_counts_the_evaluations_still_to_come():

@@ -329,14 +329,14 @@ def respan_schedule(lr_scheduler, total_steps: int, warmup_steps: int) -> bool:
 
 
 def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_counter, cap: int | None = None,
-                replan: bool = True, eval_every: int | None = None, eval_s: float = 0.0):
+                replan: bool = True, eval_every: int | None = None, eval_s: float = 0.0, callbacks=()):
     """A callback that, once REPLAN_AT shares of the loop's time are spent, re-plans the steps from
     the real ones since the last re-plan (and re-spans the schedule over them), and ends training
     once ``deadline`` (on ``clock``) has passed, like a run reaching its last step: the state after that step is
     evaluated and saved (step strategies), and the run goes on to save the adapter and evaluate it
     as usual. ``cap``: the most steps a re-plan may set (max_steps / the epochs' steps);
     ``eval_every`` and ``eval_s``: the evaluations' cadence, and the warm-up's estimate of one until
-    one is timed.
+    one is timed. ``callbacks``: the Trainer's, whose progress bar is set to each new plan.
     ``record`` (the manifest's and metrics.json's ``time_budget``) gets the re-plans, the steps
     run and whether the budget stopped them."""
     from transformers import TrainerCallback
@@ -408,6 +408,7 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
             record.setdefault("replanned", []).append(entry)
             record["planned_steps"] = state.max_steps = args.max_steps = total
             respan_schedule(lr_scheduler, total, args.get_warmup_steps(total))
+            show_planned_steps(callbacks, total)
             if state.is_world_process_zero:
                 from .console import console
 
@@ -419,6 +420,16 @@ def budget_stop(deadline: float, started: float, record: dict, clock=time.perf_c
             record.setdefault("stopped_by_budget", False)
 
     return BudgetStop()
+
+
+def show_planned_steps(callbacks, total: int) -> None:
+    """Make the Trainer's progress bar (transformers' ProgressCallback draws it once, from the
+    first plan) count to the new plan: a run that ends where it planned shows a full bar."""
+    for callback in callbacks:
+        bar = getattr(callback, "training_bar", None)
+        if bar is not None:
+            bar.total = total
+            bar.refresh()
 
 
 def _strategy(value) -> str:
@@ -491,5 +502,6 @@ class TimeBudget:
         trainer.add_callback(budget_stop(self.started + self.seconds, self.started, record,
                                          cap=cap if checkpoint is None else None, replan=checkpoint is None,
                                          eval_every=_eval_every(trainer, per_epoch),
-                                         eval_s=speed.eval_s if speed is not None else 0.0))
+                                         eval_s=speed.eval_s if speed is not None else 0.0,
+                                         callbacks=trainer.callback_handler.callbacks))
         return record
