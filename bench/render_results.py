@@ -323,7 +323,8 @@ def values_eval_profile(data: dict) -> list[str]:
                      fmt(p.get("seconds_at_the_ceiling")), fmt(p.get("overall_mfu"), ".0%")])
     out = [f"{fmt(data.get('examples'))} test examples, batch {fmt(data.get('batch_size'))}, "
            f"max_new_tokens {fmt(data.get('max_new_tokens'))}, {fmt(data.get('threads'))} threads; MFU against "
-           "linear's GFLOP/s measured at the model's shapes in the same run.", "",
+           "the best matmul GFLOP/s measured at the model's shapes in the same run (plain linear, and oneDNN's "
+           "packed linear where the weights are fp32).", "",
            *table(["model", "seconds", "examples/s", "prefill s (MFU)", "decode s (MFU)", "decode steps",
                    "ms per step", "drain steps / s", "batch-1 step ms", "s at the ceiling", "overall MFU"], rows)]
     first = next(iter((data.get("profiles") or {}).values()), {})
