@@ -60,17 +60,26 @@ def test_packed_inside_and_the_modules_restored_after(tiny, monkeypatch):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
-def test_grad_enabled_inside_runs_the_plain_linear(tiny):
+def test_grad_autocast_or_another_dtype_inside_run_the_plain_linear(tiny, monkeypatch):
     from loralab.evaluation.packed_linear import packed_for_generation
 
     model, _ = tiny
     layer = _linears(model)[0]
     x = torch.randn(3, layer.in_features, requires_grad=True)
+    calls = _count_packed_calls(monkeypatch)
     with packed_for_generation(model, rows=3):
         out = layer(x)  # the packed operator has no backward: with grad on, the layer's own forward runs
         out.sum().backward()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = layer(x)  # as nn.Linear computes under autocast: in bf16
+        with torch.no_grad():
+            with pytest.raises(RuntimeError, match="dtype"):  # nn.Linear's own error, not a packed result
+                layer(x.detach().double())
+            layer(x)
     assert torch.equal(out, torch.nn.functional.linear(x, layer.weight, layer.bias))
     assert x.grad is not None
+    assert autocast.dtype == torch.bfloat16
+    assert len(calls) == 1  # only the last call, fp32 without grad, ran packed
 
 
 def test_restored_when_generation_fails(tiny):

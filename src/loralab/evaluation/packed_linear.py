@@ -3,8 +3,9 @@ modules exactly as they were after.
 
 ``nn.Linear`` on a CPU hands its weight to the BLAS on every call, which lays it out again for its
 kernel each time: at the few dozen rows of a decode step, that per-call work is a large share of
-the multiplication. Packed once into oneDNN's blocked layout, chosen for the
-batch's row count, the same weights multiply faster (bench/eval_speed.py measures by how much).
+the multiplication. Packed once into oneDNN's blocked layout, chosen for the batch's row count,
+the same weights multiply faster at those rows (bench/eval_speed.py times the whole evaluation
+with and without).
 
 The packing and the packed multiplication are the operators torch's own CPU compiler (inductor's
 weight freezing) emits, ``torch.ops.mkldnn._reorder_linear_weight`` and ``_linear_pointwise``.
@@ -67,7 +68,8 @@ def _packed_forward(layer: torch.nn.Linear, packed: torch.Tensor):
     linear = type(layer).forward.__get__(layer)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled():  # the packed operator has no backward
+        # the packed operator has no backward, and knows nothing of autocast or other input dtypes
+        if torch.is_grad_enabled() or torch.is_autocast_enabled("cpu") or x.dtype != packed.dtype:
             return linear(x)
         return torch.ops.mkldnn._linear_pointwise(x, packed, layer.bias, "none", [], "")
 
