@@ -5,6 +5,7 @@ a local directory (see embedded.py) and then takes the very same path."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from importlib import resources
@@ -193,16 +194,23 @@ def peft_config(lora_cfg: DictConfig, trainable_tokens: list[int] | dict[str, li
                       trainable_token_indices=trainable_tokens or None)
 
 
-def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
-    """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
+@contextlib.contextmanager
+def peft_checkpointing_name_quiet():
+    """peft reads transformers' old name for the checkpointing flag when it wraps a model, which
+    warns in every run and says nothing the user can act on."""
     import warnings
 
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
+
+
+def apply_lora(model, lora_cfg: DictConfig, token_ids: list[int] | tuple = ()):
+    """Wrap ``model`` with LoRA; the rows of ``token_ids`` (added_token_ids) are trained too."""
     from peft import get_peft_model
 
     config = peft_config(lora_cfg, _trainable_tokens(model, token_ids), model)
-    with warnings.catch_warnings():
-        # peft reads transformers' old name for the checkpointing flag, which warns in every run
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    with peft_checkpointing_name_quiet():
         adapted = get_peft_model(model, config)
     if config.layers_to_transform:
         cut_backward_below(adapted, min(config.layers_to_transform))

@@ -37,7 +37,7 @@ def load_for_inference(cfg: DictConfig, run_dir: Path, kind: str = "adapter", me
     from transformers import AutoModelForCausalLM
 
     from .hardware import detect, resolve_precision
-    from .modeling import DTYPES, build_model, build_tokenizer, model_location
+    from .modeling import DTYPES, build_model, build_tokenizer, model_location, peft_checkpointing_name_quiet
 
     adapter = require_adapter(run_dir) if kind == "adapter" else None  # before the base model loads
     hw = detect()
@@ -55,6 +55,7 @@ def load_for_inference(cfg: DictConfig, run_dir: Path, kind: str = "adapter", me
     if kind == "adapter":
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter)
+        with peft_checkpointing_name_quiet():
+            model = PeftModel.from_pretrained(model, adapter)
     model.eval()
     return model, build_tokenizer(cfg.model, location), location

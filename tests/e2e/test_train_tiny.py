@@ -46,6 +46,22 @@ def test_a_default_run_prints_no_warning(tiny_run):
     assert not warnings, warnings
 
 
+def test_loading_a_run_for_evaluation_warns_nothing(tiny_run):
+    # what loralab-eval and loralab-merge load: the base model, then the run's adapter through peft
+    import warnings
+
+    from loralab.runs import load_for_inference, open_run
+
+    run_dir, cfg = open_run(tiny_run)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_for_inference(cfg, run_dir, "adapter")
+    # the categories Python shows a user by default (deprecations inside libraries stay hidden)
+    hidden = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+    shown = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, hidden)]
+    assert not shown, shown
+
+
 def test_cli_run_losses_fall(tiny_run):
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     final = metrics["final"]
