@@ -98,7 +98,7 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
     from peft import PeftModel
 
     from .hardware import detect, resolve_precision
-    from .modeling import DTYPES, build_model, build_tokenizer, model_location
+    from .modeling import DTYPES, build_model, build_tokenizer, model_location, peft_checkpointing_name_quiet
     from .rundir import now
 
     hw = detect()
@@ -112,7 +112,8 @@ def merge_run(run_dir: Path, cfg, output: Path, dtype: str | None = None) -> Pat
     unquantised = OmegaConf.merge(cfg.model, {"quantization": {"mode": "none"}})
     location = model_location(cfg.model, cfg.paths.cache_dir)
     base = build_model(unquantised, location, precision, hw, gradient_checkpointing=False)
-    merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
+    with peft_checkpointing_name_quiet():
+        merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
     merged.config.use_cache = True
     tokenizer = build_tokenizer(cfg.model, location)
 

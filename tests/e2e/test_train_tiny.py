@@ -46,16 +46,18 @@ def test_a_default_run_prints_no_warning(tiny_run):
     assert not warnings, warnings
 
 
-def test_loading_a_run_for_evaluation_warns_nothing(tiny_run):
-    # what loralab-eval and loralab-merge load: the base model, then the run's adapter through peft
+def test_loading_or_merging_a_run_warns_nothing(tiny_run, tmp_path):
+    # what loralab-eval and loralab-merge do: the base model, then the run's adapter through peft
     import warnings
 
+    from loralab.merge import merge_run
     from loralab.runs import load_for_inference, open_run
 
     run_dir, cfg = open_run(tiny_run)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_for_inference(cfg, run_dir, "adapter")
+        merge_run(run_dir, cfg, tmp_path / "merged", dtype="float32")
     # the categories Python shows a user by default (deprecations inside libraries stay hidden)
     hidden = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
     shown = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, hidden)]
