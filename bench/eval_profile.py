@@ -71,17 +71,14 @@ def matmul_rate(rows: int, shapes: list[tuple[int, int]], dtype: torch.dtype, se
     weights = [torch.randn(shape, dtype=dtype) for shape in shapes]
     inputs = {inner: torch.randn(rows, inner, dtype=dtype) for _, inner in shapes}
     flops = 2 * rows * sum(out * inner for out, inner in shapes)
+    multiply = torch.nn.functional.linear
     if packed:
-        weights = [(w.shape[1], torch.ops.mkldnn._reorder_linear_weight(w, rows)) for w in weights]
-    else:
-        weights = [(w.shape[1], w) for w in weights]
+        weights = [torch.ops.mkldnn._reorder_linear_weight(w, rows) for w in weights]
+        multiply = lambda x, w: torch.ops.mkldnn._linear_pointwise(x, w, None, "none", [], "")  # noqa: E731
 
     def one_pass():
-        for inner, w in weights:
-            if packed:
-                torch.ops.mkldnn._linear_pointwise(inputs[inner], w, None, "none", [], "")
-            else:
-                torch.nn.functional.linear(inputs[inner], w)
+        for w in weights:
+            multiply(inputs[w.shape[1]], w)
 
     with torch.inference_mode():
         one_pass()

@@ -116,5 +116,5 @@ def test_no_merge_into_quantized_or_sharded_weights(lora_model, monkeypatch):
     monkeypatch.setattr(weight, "data", torch.zeros(weight.shape, dtype=torch.uint8))  # as 4-bit storage is
     assert adapter_merge.mergeable(model) == []
     monkeypatch.undo()
-    monkeypatch.setattr(adapter_merge, "free_bytes", lambda device: 1024)  # no room for the copy
+    monkeypatch.setattr(adapter_merge, "_free_bytes", lambda device: 1024)  # no room for the copy
     assert adapter_merge.mergeable(model) == []

@@ -123,7 +123,7 @@ def test_generation_answers_match_plain_weights_and_say_so(tiny_model_dir):
 
 
 def test_nothing_packed_where_it_cannot_be(tiny, monkeypatch):
-    from loralab.evaluation import packed_linear
+    from loralab.evaluation import adapter_merge, packed_linear
 
     model, _ = tiny
     every = len(_linears(model))
@@ -133,7 +133,7 @@ def test_nothing_packed_where_it_cannot_be(tiny, monkeypatch):
     hooked.forward = hooked.forward
     assert hooked not in packed_linear.packable(model) and len(packed_linear.packable(model)) == every - 1
     del hooked.forward
-    monkeypatch.setattr(packed_linear, "free_bytes", lambda device: 1024)  # no room for the copy
+    monkeypatch.setattr(adapter_merge, "_free_bytes", lambda device: 1024)  # no room for the copy
     assert packed_linear.packable(model) == []
     monkeypatch.undo()
     monkeypatch.setattr(packed_linear, "packing_works", lambda: False)  # operator missing or disagreeing

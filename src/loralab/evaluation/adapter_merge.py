@@ -45,12 +45,18 @@ def _tied(model, weights: list) -> bool:
     return any(uses.get(id(w), 0) > 1 for w in weights)
 
 
-def free_bytes(device: torch.device) -> int:
+def _free_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     if device.type == "cpu":
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return 0  # another accelerator: no cheap way to know, so no copy is risked
+
+
+def room_for_a_copy(tensors: list[torch.Tensor]) -> bool:
+    """Whether a copy of ``tensors`` fits on their device with as much again left for the generation."""
+    copy_bytes = sum(t.numel() * t.element_size() for t in tensors)
+    return copy_bytes * 2 <= _free_bytes(tensors[0].device)
 
 
 def mergeable(model) -> list:
@@ -69,10 +75,7 @@ def mergeable(model) -> list:
                if p is not None]
     if _tied(model, weights):
         return []
-    copy_bytes = sum(p.numel() * p.element_size() for p in weights)
-    if copy_bytes * 2 > free_bytes(weights[0].device):  # the copy, and room left for the evaluation
-        return []
-    return layers
+    return layers if room_for_a_copy(weights) else []
 
 
 @contextlib.contextmanager

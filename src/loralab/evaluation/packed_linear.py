@@ -20,7 +20,7 @@ import functools
 
 import torch
 
-from .adapter_merge import free_bytes, lora_layers, whole_fp32
+from .adapter_merge import lora_layers, room_for_a_copy, whole_fp32
 
 
 @functools.cache
@@ -58,10 +58,7 @@ def packable(model) -> list[torch.nn.Linear]:
               and whole_fp32(m.weight) and whole_fp32(m.bias) and m.weight.device.type == "cpu"]
     if not layers or not packing_works():
         return []
-    copy_bytes = sum(m.weight.numel() * m.weight.element_size() for m in layers)
-    if copy_bytes * 2 > free_bytes(torch.device("cpu")):  # the copy, and room left for the generation
-        return []
-    return layers
+    return layers if room_for_a_copy([m.weight for m in layers]) else []
 
 
 def _packed_forward(layer: torch.nn.Linear, packed: torch.Tensor):
