@@ -241,12 +241,12 @@ class Machine:
 
 
 def setup_machine(cfg: DictConfig, micro=None) -> Machine:
-    """The process environment (before torch is imported), the hardware and its precision, and the
-    predicted peak memory against this device, printed before anything loads."""
+    """The process environment (the CUDA allocator's settings go to torch itself), the hardware and
+    its precision, and the predicted peak memory against this device, printed before anything loads."""
     from .runtime.environment import apply_environment
 
     environment = apply_environment(cfg.env)
-    from .hardware import detect, resolve_precision  # imports torch: after the environment is set
+    from .hardware import detect, resolve_precision
     from .memory import summary_for_run
 
     hw = detect()

@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 
 # Variables that only have an effect (or are only accepted) on some platforms.
 LINUX_ONLY = {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments"}
+# The CUDA caching allocator's settings: PyTorch reads them once, by the time CUDA starts, and the
+# run has imported torch and asked for the device before its config is known.
+ALLOCATOR_SETTINGS = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 
 
 def apply_environment(env: DictConfig) -> dict[str, str]:
@@ -28,8 +31,22 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
             continue
         os.environ[key] = value
         applied[key] = value
+        if key in ALLOCATOR_SETTINGS:
+            _hand_to_torch(value)
     if env.torch_num_threads:
         import torch
 
         torch.set_num_threads(int(env.torch_num_threads))
     return applied
+
+
+def _hand_to_torch(allocator_settings: str) -> None:
+    """Give the allocator settings to a torch already loaded with CUDA (it would not read them from
+    the environment again); a later torch import or a child process reads the variable itself."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return
+    setter = getattr(torch._C, "_accelerator_setAllocatorSettings", None)  # torch >= 2.9
+    if setter is None:
+        setter = torch.cuda.memory._set_allocator_settings
+    setter(allocator_settings)

@@ -1,0 +1,53 @@
+"""The config's environment block: variables set unless the user set them, and the CUDA
+allocator's settings handed to torch directly, since the run has imported it (and asked for the
+device) before the config is known, and torch reads the variable only once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from loralab.runtime.environment import apply_environment
+
+settings = torch._C._accelerator_getAllocatorSettings
+
+
+@pytest.fixture()
+def allocator(monkeypatch):
+    for key in ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF", "LORALAB_TEST_VARIABLE"):
+        monkeypatch.delenv(key, raising=False)
+    before = settings()
+    yield
+    torch._C._accelerator_setAllocatorSettings(before or "expandable_segments:False")
+
+
+def env(**variables):
+    return OmegaConf.create({"variables": variables, "torch_num_threads": None})
+
+
+def test_with_cuda_the_allocator_settings_reach_torch_now(allocator, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True", LORALAB_TEST_VARIABLE="1"))
+    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True", "LORALAB_TEST_VARIABLE": "1"}
+    assert settings() == "expandable_segments:True"
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"   # for child processes
+
+
+def test_a_value_the_user_set_wins_and_is_left_to_torch(allocator, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:False")
+    before = settings()
+    applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
+    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:False"}
+    assert settings() == before
+
+
+def test_without_cuda_only_the_variable_is_set(allocator, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    before = settings()
+    apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
+    assert settings() == before
