@@ -9,10 +9,11 @@ import json
 from types import SimpleNamespace
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
-from loralab.tasks.gennx.tools import TOOLS
 from loralab.evaluation import runner
+from loralab.tasks.gennx.tools import TOOLS
 
 
 def node(i: int) -> dict:
@@ -47,14 +48,16 @@ def setup(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "generate_answers", fake_generate)
 
-    def evaluate(base_max_examples):
-        cfg = OmegaConf.create({"eval": {"splits": ["test"], "max_examples": None, "base_max_examples": base_max_examples,
-                                         "batch_size": 8, "max_new_tokens": 32},
+    def evaluate(base_max_examples, model=None, batch_size=8):
+        cfg = OmegaConf.create({"eval": {"splits": ["test"], "max_examples": None,
+                                         "base_max_examples": base_max_examples, "batch_size": batch_size,
+                                         "max_new_tokens": 32},
                                 "paths": {"cache_dir": str(tmp_path / "cache")},
                                 "data": {"system_prompt": "", "tools_in_prompt": "none"},
                                 "model": {"tool_call_format": "hermes"}})
         splits = SimpleNamespace(records={"test": RECORDS}, tools=TOOLS, fingerprint=lambda data_cfg: "fp")
-        return runner.evaluate_splits(cfg, tmp_path, object(), SimpleNamespace(chat_template="t"), splits,
+        model = torch.nn.Linear(2, 2) if model is None else model
+        return runner.evaluate_splits(cfg, tmp_path, model, SimpleNamespace(chat_template="t"), splits,
                                       base_key="model", base_model_context=base_context)
     return evaluate, state, tmp_path
 
@@ -81,6 +84,18 @@ def test_the_base_answers_the_first_examples_of_the_same_list_and_the_comparison
     again = evaluate(4)["splits"]["test"]
     assert state["base_calls"] == 1 and again["base"]["cached"]
     assert again["comparison"] == entry["comparison"]
+
+
+def test_base_answers_are_reused_only_for_the_same_numerics(setup):
+    """Greedy answers depend on the dtype and the batch (bf16 rows share arithmetic with their
+    neighbours): answers cached in fp32 are not reused in bf16, nor at another batch size."""
+    evaluate, state, _ = setup
+    evaluate(4)
+    evaluate(4, model=torch.nn.Linear(2, 2).to(torch.bfloat16))
+    assert state["base_calls"] == 2
+    evaluate(4, batch_size=16)
+    assert state["base_calls"] == 3
+    assert evaluate(4)["splits"]["test"]["base"]["cached"] and state["base_calls"] == 3
 
 
 def test_without_a_cap_the_base_answers_every_example(setup):

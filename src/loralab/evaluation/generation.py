@@ -147,8 +147,9 @@ class LiveBatch:
         keep = [row for row, ended in enumerate(self.ended) if not ended]
         if len(keep) == len(self.ended):
             return
-        index = torch.tensor(keep, device=self.mask.device)
-        self.cache.batch_select_indices(index.cpu())  # a CPU index serves cache layers on any device
+        index = torch.tensor(keep)
+        self.cache.batch_select_indices(index)  # a CPU index serves cache layers on any device
+        index = index.to(self.mask.device)
         self.mask, self.logits = self.mask[index], self.logits[index]
         self.prompts = [self.prompts[row] for row in keep]
         self.ended = [False] * len(keep)
@@ -294,9 +295,11 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     the positions they free verify tokens drafted for the rows left (:func:`lookup_draft`,
     :func:`speculative_step`): the same greedy answers in fewer passes where an answer copies from
     its prompt or repeats itself. (An answer caught in a loop until max_new_tokens, started late,
-    would otherwise take a pass per token on its own.) Pure greedy: no logits
-    processor of the model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends
-    the scored answer.
+    would otherwise take a pass per token on its own.) In fp32 the answers match decoding one prompt
+    at a time (the tests check it); in bf16 or fp16, rows and drafts that share a pass may round
+    differently, for the base and the fine-tuned model alike. Pure greedy: no logits processor of
+    the model's generation config (Qwen2.5-Instruct ships a repetition penalty) bends the scored
+    answer.
 
     ``merge_adapter``: fold a LoRA adapter into fp32 base weights for the duration, and restore them
     exactly after (adapter_merge.py); the same model, fewer operations per pass. ``pack_weights``: on a

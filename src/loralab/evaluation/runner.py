@@ -81,12 +81,24 @@ def _base_cache_path(cache_dir: str, key_parts: list[Any]) -> Path:
     return Path(cache_dir).expanduser() / "base-evals" / f"{key}.json"
 
 
+def _numerics(cfg: DictConfig, model) -> dict[str, Any]:
+    """What decides the base model's greedy answers beyond its weights: the quantization, the dtype
+    and device it computes in, its attention kernel and the batch (in bf16 a row's arithmetic
+    depends on its neighbours). Answers cached on a CPU in fp32 are never reused on a GPU in bf16."""
+    weight = next(model.parameters())
+    quantization = cfg.model.get("quantization") or {}
+    attention = getattr(getattr(model, "config", None), "_attn_implementation", None)
+    return {"quantization": quantization.get("mode"), "dtype": str(weight.dtype), "device": weight.device.type,
+            "attention": attention, "batch_size": cfg.eval.batch_size}
+
+
 def _base_answers(cfg: DictConfig, model, tokenizer, records: list[dict], splits, split: str, base_key: str | None,
                   max_new: int, call_format: str, base_model_context) -> tuple[list[str], dict[str, Any], str | None]:
     """The base model's answers (texts, throughput, cache file when reused). Raw answers are cached,
     not scores, so a change of the scoring rules never reuses an outdated score."""
     cache = _base_cache_path(cfg.paths.cache_dir, ["answers", base_key, split, len(records), max_new,
-                                                   tokenizer.chat_template, splits.fingerprint(cfg.data), call_format])
+                                                   tokenizer.chat_template, splits.fingerprint(cfg.data), call_format,
+                                                   _numerics(cfg, model)])
     if cache.is_file():
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if len(cached.get("texts") or []) == len(records):
