@@ -20,16 +20,24 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVENANCE = ("command", "commit", "date", "machine", "versions", "python", "scoring")
+PROVENANCE = ("command", "commit", "date", "machine", "versions", "python", "scoring", "conditions")
 
 
-def published(run_dir: Path) -> dict[str, dict]:
-    """{"": the record, "_eval": the evaluation with the record's provenance} of a completed run."""
+def published(run_dir: Path, commit: str | None = None, conditions: str | None = None) -> dict[str, dict]:
+    """{"": the record, "_eval": the evaluation with the record's provenance} of a completed run.
+    ``commit``: the tree's commit, for a run made where git could not tell it (a copy of the tree on
+    another machine); ``conditions``: how the run differed from the command it records."""
     missing = [name for name in ("record.json", "eval.json") if not (run_dir / name).is_file()]
     if missing:
         raise SystemExit(f"error: {run_dir} has no {' or '.join(missing)}: publish a run that trained and "
                          "evaluated to the end (record.json is written last)")
     record = json.loads((run_dir / "record.json").read_text(encoding="utf-8"))
+    if commit:
+        if record.get("commit") and not commit.startswith(record["commit"]) and not record["commit"].startswith(commit):
+            raise SystemExit(f"error: {run_dir}/record.json names commit {record['commit']}, not {commit}")
+        record["commit"] = record.get("commit") or commit
+    if conditions:
+        record["conditions"] = conditions
     evaluation = json.loads((run_dir / "eval.json").read_text(encoding="utf-8"))
     config_file = run_dir / "config.yaml"
     config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
@@ -45,9 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("name", help="the result's file name, without .json (e.g. make_train_cpu_avx2)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--replace", action="store_true", help="replace results of that name already there")
+    p.add_argument("--commit", help="the commit of the tree the run was made from, when its record has none")
+    p.add_argument("--conditions", help="how the run differed from the command it records (e.g. an offline setup)")
     args = p.parse_args(argv)
 
-    files = {args.out / f"{args.name}{suffix}.json": data for suffix, data in published(args.run).items()}
+    records = published(args.run, args.commit, args.conditions)
+    files = {args.out / f"{args.name}{suffix}.json": data for suffix, data in records.items()}
     there = [str(f) for f in files if f.exists()]
     if there and not args.replace:
         raise SystemExit(f"error: {', '.join(there)} already exist: choose another name, or --replace them")

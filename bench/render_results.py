@@ -193,6 +193,8 @@ def provenance(data: dict, kind: str) -> list[str]:
              for name, value in fields]
     if kind == "eval_speed" and data.get("run"):
         lines.append(f"- measured on: {data['run']}")
+    if data.get("conditions"):
+        lines.append(f"- conditions: {data['conditions']}")
     return lines
 
 

@@ -163,6 +163,28 @@ def test_a_published_run_renders_with_its_provenance_and_is_never_overwritten(tm
     assert json.loads((results / "long_seed42.json").read_text(encoding="utf-8"))["steps"] == 1
 
 
+def test_a_run_made_on_a_copy_of_the_tree_is_published_with_its_commit_and_conditions(tmp_path):
+    """A run on a machine that got the tree without git records no commit: publishing names it, and
+    says how the run differed from its command; a commit that contradicts the record is refused."""
+    publish_run = _bench_module("publish_run")
+    run, results = tmp_path / "run", tmp_path / "bench" / "results"
+    run.mkdir()
+    (run / "record.json").write_text(json.dumps({**MAKE_TRAIN, "commit": None}), encoding="utf-8")
+    (run / "eval.json").write_text(json.dumps(_eval_report(0.5)), encoding="utf-8")
+    note = "setup installed carried wheels offline"
+    publish_run.main([str(run), "make_train_gpu", "--out", str(results), "--commit", "abc1234", "--conditions", note])
+    for name in ("make_train_gpu.json", "make_train_gpu_eval.json"):
+        published = json.loads((results / name).read_text(encoding="utf-8"))
+        assert published["commit"] == "abc1234" and published["conditions"] == note
+    section = render_results.render(results, tmp_path).split("### `bench/results/make_train_gpu.json`")[1]
+    assert "- commit: `abc1234`" in section and f"- conditions: {note}" in section
+
+    (run / "record.json").write_text(json.dumps({**MAKE_TRAIN, "commit": "0123abcd"}), encoding="utf-8")
+    with pytest.raises(SystemExit, match="names commit 0123abcd, not ffff"):
+        publish_run.main([str(run), "other", "--out", str(results), "--commit", "ffff"])
+    assert not (results / "other.json").exists()
+
+
 def test_seeds_of_one_experiment_are_shown_together_with_their_mean_and_range(tmp_path):
     results = tmp_path / "bench" / "results"
     for seed, exact in ((42, 0.7), (43, 0.8)):
