@@ -42,8 +42,8 @@ test: lint
 	$(BIN)/python -m pytest -q $(ARGS)
 
 # Unit tests only (< 2 minutes): no training, not even of the tiny model. They are many small
-# single-threaded tests, so they run in one worker per core (at most 4): 144 s -> 80-93 s on a
-# slow 2-core session. The whole suite stays serial: its training tests use every core already.
+# single-threaded tests, so they run in one worker per core (at most 4). The whole suite stays
+# serial: its training tests use every core already.
 test-fast: lint
 	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 -m "not slow and not integration" $(ARGS)
 
@@ -65,8 +65,8 @@ results: setup
 
 # What loralab costs against the plain TRL script (library defaults, and hand-tuned), and what
 # lora.top_layers=15 saves, in alternating runs on the embedded model; writes
-# bench/results/bench.{json,md}. Not a test: run it on a quiet machine (26 min on 2 cores with
-# --packing before T was added; T's runs add ~3 min). Options: ARGS="--steps 8 --reps 3 --packing"
+# bench/results/bench.{json,md}. Not a test: run it on a quiet machine (about half an hour on 2
+# cores). Options: ARGS="--steps 8 --reps 3 --packing"
 bench: setup
 	$(BIN)/python bench/framework_overhead.py --top-layers 15 $(ARGS)
 
