@@ -67,6 +67,9 @@ PROBES = [
      "test_reliability.py::test_max_length_beyond_the_models_positions"),
     ("trainer.micro_batch_size=64 trainer.max_length=8192 on a small machine", "refused unless forced",
      "test_reliability.py::test_memory_estimate_far_beyond_the_machine"),
+    ("loralab-train on a machine with 4 GPUs, without a launcher", "refused before anything loads, naming "
+     "torchrun and CUDA_VISIBLE_DEVICES",
+     "test_reliability.py::test_several_gpus_in_one_process_are_refused_before_anything_loads"),
     ("model.name_or_path=<path> with the embedded source", "refused: says model.source=hub",
      "test_reliability.py::test_embedded_source_with_a_path"),
     ("a CSV whose tools cell is empty", "the data check says the calls were checked against no schema",
@@ -130,6 +133,25 @@ def test_memory_estimate_far_beyond_the_machine(tmp_path):
     flat = " ".join(output.split())
     assert code == 2 and "GiB" in flat and "trainer.ignore_memory_estimate=true" in flat
     assert not (tmp_path / "run").exists()  # refused before the run directory was written
+
+
+def test_several_gpus_in_one_process_are_refused_before_anything_loads(tmp_path, monkeypatch):
+    """The Trainer would wrap the model in nn.DataParallel, which TRL refuses after the load."""
+    import torch
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    code, output = train_cli(tmp_path / "run")
+    flat = " ".join(output.split())
+    assert code == 2 and "sees 4 GPUs" in flat, output[-1500:]
+    assert "torchrun --nproc_per_node 4 -m loralab.cli.train distributed=ddp" in flat
+    assert "CUDA_VISIBLE_DEVICES=0 loralab-train" in flat
+    assert not (tmp_path / "run").exists()  # refused before the run directory was written
+    # started by a launcher, each rank sees them all and trains on its own (LOCAL_RANK)
+    from loralab.distributed import refuse_several_gpus_in_one_process
+
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    refuse_several_gpus_in_one_process()
 
 
 def test_embedded_source_with_a_path(tmp_path):

@@ -50,6 +50,22 @@ def world_size_from_env() -> int:
     return max(1, int(os.environ.get("WORLD_SIZE", 1)))
 
 
+def refuse_several_gpus_in_one_process() -> None:
+    """One process that sees several GPUs gets ``nn.DataParallel`` from the Trainer, which TRL
+    refuses, but only once the model is loaded: stop before anything loads, with both ways out."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if gpus > 1 and world_size_from_env() == 1:
+        from .errors import LaunchError
+
+        raise LaunchError(
+            f"this process sees {gpus} GPUs and was not started by a launcher; the Trainer would then "
+            "replicate the model with nn.DataParallel, which TRL does not train. On all of them: "
+            f"`torchrun --nproc_per_node {gpus} -m loralab.cli.train distributed=ddp <overrides>`; "
+            "on one: `CUDA_VISIBLE_DEVICES=0 loralab-train <overrides>`")
+
+
 def is_main_process() -> bool:
     return process_rank() == 0
 

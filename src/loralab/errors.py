@@ -62,6 +62,10 @@ class UnsafeOutput(IncompleteRun):
     """An --output that merging would destroy user data in."""
 
 
+class LaunchError(UserError, RuntimeError):
+    """A run started in a way the engines cannot train (several GPUs seen by one process)."""
+
+
 class ResumeError(UserError, RuntimeError):
     """A resume that cannot be honoured (nothing to resume, or overrides a resume cannot apply)."""
 

@@ -23,7 +23,7 @@ from .batching import batch_plan
 from .console import console, print_config_tree, print_summary
 from . import rundir
 from .distributed import (adopt_submitit_tasks, engine_config_record, is_main_process, main_process_only,
-                          world_size_from_env)
+                          refuse_several_gpus_in_one_process, world_size_from_env)
 from .rundir import base_manifest, read_status, redact_hydra_record
 from .secrets import redact
 from .tracking import abort_trackers, finish_trackers, prepare_trackers
@@ -143,6 +143,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         run_dir, cfg, checkpoint = resumed.run_dir, resumed.cfg, resumed.checkpoint
         console.print(f"resuming {run_dir} from {checkpoint or 'the start (no complete checkpoint)'}")
     validate(cfg)  # before anything is written or loaded
+    refuse_several_gpus_in_one_process()
     from .hardware import detect
     from .liger import liger_kernels
     from .memory import refuse_far_beyond_memory
