@@ -20,14 +20,18 @@ ALLOCATOR_SETTINGS = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 def apply_environment(env: DictConfig) -> dict[str, str]:
     """Set env variables (user-set values win) and the torch thread count; return what was applied."""
     applied: dict[str, str] = {}
+    users = dict(os.environ)
     for key, value in (env.variables or {}).items():
         value = str(value)
         marker = LINUX_ONLY.get(key)
         if marker and marker in value and not sys.platform.startswith("linux"):
             log.info("not setting %s=%s: only supported on Linux", key, value)
             continue
-        if key in os.environ:
-            applied[key] = os.environ[key]
+        # the allocator's settings go by two names: the user's, under either, wins
+        names = ALLOCATOR_SETTINGS if key in ALLOCATOR_SETTINGS else (key,)
+        given = next((name for name in names if name in users), None)
+        if given:
+            applied[given] = users[given]
             continue
         os.environ[key] = value
         applied[key] = value
@@ -46,7 +50,7 @@ def _hand_to_torch(allocator_settings: str) -> None:
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return
-    setter = getattr(torch._C, "_accelerator_setAllocatorSettings", None)  # torch >= 2.9
-    if setter is None:
+    setter = getattr(torch._C, "_accelerator_setAllocatorSettings", None)
+    if setter is None:  # an older torch, where this was the only call
         setter = torch.cuda.memory._set_allocator_settings
     setter(allocator_settings)
