@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from loralab.runtime.environment import apply_environment
 
 settings = torch._C._accelerator_getAllocatorSettings
+restore = torch._C._accelerator_setAllocatorSettings   # the real one, also where a test replaces it
 
 
 @pytest.fixture()
@@ -21,7 +22,7 @@ def allocator(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     before = settings()
     yield
-    torch._C._accelerator_setAllocatorSettings(before or "expandable_segments:False")
+    restore(before or "expandable_segments:False")
 
 
 def env(**variables):
@@ -60,3 +61,16 @@ def test_without_cuda_only_the_variable_is_set(allocator, monkeypatch):
     apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
     assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
     assert settings() == before
+
+
+def test_settings_torch_refuses_leave_the_run_going_with_a_warning(allocator, monkeypatch, caplog):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+
+    def refuse(text):
+        raise RuntimeError(f"unrecognized option {text}")
+
+    monkeypatch.setattr(torch._C, "_accelerator_setAllocatorSettings", refuse)
+    with caplog.at_level("WARNING"):
+        applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="no_such_option:1"))
+    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "no_such_option:1"}
+    assert "did not take" in caplog.text and "unrecognized option" in caplog.text

@@ -53,4 +53,8 @@ def _hand_to_torch(allocator_settings: str) -> None:
     setter = getattr(torch._C, "_accelerator_setAllocatorSettings", None)
     if setter is None:  # an older torch, where this was the only call
         setter = torch.cuda.memory._set_allocator_settings
-    setter(allocator_settings)
+    try:
+        setter(allocator_settings)
+    except (RuntimeError, ValueError) as exc:  # a setting this torch refuses: the run goes on without it
+        log.warning("torch did not take the CUDA allocator settings %r (%s): they apply to child processes "
+                    "only", allocator_settings, exc)
