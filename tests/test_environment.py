@@ -74,5 +74,16 @@ def test_settings_torch_refuses_leave_the_run_going_with_a_warning(allocator, mo
     monkeypatch.setattr(torch._C, "_accelerator_setAllocatorSettings", refuse)
     with caplog.at_level("WARNING"):
         applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="no_such_option:1"))
-    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "no_such_option:1"}
+    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "no_such_option:1 (child processes only: this process's torch "
+                                                  "refused it)"}
     assert "did not take" in caplog.text and "unrecognized option" in caplog.text
+
+
+def test_the_settings_in_effect_are_the_users_under_either_name_else_the_configs(allocator, monkeypatch):
+    from loralab.runtime.environment import allocator_settings
+
+    config = env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True")
+    assert allocator_settings(config) == "expandable_segments:True"
+    assert allocator_settings(env()) == ""
+    monkeypatch.setenv("PYTORCH_ALLOC_CONF", "expandable_segments:False")
+    assert allocator_settings(config) == "expandable_segments:False"

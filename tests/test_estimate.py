@@ -17,9 +17,16 @@ from omegaconf import OmegaConf
 
 import loralab
 from loralab.cli.estimate import main
-from loralab.hardware import Hardware
 from loralab.errors import ConfigError
-from loralab.memory import GiB, estimate, fallback_ladder, fits, suggest_fallback, summary_for_run
+from loralab.hardware import Hardware
+from loralab.memory import (
+    GiB,
+    estimate,
+    fallback_ladder,
+    fits,
+    suggest_fallback,
+    summary_for_run,
+)
 from loralab.memory.geometry import arch_json, geometry
 
 H100 = Hardware("cuda", "NVIDIA H100 80GB HBM3", (9, 0), True, False, 16, 79.1)
@@ -215,6 +222,21 @@ def test_doubling_r_doubles_lora_and_optimizer_bytes(optimizer):
     assert r8.setup["trainable"] == 9_232_384  # FACTS: the seed's "~9.2M", 196 modules
     assert r16.setup["trainable"] == 2 * 9_232_384
     assert adapter_bytes(r16) == pytest.approx(2 * adapter_bytes(r8), rel=1e-4)
+
+
+def test_the_allocator_reserve_follows_the_settings_in_effect(monkeypatch):
+    """expandable_segments halves the reserve; a user's setting in the shell, under either of
+    PyTorch's names, is the one the run gets, whatever the config says."""
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
+    monkeypatch.delenv("PYTORCH_ALLOC_CONF", raising=False)
+
+    def reserve():
+        est = estimate(config(*QWEN), H100)
+        return next(c for c in est.parts if c.name == "allocator reserve")
+
+    assert "with expandable_segments" in reserve().note
+    monkeypatch.setenv("PYTORCH_ALLOC_CONF", "expandable_segments:False")
+    assert "without expandable_segments" in reserve().note
 
 
 def test_optimizer_states_per_parameter():

@@ -140,6 +140,7 @@ def test_several_gpus_in_one_process_are_refused_before_anything_loads(tmp_path,
     import torch
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     code, output = train_cli(tmp_path / "run")
     flat = " ".join(output.split())
@@ -151,6 +152,10 @@ def test_several_gpus_in_one_process_are_refused_before_anything_loads(tmp_path,
     from loralab.distributed import refuse_several_gpus_in_one_process
 
     monkeypatch.setenv("WORLD_SIZE", "4")
+    refuse_several_gpus_in_one_process()
+    # `torchrun --nproc_per_node 1`: one rank, on its own GPU
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
     refuse_several_gpus_in_one_process()
 
 

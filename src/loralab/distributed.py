@@ -56,7 +56,8 @@ def refuse_several_gpus_in_one_process() -> None:
     import torch
 
     gpus = torch.cuda.device_count()
-    if gpus > 1 and world_size_from_env() == 1:
+    launched = "LOCAL_RANK" in os.environ  # torchrun / accelerate: one GPU per process, even alone
+    if gpus > 1 and world_size_from_env() == 1 and not launched:
         from .errors import LaunchError
 
         raise LaunchError(

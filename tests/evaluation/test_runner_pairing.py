@@ -87,8 +87,8 @@ def test_the_base_answers_the_first_examples_of_the_same_list_and_the_comparison
 
 
 def test_base_answers_are_reused_only_for_the_same_numerics(setup):
-    """Greedy answers depend on the dtype and the batch (bf16 rows share arithmetic with their
-    neighbours): answers cached in fp32 are not reused in bf16, nor at another batch size."""
+    """Greedy answers depend on the dtype, the quantization and the batch: answers cached in fp32 are
+    not reused in bf16, nor at another batch size, nor under another compute dtype."""
     evaluate, state, _ = setup
     evaluate(4)
     evaluate(4, model=torch.nn.Linear(2, 2).to(torch.bfloat16))
@@ -96,6 +96,13 @@ def test_base_answers_are_reused_only_for_the_same_numerics(setup):
     evaluate(4, batch_size=16)
     assert state["base_calls"] == 3
     assert evaluate(4)["splits"]["test"]["base"]["cached"] and state["base_calls"] == 3
+    # QLoRA keeps the unquantized weights in fp32 whatever it computes in: the compute dtype counts
+    for compute in ("bfloat16", "float16", "bfloat16"):
+        quantized = torch.nn.Linear(2, 2)
+        quantized.config = SimpleNamespace(quantization_config={"load_in_4bit": True,
+                                                                "bnb_4bit_compute_dtype": compute})
+        evaluate(4, model=quantized)
+    assert state["base_calls"] == 5
 
 
 def test_without_a_cap_the_base_answers_every_example(setup):

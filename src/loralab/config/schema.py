@@ -352,15 +352,15 @@ class EnvConfig:
 class EvalConfig:
     # run the tool-call evaluation on the test split at the end of training
     at_end: bool = True
-    # also evaluate the base model (cached per model, data, precision, device and batch) for the before/after table
+    # also evaluate the base model for the before/after table (its answers are cached per model,
+    # data and numerics: quantization, precision, device, attention and batch)
     compare_base: bool = True
     # the first split is the primary one (its metrics are the run's objective)
     splits: list[str] = field(default_factory=lambda: ["test"])
     # cap on the examples evaluated per split; null: all
     max_examples: Optional[int] = None
     # the base model answers the first N of the fine-tuned model's examples, and the before/after
-    # comparison is paired on those; null: all of them (its answers are cached per model, data,
-    # precision, device and batch)
+    # comparison is paired on those; null: all of them
     base_max_examples: Optional[int] = None
     # answers decoded together; as answers end, waiting prompts take their rows, and once none wait
     # the spare rows verify tokens drafted from the prompt and the answer so far. More rows share

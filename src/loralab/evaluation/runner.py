@@ -82,14 +82,17 @@ def _base_cache_path(cache_dir: str, key_parts: list[Any]) -> Path:
 
 
 def _numerics(cfg: DictConfig, model) -> dict[str, Any]:
-    """What decides the base model's greedy answers beyond its weights: the quantization, the dtype
-    and device it computes in, its attention kernel and the batch (in bf16 a row's arithmetic
-    depends on its neighbours). Answers cached on a CPU in fp32 are never reused on a GPU in bf16."""
-    weight = next(model.parameters())
-    quantization = cfg.model.get("quantization") or {}
-    attention = getattr(getattr(model, "config", None), "_attn_implementation", None)
-    return {"quantization": quantization.get("mode"), "dtype": str(weight.dtype), "device": weight.device.type,
-            "attention": attention, "batch_size": cfg.eval.batch_size}
+    """What decides the base model's greedy answers beyond its weights: the quantization (with the
+    dtype it computes in), the weights' dtype and device, the attention kernel and the batch (a
+    row's arithmetic can depend on how many share the pass). Answers cached on a CPU in fp32 are
+    never reused on a GPU in bf16, nor an A100's nf4 in bf16 by a T4's nf4 in fp16."""
+    config = getattr(model, "config", None)
+    quantization = getattr(config, "quantization_config", None)
+    if hasattr(quantization, "to_dict"):
+        quantization = quantization.to_dict()
+    weight = next(model.parameters())  # the base's embedding: peft adds its adapters after it
+    return {"quantization": quantization, "dtype": str(weight.dtype), "device": weight.device.type,
+            "attention": getattr(config, "_attn_implementation", None), "batch_size": cfg.eval.batch_size}
 
 
 def _base_answers(cfg: DictConfig, model, tokenizer, records: list[dict], splits, split: str, base_key: str | None,

@@ -300,8 +300,9 @@ def estimate(cfg: DictConfig, hw: Hardware | None = None) -> MemoryEstimate:
 
     if cuda:
         allocated = sum(p.bytes for p in parts if p.allocator)
-        alloc_conf = str(cfg.get("env", {}).get("variables", {}).get("PYTORCH_CUDA_ALLOC_CONF", ""))
-        share = 0.05 if "expandable_segments:True" in alloc_conf else 0.10
+        from ..runtime.environment import allocator_settings
+
+        share = 0.05 if "expandable_segments:True" in allocator_settings(cfg.get("env") or {}) else 0.10
         parts.append(Component("CUDA context", CUDA_CONTEXT_BYTES, "CUDA, cuBLAS and bitsandbytes kernels", False,
                                "overhead"))
         parts.append(Component("allocator reserve", int(share * allocated), f"{share:.0%} of allocated "

@@ -17,6 +17,15 @@ LINUX_ONLY = {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments"}
 ALLOCATOR_SETTINGS = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 
 
+def allocator_settings(env: DictConfig) -> str:
+    """The CUDA allocator settings a run gets: the user's, under either name, else the config's."""
+    given = next((name for name in ALLOCATOR_SETTINGS if name in os.environ), None)
+    if given:
+        return os.environ[given]
+    variables = env.get("variables") or {}
+    return str(next((variables[name] for name in ALLOCATOR_SETTINGS if name in variables), ""))
+
+
 def apply_environment(env: DictConfig) -> dict[str, str]:
     """Set env variables (user-set values win) and the torch thread count; return what was applied."""
     applied: dict[str, str] = {}
@@ -35,8 +44,8 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
             continue
         os.environ[key] = value
         applied[key] = value
-        if key in ALLOCATOR_SETTINGS:
-            _hand_to_torch(value)
+        if key in ALLOCATOR_SETTINGS and not _hand_to_torch(value):
+            applied[key] = f"{value} (child processes only: this process's torch refused it)"
     if env.torch_num_threads:
         import torch
 
@@ -44,17 +53,20 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
     return applied
 
 
-def _hand_to_torch(allocator_settings: str) -> None:
+def _hand_to_torch(settings: str) -> bool:
     """Give the allocator settings to a torch already loaded with CUDA (it would not read them from
-    the environment again); a later torch import or a child process reads the variable itself."""
+    the environment again); a later torch import or a child process reads the variable itself.
+    False when torch refused them."""
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
-        return
+        return True
     setter = getattr(torch._C, "_accelerator_setAllocatorSettings", None)
     if setter is None:  # an older torch, where this was the only call
         setter = torch.cuda.memory._set_allocator_settings
     try:
-        setter(allocator_settings)
+        setter(settings)
     except (RuntimeError, ValueError) as exc:  # a setting this torch refuses: the run goes on without it
         log.warning("torch did not take the CUDA allocator settings %r (%s): they apply to child processes "
-                    "only", allocator_settings, exc)
+                    "only", settings, exc)
+        return False
+    return True
