@@ -33,10 +33,11 @@ fi
 # A virtualenv that sees the machine's packages (its CUDA torch and pip among them) behind its own,
 # so the carried versions win; then what `make setup` installs, offline and without dependency
 # resolution. No pip of its own: a Python without ensurepip makes one too.
-python3 -m venv --without-pip .venv
+python3 -m venv --clear --without-pip .venv   # --clear: a rerun times the whole install again
 own=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-machine=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-echo "import site; site.addsitedir('$machine')" > "$own/machine-packages.pth"
+python3 -c 'import sysconfig; print("\n".join(dict.fromkeys(f"import site; site.addsitedir({sysconfig.get_path(k)!r})"
+                                                            for k in ("purelib", "platlib"))))' \
+  > "$own/machine-packages.pth"
 .venv/bin/python -m pip install -q --no-index --no-deps --no-compile .whl/*.whl
 .venv/bin/python -m pip install -q --no-index --no-deps --no-build-isolation -e .
 .venv/bin/python -m pip check || true   # for the log: what the carried set leaves unmet
@@ -45,6 +46,8 @@ touch .venv/.loralab-installed          # what `make setup` leaves behind: make 
 # An empty model cache, as on a fresh machine: the embedded model is written into it again.
 LORALAB_CACHE=$(mktemp -d)
 export LORALAB_CACHE
+stamp=$(mktemp)
+set +e
 if command -v make >/dev/null; then
   make train WALL_START="$start" 2>&1 | tee "$out/make_train.log"
 else
@@ -52,8 +55,14 @@ else
   LORALAB_WALL_START=$start LORALAB_COMMAND="make train (its recipe; the machine has no make)" \
     .venv/bin/loralab-train 2>&1 | tee "$out/make_train.log"
 fi
+status=$?
+set -e
 
-run=$(ls -td experiments/*/*/ | head -1)
-cp "$run"/record.json "$run"/eval.json "$run"/config.yaml "$out"/
+# The run this script started (a warm machine may hold an earlier one), complete or not.
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.csv" 2>&1 || true
-echo "run: $run"
+run=$(find experiments -mindepth 2 -maxdepth 2 -type d -newer "$stamp" 2>/dev/null | sort | tail -n 1)
+for name in record.json eval.json config.yaml status.json; do
+  if [ -n "$run" ] && [ -f "$run/$name" ]; then cp "$run/$name" "$out/"; fi
+done
+echo "run: ${run:-none} (make exited $status)"
+exit "$status"
