@@ -39,22 +39,15 @@ def test_with_cuda_the_allocator_settings_reach_torch_now(allocator, monkeypatch
     assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"   # for child processes
 
 
-def test_a_value_the_user_set_wins_and_is_left_to_torch(allocator, monkeypatch):
+@pytest.mark.parametrize("name", ["PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF"])
+def test_a_value_the_user_set_under_either_name_wins_and_is_left_to_torch(allocator, monkeypatch, name):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:False")
+    monkeypatch.setenv(name, "expandable_segments:False")
     before = settings()
     applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
-    assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:False"}
+    assert applied == {name: "expandable_segments:False"}
+    assert os.environ.get("PYTORCH_CUDA_ALLOC_CONF") == applied.get("PYTORCH_CUDA_ALLOC_CONF")  # not set over it
     assert settings() == before
-
-
-def test_the_user_allocator_setting_under_its_new_name_wins_too(allocator, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("PYTORCH_ALLOC_CONF", "expandable_segments:False")
-    before = settings()
-    applied = apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
-    assert applied == {"PYTORCH_ALLOC_CONF": "expandable_segments:False"}
-    assert "PYTORCH_CUDA_ALLOC_CONF" not in os.environ and settings() == before
 
 
 def test_without_cuda_only_the_variable_is_set(allocator, monkeypatch):
