@@ -80,3 +80,14 @@ def test_the_settings_in_effect_are_the_users_under_either_name_else_the_configs
     assert allocator_settings(env()) == ""
     monkeypatch.setenv("PYTORCH_ALLOC_CONF", "expandable_segments:False")
     assert allocator_settings(config) == "expandable_segments:False"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: checks the allocator itself took the setting")
+def test_on_a_gpu_expandable_segments_take_effect_after_cuda_started(allocator):
+    """The order a run has: torch imported and CUDA started before the config's environment."""
+    torch.zeros(1, device="cuda")
+    apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
+    shown = torch.cuda.memory._snapshot().get("allocator_settings")
+    if shown is None:
+        pytest.skip("this torch's memory snapshot does not show the allocator settings")
+    assert shown.get("expandable_segments") is True, shown
