@@ -17,9 +17,16 @@ LINUX_ONLY = {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments"}
 ALLOCATOR_SETTINGS = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 
 
+def _users_name(key: str, environ) -> str | None:
+    """The name under which the user set ``key`` in ``environ`` (the allocator's settings go by two
+    names: either counts), or None."""
+    names = ALLOCATOR_SETTINGS if key in ALLOCATOR_SETTINGS else (key,)
+    return next((name for name in names if name in environ), None)
+
+
 def allocator_settings(env: DictConfig) -> str:
     """The CUDA allocator settings a run gets: the user's, under either name, else the config's."""
-    given = next((name for name in ALLOCATOR_SETTINGS if name in os.environ), None)
+    given = _users_name(ALLOCATOR_SETTINGS[0], os.environ)
     if given:
         return os.environ[given]
     variables = env.get("variables") or {}
@@ -36,9 +43,7 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
         if marker and marker in value and not sys.platform.startswith("linux"):
             log.info("not setting %s=%s: only supported on Linux", key, value)
             continue
-        # the allocator's settings go by two names: the user's, under either, wins
-        names = ALLOCATOR_SETTINGS if key in ALLOCATOR_SETTINGS else (key,)
-        given = next((name for name in names if name in users), None)
+        given = _users_name(key, users)
         if given:
             applied[given] = users[given]
             continue
