@@ -70,6 +70,7 @@ def test_settings_torch_refuses_leave_the_run_going_with_a_warning(allocator, mo
     assert applied == {"PYTORCH_CUDA_ALLOC_CONF": "no_such_option:1 (child processes only: this process's torch "
                                                   "refused it)"}
     assert "did not take" in caplog.text and "unrecognized option" in caplog.text
+    assert "env.variables.PYTORCH_CUDA_ALLOC_CONF='no_such_option:1'" in caplog.text
 
 
 def test_the_settings_in_effect_are_the_users_under_either_name_else_the_configs(allocator, monkeypatch):

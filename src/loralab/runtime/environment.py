@@ -49,7 +49,7 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
             continue
         os.environ[key] = value
         applied[key] = value
-        if key in ALLOCATOR_SETTINGS and not _hand_to_torch(value):
+        if key in ALLOCATOR_SETTINGS and not _hand_to_torch(key, value):
             applied[key] = f"{value} (child processes only: this process's torch refused it)"
     if env.torch_num_threads:
         import torch
@@ -58,7 +58,7 @@ def apply_environment(env: DictConfig) -> dict[str, str]:
     return applied
 
 
-def _hand_to_torch(settings: str) -> bool:
+def _hand_to_torch(key: str, settings: str) -> bool:
     """Give the allocator settings to a torch already loaded with CUDA (it would not read them from
     the environment again); a later torch import or a child process reads the variable itself.
     False when torch refused them."""
@@ -71,7 +71,8 @@ def _hand_to_torch(settings: str) -> bool:
     try:
         setter(settings)
     except (RuntimeError, ValueError) as exc:  # a setting this torch refuses: the run goes on without it
-        log.warning("torch did not take the CUDA allocator settings %r (%s): they apply to child processes "
-                    "only", settings, exc)
+        log.warning("torch did not take the CUDA allocator settings env.variables.%s=%r (%s): this process "
+                    "runs without them, child processes get them. Set a value this torch accepts there, or "
+                    "export %s before starting", key, settings, exc, key)
         return False
     return True
