@@ -4,7 +4,10 @@ device) before the config is known, and torch reads the variable only once."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -12,15 +15,18 @@ from omegaconf import OmegaConf
 
 from loralab.runtime.environment import apply_environment
 
-if not hasattr(torch._C, "_accelerator_getAllocatorSettings"):
-    pytest.skip("this torch cannot read its allocator settings back", allow_module_level=True)
-settings = torch._C._accelerator_getAllocatorSettings
-restore = torch._C._accelerator_setAllocatorSettings   # the real one, also where a test replaces it
+# Reading the settings back needs a torch that has the call (2.13 has it; 2.11 does not); the GPU
+# check at the end asks the allocator itself instead, so it runs on any torch with CUDA.
+settings = getattr(torch._C, "_accelerator_getAllocatorSettings", None)
+restore = getattr(torch._C, "_accelerator_setAllocatorSettings", None)  # the real one, also where a test replaces it
+ALLOCATOR_VARIABLES = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 
 
 @pytest.fixture()
 def allocator(monkeypatch):
-    for key in ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF", "LORALAB_TEST_VARIABLE"):
+    if settings is None or restore is None:
+        pytest.skip("this torch cannot read its allocator settings back")
+    for key in (*ALLOCATOR_VARIABLES, "LORALAB_TEST_VARIABLE"):
         monkeypatch.delenv(key, raising=False)
     before = settings()
     yield
@@ -83,12 +89,34 @@ def test_the_settings_in_effect_are_the_users_under_either_name_else_the_configs
     assert allocator_settings(config) == "expandable_segments:False"
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: checks the allocator itself took the setting")
-def test_on_a_gpu_expandable_segments_take_effect_after_cuda_started(allocator):
-    """The order a run has: torch imported and CUDA started before the config's environment."""
-    torch.zeros(1, device="cuda")
-    apply_environment(env(PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True"))
-    shown = torch.cuda.memory._snapshot().get("allocator_settings")
+# The order a run has: torch imported and CUDA started before the config's environment is applied.
+# A fresh process, so that this one's allocator is left as it was.
+IN_A_RUN = """
+import json, sys
+import torch
+from omegaconf import OmegaConf
+from loralab.runtime.environment import apply_environment
+
+torch.zeros(1, device="cuda")
+apply_environment(OmegaConf.create({"variables": json.loads(sys.argv[1]), "torch_num_threads": None}))
+tensor = torch.empty(64 << 20, dtype=torch.uint8, device="cuda")   # a new segment, made after the settings
+segment = next(s for s in torch.cuda.memory_snapshot()
+               if s["address"] <= tensor.data_ptr() < s["address"] + s["total_size"])
+print(json.dumps(segment.get("is_expandable")))
+"""
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: asks the allocator itself")
+@pytest.mark.parametrize(("variables", "expandable"), [
+    ({"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}, True),
+    ({}, False),   # the control: without the setting the same allocation is an ordinary segment
+])
+def test_on_a_gpu_the_allocator_makes_expandable_segments_after_cuda_started(variables, expandable):
+    environ = {key: value for key, value in os.environ.items() if key not in ALLOCATOR_VARIABLES}
+    done = subprocess.run([sys.executable, "-c", IN_A_RUN, json.dumps(variables)], env=environ,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
     if shown is None:
-        pytest.skip("this torch's memory snapshot does not show the allocator settings")
-    assert shown.get("expandable_segments") is True, shown
+        pytest.skip("this torch's memory snapshot does not say whether a segment is expandable")
+    assert shown is expandable
