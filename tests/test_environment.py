@@ -13,20 +13,19 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from loralab.runtime.environment import apply_environment
+from loralab.runtime.environment import ALLOCATOR_SETTINGS, apply_environment
 
 # Reading the settings back needs a torch that has the call (2.13 has it; 2.11 does not); the GPU
 # check at the end asks the allocator itself instead, so it runs on any torch with CUDA.
 settings = getattr(torch._C, "_accelerator_getAllocatorSettings", None)
 restore = getattr(torch._C, "_accelerator_setAllocatorSettings", None)  # the real one, also where a test replaces it
-ALLOCATOR_VARIABLES = ("PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF")
 
 
 @pytest.fixture()
 def allocator(monkeypatch):
     if settings is None or restore is None:
         pytest.skip("this torch cannot read its allocator settings back")
-    for key in (*ALLOCATOR_VARIABLES, "LORALAB_TEST_VARIABLE"):
+    for key in (*ALLOCATOR_SETTINGS, "LORALAB_TEST_VARIABLE"):
         monkeypatch.delenv(key, raising=False)
     before = settings()
     yield
@@ -112,7 +111,7 @@ print(json.dumps(segment.get("is_expandable")))
     ({}, False),   # the control: without the setting the same allocation is an ordinary segment
 ])
 def test_on_a_gpu_the_allocator_makes_expandable_segments_after_cuda_started(variables, expandable):
-    environ = {key: value for key, value in os.environ.items() if key not in ALLOCATOR_VARIABLES}
+    environ = {key: value for key, value in os.environ.items() if key not in ALLOCATOR_SETTINGS}
     done = subprocess.run([sys.executable, "-c", IN_A_RUN, json.dumps(variables)], env=environ,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
